@@ -1,0 +1,97 @@
+from django.conf import settings
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts import services
+from accounts.api.serializers import (
+    ApiTokenSerializer,
+    LoginResponseSerializer,
+    LoginSerializer,
+    UserSerializer,
+    token_lifetime_seconds,
+)
+from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle, RegistrationThrottle
+from accounts.filtersets import UserFilterSet
+from accounts.models import ApiToken, User
+from accounts.permissions import ReadOnlyTokenPermission
+from maisie_site.api import deleted
+
+
+def _token_payload(user) -> dict:
+    return {"access_token": str(AccessToken.for_user(user)), "valid_for": token_lifetime_seconds()}
+
+
+class LoginView(APIView):
+    """`POST /auth/login/` with `login` and `password` (JSON or form fields) gives a JWT."""
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [LoginIPThrottle, LoginNameThrottle]
+
+    @extend_schema(request=LoginSerializer, responses=LoginResponseSerializer)
+    def post(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None:
+            raise exceptions.AuthenticationFailed("Wrong login or password, or the account is deactivated.")
+        profile = {"id": user.id, "login": user.login, "full_name": user.full_name, "email": user.email}
+        return Response({**_token_payload(user), "user": profile})
+
+
+class TokenRefreshView(APIView):
+    """`GET /auth/token/`: a fresh JWT for whoever the bearer token says you are."""
+
+    @extend_schema(responses=LoginResponseSerializer)
+    def get(self, request):
+        return Response(_token_payload(request.user))
+
+
+class OpenRegistration(permissions.BasePermission):
+    """Staff create users; anyone may sign up when MAISIE_OPEN_REGISTRATION is on."""
+
+    def has_permission(self, request, view):
+        if view.action == "create":
+            return bool(request.user.is_staff or settings.MAISIE_OPEN_REGISTRATION)
+        return bool(request.user and request.user.is_authenticated)
+
+
+class UserViewSet(viewsets.ModelViewSet):
+    serializer_class = UserSerializer
+    filterset_class = UserFilterSet
+    permission_classes = [OpenRegistration, ReadOnlyTokenPermission]
+    throttle_classes = [RegistrationThrottle]
+    # Deactivated users vanish from the API; staff reactivate them in the admin.
+    queryset = User.objects.filter(is_active=True)
+
+    def update(self, request, *args, **kwargs):
+        kwargs["partial"] = True
+        return super().update(request, *args, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        services.user_deactivate(user=self.get_object(), actor=request.user)
+        return deleted()
+
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def me(self, request):
+        return Response(self.get_serializer(request.user).data)
+
+
+class ApiTokenViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """Personal API tokens of the signed-in user."""
+
+    serializer_class = ApiTokenSerializer
+
+    def get_queryset(self):
+        return ApiToken.objects.filter(user=self.request.user)
+
+    def destroy(self, request, *args, **kwargs):
+        services.api_token_revoke(token=self.get_object(), user=request.user)
+        return deleted()

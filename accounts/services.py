@@ -1,0 +1,67 @@
+"""Writes to users and API tokens, shared by the API, the admin-free UI and commands."""
+
+from datetime import datetime
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from accounts.models import ApiToken, User
+
+STAFF_ONLY_FIELDS = ("is_staff", "is_superuser", "is_active")
+
+
+def user_create(*, login: str, password: str, full_name: str = "", email: str = "", **staff_fields) -> User:
+    user = User(login=login, full_name=full_name, email=email, **staff_fields)
+    validate_password(password, user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User, password: str | None = None, old_password: str | None = None, **fields):
+    if actor.pk != user.pk and not actor.is_staff:
+        raise PermissionDenied("You can only change your own account.")
+    forbidden = [name for name in STAFF_ONLY_FIELDS if name in fields and not actor.is_staff]
+    if forbidden:
+        raise PermissionDenied(f"Only staff can set {', '.join(forbidden)}.")
+    if password is not None:
+        # Staff resetting someone else's password need not know it; everyone else proves they do.
+        if actor.pk == user.pk and not user.check_password(old_password or ""):
+            raise ValidationError({"old_password": "The current password is wrong."})
+        validate_password(password, user)
+        user.set_password(password)
+    for key, value in fields.items():
+        setattr(user, key, value)
+    user.full_clean()
+    user.save()
+    return user
+
+
+def user_deactivate(*, user: User, actor: User) -> None:
+    """Deleting a user keeps their models and history; they just cannot sign in any more."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff can delete users.")
+    if actor.pk == user.pk:
+        raise ValidationError({"id": "You cannot delete your own account."})
+    user.is_active = False
+    user.save(update_fields=["is_active", "updated"])
+
+
+def api_token_create(*, user: User, name: str, read_only: bool = False, expires: datetime | None = None):
+    """Create a token; the secret is returned once and only its hash is kept."""
+    prefix, secret = ApiToken.generate()
+    token = ApiToken(user=user, name=name, prefix=prefix, hashed_secret=ApiToken.hash(secret))
+    token.read_only = read_only
+    token.expires = expires
+    token.full_clean()
+    token.save()
+    return token, secret
+
+
+def api_token_revoke(*, token: ApiToken, user: User) -> None:
+    if token.user_id != user.pk and not user.is_staff:
+        raise PermissionDenied("You can only revoke your own tokens.")
+    token.delete()

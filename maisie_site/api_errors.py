@@ -1,0 +1,47 @@
+"""API errors: JSON without a `data` key, which is how the published client tells failure apart.
+
+Kept apart from maisie_site/api.py because DRF's settings import the renderer from there,
+and this module imports DRF's views, which read those settings.
+"""
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The file is larger than this server accepts."
+    default_code = "too_large"
+
+
+def exception_handler(exc, context):
+    """Turn every API error into `{"status": "error", "message": ..., "errors": {...}}`."""
+    # Services raise Django's exceptions so the HTML views can use them too.
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    body = {"status": "error", "message": _message(exc)}
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        body["errors"] = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+    response.data = body
+    return response
+
+
+def _message(exc) -> str:
+    if isinstance(exc, exceptions.ValidationError):
+        return "Invalid input."
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, dict) and "detail" in detail:
+        detail = detail["detail"]
+    return str(detail) if detail is not None else str(exc)

@@ -1,0 +1,26 @@
+"""Every endpoint of `/api/v1/`, in one router so the whole API reads at a glance."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from accounts.api.views import ApiTokenViewSet, LoginView, TokenRefreshView, UserViewSet
+from registry.api.views import MLModelViewSet, ProjectViewSet, TagViewSet, WorkspaceViewSet
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("workspaces", WorkspaceViewSet, basename="workspace")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("models", MLModelViewSet, basename="model")
+router.register("tags", TagViewSet, basename="tag")
+router.register("users", UserViewSet, basename="user")
+router.register("auth/tokens", ApiTokenViewSet, basename="apitoken")
+
+app_name = "api"
+urlpatterns = [
+    path("auth/login/", LoginView.as_view(), name="login"),
+    path("auth/token/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+]

@@ -1,0 +1,45 @@
+import json
+
+from rest_framework import serializers
+
+
+class JSONObjectField(serializers.Field):
+    """A JSON object given as an object (JSON bodies) or as a JSON string (multipart forms)."""
+
+    default_error_messages = {
+        "invalid_json": "Must be valid JSON: {error}.",
+        "not_object": "Must be a JSON object (a dictionary), not {kind}.",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            if not data.strip():
+                return {}
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                self.fail("invalid_json", error=exc)
+        if not isinstance(data, dict):
+            self.fail("not_object", kind=type(data).__name__)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class TagListField(serializers.Field):
+    """Tags as "a, b" (the published client's form) or as a list of names."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return data.split(",")
+        if isinstance(data, list) and all(isinstance(item, str) for item in data):
+            return data
+        raise serializers.ValidationError("Give tags as a comma-separated string or a list of names.")
+
+    def to_representation(self, value):
+        return value
+
+
+class LenientBooleanField(serializers.BooleanField):
+    """The published client sends Python's `False`/`True` as text; DRF already takes those."""

@@ -1,0 +1,243 @@
+"""API shapes (see shared/reference/wire-format.md). Writes call registry.services."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from accounts.models import User
+from registry import services
+from registry.api.fields import JSONObjectField, TagListField
+from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
+
+
+def _absolute(request, name: str, pk: int) -> str:
+    path = reverse(name, args=[pk])
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def _user(request):
+    return request.user
+
+
+class UserBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "login", "full_name"]
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "description"]
+
+    def create(self, validated_data):
+        return services.tag_create(user=_user(self.context["request"]), **validated_data)
+
+    def update(self, instance, validated_data):
+        return services.tag_update(tag=instance, user=_user(self.context["request"]), **validated_data)
+
+
+class WorkspaceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Workspace
+        fields = ["id", "name", "description", "updated", "created"]
+
+    def create(self, validated_data):
+        return services.workspace_create(user=_user(self.context["request"]), **validated_data)
+
+    def update(self, instance, validated_data):
+        return services.workspace_update(workspace=instance, user=_user(self.context["request"]), **validated_data)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer(read_only=True)
+    user_id = serializers.PrimaryKeyRelatedField(
+        source="user", queryset=User.objects.filter(is_active=True), write_only=True
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["user", "user_id", "role", "created"]
+
+
+class VisibleWorkspaceField(serializers.PrimaryKeyRelatedField):
+    """A workspace id the caller can see; others read as "does not exist", like a 404."""
+
+    def get_queryset(self):
+        return Workspace.objects.visible_to(self.context["request"].user)
+
+
+class VisibleProjectField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return Project.objects.visible_to(self.context["request"].user).select_related("workspace")
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    workspace_id = VisibleWorkspaceField(source="workspace")
+    all_hyperparameters = serializers.SerializerMethodField()
+    all_parameters = serializers.SerializerMethodField()
+    all_metrics = serializers.SerializerMethodField()
+    all_users = serializers.SerializerMethodField()
+    _links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "workspace_id",
+            "name",
+            "description",
+            "git_url",
+            "all_hyperparameters",
+            "all_parameters",
+            "all_metrics",
+            "all_users",
+            "updated",
+            "created",
+            "_links",
+        ]
+
+    def _summary(self, project) -> dict:
+        """Keys and uploaders of the models this caller can see (prefetched by the viewset)."""
+        models = getattr(project, "visible_models", None)
+        if models is None:
+            user = self.context["request"].user
+            models = list(MLModel.objects.visible_to(user).filter(project=project).select_related("uploader"))
+        keys = {"hyperparameters": set(), "parameters": set(), "metrics": set()}
+        users = {}
+        for model in models:
+            for field, seen in keys.items():
+                seen.update(getattr(model, field) or {})
+            users[model.uploader_id] = model.uploader
+        return {
+            **{field: sorted(seen) for field, seen in keys.items()},
+            "users": [{"id": u.id, "full_name": u.full_name} for u in sorted(users.values(), key=lambda u: u.id)],
+        }
+
+    def _cached_summary(self, project) -> dict:
+        cache = self.context.setdefault("_project_summaries", {})
+        if project.pk not in cache:
+            cache[project.pk] = self._summary(project)
+        return cache[project.pk]
+
+    def get_all_hyperparameters(self, project) -> list[str]:
+        return self._cached_summary(project)["hyperparameters"]
+
+    def get_all_parameters(self, project) -> list[str]:
+        return self._cached_summary(project)["parameters"]
+
+    def get_all_metrics(self, project) -> list[str]:
+        return self._cached_summary(project)["metrics"]
+
+    def get_all_users(self, project) -> list[dict]:
+        return self._cached_summary(project)["users"]
+
+    def get__links(self, project) -> dict:
+        request = self.context.get("request")
+        return {
+            "self": _absolute(request, "api:project-detail", project.pk),
+            "workspace": _absolute(request, "api:workspace-detail", project.workspace_id),
+        }
+
+    def create(self, validated_data):
+        return services.project_create(user=_user(self.context["request"]), **validated_data)
+
+    def update(self, instance, validated_data):
+        instance.__dict__.pop("visible_models", None)
+        self.context.pop("_project_summaries", None)
+        return services.project_update(project=instance, user=_user(self.context["request"]), **validated_data)
+
+
+class MLModelSerializer(serializers.ModelSerializer):
+    """The model as the API shows it."""
+
+    user = UserBriefSerializer(source="uploader", read_only=True)
+    workspace_id = serializers.IntegerField(source="project.workspace_id", read_only=True)
+    visibility = serializers.CharField(read_only=True)
+    dataset = serializers.SerializerMethodField()
+    tags = TagSerializer(many=True, read_only=True)
+    git = serializers.SerializerMethodField()
+    file = serializers.SerializerMethodField()
+    _links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MLModel
+        fields = [
+            "id",
+            "user",
+            "project_id",
+            "workspace_id",
+            "name",
+            "version",
+            "visibility",
+            "dataset",
+            "hyperparameters",
+            "parameters",
+            "metrics",
+            "tags",
+            "git",
+            "file",
+            "created",
+            "updated",
+            "_links",
+        ]
+
+    def get_dataset(self, model) -> dict:
+        return {"name": model.dataset_name, "description": model.dataset_description}
+
+    def get_git(self, model) -> dict:
+        return {"active_branch": model.git_branch, "commit_hash": model.git_commit}
+
+    def get_file(self, model) -> dict:
+        return {"name": model.file_name, "size": model.file_size, "sha256": model.file_sha256}
+
+    def get__links(self, model) -> dict:
+        request = self.context.get("request")
+        return {
+            "self": _absolute(request, "api:model-detail", model.pk),
+            "user": _absolute(request, "api:user-detail", model.uploader_id),
+            "project": _absolute(request, "api:project-detail", model.project_id),
+            "download": _absolute(request, "api:model-download", model.pk),
+        }
+
+
+class _MLModelWriteSerializer(serializers.Serializer):
+    """Fields shared by upload and update, named as the published client sends them."""
+
+    name = serializers.CharField(max_length=200)
+    project_id = VisibleProjectField(source="project")
+    hyperparameters = JSONObjectField(required=False)
+    parameters = JSONObjectField(required=False)
+    metrics = JSONObjectField(required=False)
+    tags = TagListField(required=False)
+    dataset_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    dataset_description = serializers.CharField(required=False, allow_blank=True)
+    git_active_branch = serializers.CharField(source="git_branch", max_length=255, required=False, allow_blank=True)
+    git_commit_hash = serializers.CharField(source="git_commit", max_length=64, required=False, allow_blank=True)
+    private = serializers.BooleanField(required=False)
+
+    def to_representation(self, instance):
+        return MLModelSerializer(instance, context=self.context).data
+
+
+class MLModelUploadSerializer(_MLModelWriteSerializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$", required=False, allow_blank=True)
+    # The published client also sends `user_id`; it is not declared, so it is ignored:
+    # the uploader is always the authenticated user.
+
+    def create(self, validated_data):
+        return services.model_upload(user=_user(self.context["request"]), **validated_data)
+
+
+class MLModelUpdateSerializer(_MLModelWriteSerializer):
+    visibility = serializers.ChoiceField(choices=["private", "public"], required=False, write_only=True)
+
+    def validate(self, attrs):
+        visibility = attrs.pop("visibility", None)
+        if visibility is not None:
+            attrs["private"] = visibility == "private"
+        return attrs
+
+    def update(self, instance, validated_data):
+        return services.model_update(model=instance, user=_user(self.context["request"]), **validated_data)

@@ -1,0 +1,125 @@
+"""API viewsets: each declares its queryset, serializer, filterset; writes go to services."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.models import User
+from maisie_site.api import deleted
+from registry import services
+from registry.api.serializers import (
+    MembershipSerializer,
+    MLModelSerializer,
+    MLModelUpdateSerializer,
+    MLModelUploadSerializer,
+    ProjectSerializer,
+    TagSerializer,
+    WorkspaceSerializer,
+)
+from registry.downloads import model_file_response
+from registry.filtersets import MLModelFilterSet, ProjectFilterSet, TagFilterSet, WorkspaceFilterSet
+from registry.models import MLModel, Project, Tag, Workspace
+
+
+class RegistryViewSet(viewsets.ModelViewSet):
+    """PUT takes only the fields being changed, like PATCH; DELETE answers `{"status": "success"}`."""
+
+    def update(self, request, *args, **kwargs):
+        kwargs["partial"] = True
+        return super().update(request, *args, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        self.perform_destroy(self.get_object())
+        return deleted()
+
+
+class WorkspaceViewSet(RegistryViewSet):
+    serializer_class = WorkspaceSerializer
+    filterset_class = WorkspaceFilterSet
+
+    def get_queryset(self):
+        return Workspace.objects.visible_to(self.request.user)
+
+    def perform_destroy(self, instance):
+        services.workspace_delete(workspace=instance, user=self.request.user)
+
+    @extend_schema(request=MembershipSerializer, responses=MembershipSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], serializer_class=MembershipSerializer, filterset_class=None)
+    def members(self, request, pk=None):
+        workspace = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(workspace.memberships.select_related("user"))
+            return self.get_paginated_response(MembershipSerializer(page, many=True).data)
+        serializer = MembershipSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        membership, created = services.membership_set(
+            workspace=workspace, actor=request.user, **serializer.validated_data
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(MembershipSerializer(membership).data, status=code)
+
+    @extend_schema(request=None, responses=None)
+    @action(detail=True, methods=["delete"], url_path=r"members/(?P<user_id>\d+)", filterset_class=None)
+    def remove_member(self, request, pk=None, user_id=None):
+        workspace = self.get_object()
+        user = get_object_or_404(User, pk=user_id)
+        services.membership_remove(workspace=workspace, actor=request.user, user=user)
+        return deleted()
+
+
+class ProjectViewSet(RegistryViewSet):
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilterSet
+
+    def get_queryset(self):
+        return Project.objects.visible_to(self.request.user).with_model_summary(self.request.user)
+
+    def perform_destroy(self, instance):
+        services.project_delete(project=instance, user=self.request.user)
+
+
+class TagViewSet(RegistryViewSet):
+    serializer_class = TagSerializer
+    filterset_class = TagFilterSet
+    queryset = Tag.objects.all()
+
+    def perform_destroy(self, instance):
+        services.tag_delete(tag=instance, user=self.request.user)
+
+
+class MLModelViewSet(RegistryViewSet):
+    serializer_class = MLModelSerializer
+    filterset_class = MLModelFilterSet
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        return MLModel.objects.visible_to(self.request.user).with_related()
+
+    def perform_destroy(self, instance):
+        services.model_delete(model=instance, user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return MLModelUploadSerializer
+        if self.action in ("update", "partial_update"):
+            return MLModelUpdateSerializer
+        return MLModelSerializer
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def download(self, request, pk=None):
+        return model_file_response(request, self.get_object())
+
+    @extend_schema(request=None, responses=MLModelSerializer)
+    @action(detail=True, methods=["post", "delete"], url_path=r"tags/(?P<tag_id>\d+)", filterset_class=None)
+    def tag(self, request, pk=None, tag_id=None):
+        model = self.get_object()
+        tag = get_object_or_404(Tag, pk=tag_id)
+        if request.method == "POST":
+            services.model_tag_add(model=model, tag=tag, user=request.user)
+        else:
+            services.model_tag_remove(model=model, tag=tag, user=request.user)
+        return Response(MLModelSerializer(self.get_object(), context=self.get_serializer_context()).data)

@@ -1,0 +1,98 @@
+"""Serving a model file: streamed, with its digest, resumable with `Range`.
+
+Shared by the API's download endpoint and the web UI's download button.
+"""
+
+import base64
+import re
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_BLOCK = 1024 * 1024
+
+
+def _digest_headers(response, model) -> None:
+    response["ETag"] = f'"{model.file_sha256}"'
+    response["Digest"] = "sha-256=" + base64.b64encode(bytes.fromhex(model.file_sha256)).decode()
+    response["Accept-Ranges"] = "bytes"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-transform"
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """(start, end inclusive) for one byte range; None to send it all; "bad" if unsatisfiable."""
+    match = _RANGE.match(header.strip())
+    if not match or match.groups() == ("", ""):
+        return None  # multi-range and malformed ranges: RFC 9110 lets us ignore them
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        length = int(last)
+        if length == 0:
+            return "bad"
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return "bad"
+    return start, end
+
+
+def _presigned_url(model) -> str | None:
+    storage = model.file.storage
+    if not (getattr(settings, "MAISIE_S3_BUCKET", "") and settings.MAISIE_S3_PRESIGNED_DOWNLOADS):
+        return None
+    disposition = content_disposition_header(as_attachment=True, filename=model.file_name)
+    return storage.url(
+        model.file.name,
+        parameters={"ResponseContentDisposition": disposition, "ResponseContentType": "application/octet-stream"},
+    )
+
+
+def _ranged(fileobj, start: int, length: int):
+    try:
+        fileobj.seek(start)
+        while length > 0:
+            chunk = fileobj.read(min(_BLOCK, length))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
+    finally:
+        fileobj.close()
+
+
+def model_file_response(request, model) -> HttpResponse:
+    url = _presigned_url(model)
+    if url:
+        return HttpResponseRedirect(url)
+    size = model.file_size
+    wanted = None
+    range_header = request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    if range_header and (not if_range or if_range == f'"{model.file_sha256}"'):
+        wanted = _parse_range(range_header, size)
+    if wanted == "bad":
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        _digest_headers(response, model)
+        return response
+    fileobj = model.file.storage.open(model.file.name, "rb")
+    if wanted is None:
+        response = FileResponse(
+            fileobj, as_attachment=True, filename=model.file_name, content_type="application/octet-stream"
+        )
+        response.block_size = _BLOCK
+        response["Content-Length"] = str(size)
+    else:
+        start, end = wanted
+        response = StreamingHttpResponse(
+            _ranged(fileobj, start, end - start + 1), status=206, content_type="application/octet-stream"
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=model.file_name)
+    _digest_headers(response, model)
+    return response

@@ -1,0 +1,108 @@
+"""One FilterSet per resource, shared by the API viewsets and the HTML list views.
+
+Relations take repeated values (`?project=1&project=2`) or a comma list (`?project=1,2`);
+free text is one `search` filter; JSON dictionaries are filtered by key presence through one
+declared mechanism (`KeysFilter`), never through `Meta.fields`.
+"""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django_filters.widgets import QueryArrayWidget
+
+from registry.models import MLModel, Project, Tag, Workspace
+
+
+class _ListField(forms.Field):
+    """A list of strings from repeated and/or comma-separated query parameters."""
+
+    widget = QueryArrayWidget
+
+    def to_python(self, value):
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        return [part.strip() for item in values for part in str(item).split(",") if part.strip()]
+
+
+class _IdListField(_ListField):
+    def to_python(self, value):
+        items = super().to_python(value)
+        try:
+            return [int(item) for item in items]
+        except ValueError:
+            raise forms.ValidationError("Enter whole numbers separated by commas.") from None
+
+
+class IdListFilter(django_filters.Filter):
+    """`?project=1&project=2` or `?project=1,2`: rows whose `field_name` is any of them."""
+
+    field_class = _IdListField
+
+    def filter(self, qs, value):
+        return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
+
+
+class KeysFilter(django_filters.Filter):
+    """Models whose JSON dictionary `field_name` has every one of the given keys."""
+
+    field_class = _ListField
+
+    def filter(self, qs, value):
+        return qs.filter(**{f"{self.field_name}__has_keys": value}) if value else qs
+
+
+class SearchFilter(django_filters.CharFilter):
+    """Case-insensitive substring search over the name."""
+
+    def __init__(self, **kwargs):
+        super().__init__(field_name="name", lookup_expr="icontains", label="Search", **kwargs)
+
+
+class WorkspaceFilterSet(django_filters.FilterSet):
+    search = SearchFilter()
+
+    class Meta:
+        model = Workspace
+        fields = []
+
+
+class ProjectFilterSet(django_filters.FilterSet):
+    search = SearchFilter()
+    workspace = IdListFilter(field_name="workspace_id")
+
+    class Meta:
+        model = Project
+        fields = []
+
+
+class TagFilterSet(django_filters.FilterSet):
+    search = SearchFilter()
+
+    class Meta:
+        model = Tag
+        fields = []
+
+
+class MLModelFilterSet(django_filters.FilterSet):
+    search = SearchFilter()
+    workspace = IdListFilter(field_name="project__workspace_id")
+    project = IdListFilter(field_name="project_id")
+    projects = IdListFilter(field_name="project_id", label="Projects (old comma form)")
+    user = IdListFilter(field_name="uploader_id")
+    tag = django_filters.Filter(field_class=_ListField, method="filter_tags", label="Tag (name or id)")
+    hyperparam = KeysFilter(field_name="hyperparameters")
+    param = KeysFilter(field_name="parameters")
+    metric = KeysFilter(field_name="metrics")
+    name = django_filters.CharFilter(field_name="name")
+
+    class Meta:
+        model = MLModel
+        fields = []
+
+    def filter_tags(self, qs, name, value):
+        """Models carrying every tag given, each named or given by id."""
+        for tag in value:
+            condition = Q(tags__id=int(tag)) if tag.isdigit() else Q(tags__name=tag)
+            qs = qs.filter(pk__in=MLModel.objects.filter(condition).values("pk"))
+        return qs

@@ -1,0 +1,133 @@
+"""Workspaces hold projects, projects hold models; members see what their workspace holds."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from registry.querysets import MLModelQuerySet, ProjectQuerySet, WorkspaceQuerySet
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"  # manages members, edits and deletes the workspace
+    MEMBER = "member", "Member"  # creates projects, uploads, edits and deletes own models
+    VIEWER = "viewer", "Viewer"  # reads
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user")]
+
+    def __str__(self):
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class Project(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    git_url = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="project_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if "," in self.name:
+            raise ValidationError({"name": "A tag name cannot contain a comma."})
+
+
+def validate_json_object(value):
+    if not isinstance(value, dict):
+        raise ValidationError("Must be a JSON object.")
+
+
+def model_file_key(instance, filename: str) -> str:
+    """Storage keys are generated: the uploaded name is metadata and never touches a path."""
+    key = uuid.uuid4().hex
+    return f"models/{key[:2]}/{key}"
+
+
+class MLModel(models.Model):
+    """One uploaded model file and what it was trained with. `version` counts per (project, name)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="models")
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="models")
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(editable=False)
+    hyperparameters = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
+    parameters = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
+    metrics = models.JSONField(default=dict, blank=True, validators=[validate_json_object])
+    dataset_name = models.CharField(max_length=200, blank=True)
+    dataset_description = models.TextField(blank=True)
+    git_branch = models.CharField(max_length=255, blank=True)
+    git_commit = models.CharField(max_length=64, blank=True)
+    private = models.BooleanField(default=False)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="models")
+    file = models.FileField(upload_to=model_file_key, max_length=255)
+    file_name = models.CharField(max_length=255, help_text="The uploaded file's name, kept as metadata only.")
+    file_size = models.BigIntegerField()
+    file_sha256 = models.CharField(max_length=64)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = MLModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "model"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name", "version"], name="mlmodel_unique_version"),
+        ]
+        indexes = [models.Index(fields=["project", "name"], name="mlmodel_project_name")]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+    @property
+    def visibility(self) -> str:
+        return "private" if self.private else "public"

@@ -1,0 +1,37 @@
+"""Who may change what. Reads are scoped by `visible_to`; these answer the write questions.
+
+Services call them and raise PermissionDenied (a 403) for an object the user can already see.
+"""
+
+from registry.models import MLModel, Project, Role, Workspace
+
+
+def role_in(user, workspace_id: int) -> str | None:
+    from registry.models import Membership
+
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(workspace_id=workspace_id, user_id=user.pk).values_list("role", flat=True).first()
+
+
+def can_manage_workspace(user, workspace: Workspace) -> bool:
+    return user.is_staff or role_in(user, workspace.pk) == Role.OWNER
+
+
+def can_write_in_workspace(user, workspace_id: int) -> bool:
+    """Create projects and upload models there."""
+    return user.is_staff or role_in(user, workspace_id) in (Role.OWNER, Role.MEMBER)
+
+
+def can_edit_project(user, project: Project) -> bool:
+    if user.is_staff:
+        return True
+    role = role_in(user, project.workspace_id)
+    return role == Role.OWNER or (role == Role.MEMBER and project.created_by_id == user.pk)
+
+
+def can_edit_model(user, model: MLModel) -> bool:
+    if user.is_staff:
+        return True
+    role = role_in(user, model.project.workspace_id)
+    return role == Role.OWNER or (role == Role.MEMBER and model.uploader_id == user.pk)

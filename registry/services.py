@@ -1,0 +1,281 @@
+"""Every write to workspaces, projects, tags and models goes through a function here.
+
+The API viewsets and the HTML views both call these, so permission checks, validation and
+the file/row bookkeeping live in one place. Each raises PermissionDenied (403) when the user
+can see the object but may not change it, and ValidationError (400) for bad input.
+"""
+
+from collections.abc import Iterable
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from registry import rules
+from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
+from registry.uploads import file_sha256
+
+# ----------------------------------------------------------------------------- files
+
+
+def _delete_files_on_commit(names: Iterable[str]) -> None:
+    """Remove stored files once the rows that pointed at them are gone for good.
+
+    Deleting before the commit could lose a file whose row survives a rollback; a crash in
+    between leaves an orphan file, which `maisie_fsck` finds.
+    """
+    storage = MLModel._meta.get_field("file").storage
+    for name in [n for n in names if n]:
+        transaction.on_commit(partial(storage.delete, name))
+
+
+def _save(instance, **fields):
+    for key, value in fields.items():
+        setattr(instance, key, value)
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+# ----------------------------------------------------------------------------- workspaces
+
+
+@transaction.atomic
+def workspace_create(*, user, name: str, description: str = "") -> Workspace:
+    workspace = _save(Workspace(), name=name, description=description)
+    Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+    return workspace
+
+
+def workspace_update(*, workspace: Workspace, user, **fields) -> Workspace:
+    if not rules.can_manage_workspace(user, workspace):
+        raise PermissionDenied("Only the workspace's owners can change it.")
+    return _save(workspace, **fields)
+
+
+@transaction.atomic
+def workspace_delete(*, workspace: Workspace, user) -> None:
+    if not rules.can_manage_workspace(user, workspace):
+        raise PermissionDenied("Only the workspace's owners can delete it.")
+    files = list(MLModel.objects.filter(project__workspace=workspace).values_list("file", flat=True))
+    workspace.delete()
+    _delete_files_on_commit(files)
+
+
+@transaction.atomic
+def membership_set(*, workspace: Workspace, actor, user, role: str) -> tuple[Membership, bool]:
+    """Add `user` to the workspace with `role`, or change their role. Returns (membership, created)."""
+    if not rules.can_manage_workspace(actor, workspace):
+        raise PermissionDenied("Only the workspace's owners can manage its members.")
+    if role not in Role.values:
+        raise ValidationError({"role": f"Must be one of: {', '.join(Role.values)}."})
+    if not user.is_active:
+        raise ValidationError({"user_id": "This user is deactivated."})
+    membership = Membership.objects.select_for_update().filter(workspace=workspace, user=user).first()
+    if membership is None:
+        return Membership.objects.create(workspace=workspace, user=user, role=role), True
+    if membership.role == Role.OWNER and role != Role.OWNER:
+        _ensure_another_owner(workspace, user)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership, False
+
+
+@transaction.atomic
+def membership_remove(*, workspace: Workspace, actor, user) -> None:
+    """Owners remove anyone; a member may leave on their own."""
+    if actor.pk != user.pk and not rules.can_manage_workspace(actor, workspace):
+        raise PermissionDenied("Only the workspace's owners can remove members.")
+    membership = Membership.objects.select_for_update().filter(workspace=workspace, user=user).first()
+    if membership is None:
+        raise Membership.DoesNotExist
+    if membership.role == Role.OWNER:
+        _ensure_another_owner(workspace, user)
+    membership.delete()
+
+
+def _ensure_another_owner(workspace: Workspace, leaving_user) -> None:
+    others = Membership.objects.filter(workspace=workspace, role=Role.OWNER).exclude(user=leaving_user)
+    if not others.filter(user__is_active=True).exists():
+        raise ValidationError({"role": "A workspace needs at least one owner."})
+
+
+# ----------------------------------------------------------------------------- projects
+
+
+def project_create(*, user, workspace: Workspace, name: str, description: str = "", git_url: str = "") -> Project:
+    if not rules.can_write_in_workspace(user, workspace.pk):
+        raise PermissionDenied("Viewers cannot create projects in this workspace.")
+    return _save(Project(created_by=user), workspace=workspace, name=name, description=description, git_url=git_url)
+
+
+def project_update(*, project: Project, user, **fields) -> Project:
+    if not rules.can_edit_project(user, project):
+        raise PermissionDenied("Only the project's creator or the workspace's owners can change it.")
+    target = fields.get("workspace")
+    if target is not None and target.pk != project.workspace_id and not rules.can_write_in_workspace(user, target.pk):
+        raise PermissionDenied("You cannot move a project into a workspace where you cannot write.")
+    return _save(project, **fields)
+
+
+@transaction.atomic
+def project_delete(*, project: Project, user) -> None:
+    if not rules.can_edit_project(user, project):
+        raise PermissionDenied("Only the project's creator or the workspace's owners can delete it.")
+    files = list(project.models.values_list("file", flat=True))
+    project.delete()
+    _delete_files_on_commit(files)
+
+
+# ----------------------------------------------------------------------------- tags
+
+
+def tag_names(value) -> list[str]:
+    """Accept "a, b" or ["a", "b"]; strip, drop empties, keep the first spelling of each."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    names: list[str] = []
+    for item in items:
+        name = str(item).strip()
+        if not name:
+            continue
+        if len(name) > Tag._meta.get_field("name").max_length:
+            raise ValidationError({"tags": f"Tag {name[:20]!r}… is too long."})
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def tags_get_or_create(names: Iterable[str]) -> list[Tag]:
+    tags = []
+    for name in names:
+        try:
+            with transaction.atomic():
+                tag, _ = Tag.objects.get_or_create(name=name)
+        except IntegrityError:  # another request created it between our get and create
+            tag = Tag.objects.get(name=name)
+        tags.append(tag)
+    return tags
+
+
+def tag_create(*, user, name: str, description: str = "") -> Tag:
+    return _save(Tag(), name=name.strip(), description=description)
+
+
+def tag_update(*, tag: Tag, user, **fields) -> Tag:
+    if not user.is_staff:
+        raise PermissionDenied("Tags are shared by everyone; only staff can change them.")
+    return _save(tag, **fields)
+
+
+def tag_delete(*, tag: Tag, user) -> None:
+    if not user.is_staff:
+        raise PermissionDenied("Tags are shared by everyone; only staff can delete them.")
+    tag.delete()
+
+
+def model_tag_add(*, model: MLModel, tag: Tag, user) -> None:
+    if not rules.can_edit_model(user, model):
+        raise PermissionDenied("You cannot change this model's tags.")
+    model.tags.add(tag)
+
+
+def model_tag_remove(*, model: MLModel, tag: Tag, user) -> None:
+    if not rules.can_edit_model(user, model):
+        raise PermissionDenied("You cannot change this model's tags.")
+    model.tags.remove(tag)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _next_version(project: Project, name: str) -> int:
+    # Lock the project row so concurrent uploads to it take version numbers one at a time
+    # (PostgreSQL); SQLite serialises writers with its IMMEDIATE transactions anyway.
+    Project.objects.select_for_update().filter(pk=project.pk).exists()
+    latest = MLModel.objects.filter(project=project, name=name).aggregate(v=Max("version"))["v"]
+    return (latest or 0) + 1
+
+
+def model_upload(
+    *,
+    user,
+    project: Project,
+    name: str,
+    file,
+    hyperparameters: dict | None = None,
+    parameters: dict | None = None,
+    metrics: dict | None = None,
+    tags: Iterable[str] = (),
+    dataset_name: str = "",
+    dataset_description: str = "",
+    git_branch: str = "",
+    git_commit: str = "",
+    private: bool = False,
+    sha256: str = "",
+) -> MLModel:
+    """Store a model file and its row together, or neither."""
+    if not rules.can_write_in_workspace(user, project.workspace_id):
+        raise PermissionDenied("Viewers cannot upload models to this project.")
+    digest = file_sha256(file)
+    if sha256 and sha256.strip().lower() != digest:
+        raise ValidationError({"sha256": f"The file's SHA-256 is {digest}, not the {sha256.strip()} you sent."})
+    model = MLModel(
+        project=project,
+        uploader=user,
+        name=name,
+        version=1,  # the real number is taken under the lock below
+        hyperparameters=hyperparameters if hyperparameters is not None else {},
+        parameters=parameters if parameters is not None else {},
+        metrics=metrics if metrics is not None else {},
+        dataset_name=dataset_name,
+        dataset_description=dataset_description,
+        git_branch=git_branch,
+        git_commit=git_commit,
+        private=private,
+        file_name=(file.name or "model")[:255],
+        file_size=file.size,
+        file_sha256=digest,
+    )
+    model.full_clean(exclude=["file", "version"], validate_constraints=False)
+    tag_list = tag_names(tags)
+    model.file.save("upload", file, save=False)
+    try:
+        with transaction.atomic():
+            model.version = _next_version(project, name)
+            model.save()
+            model.tags.set(tags_get_or_create(tag_list))
+    except BaseException:
+        model.file.delete(save=False)
+        raise
+    return model
+
+
+@transaction.atomic
+def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **fields) -> MLModel:
+    if not rules.can_edit_model(user, model):
+        raise PermissionDenied("Only the uploader or the workspace's owners can change this model.")
+    target = fields.get("project")
+    moved = target is not None and target.pk != model.project_id
+    if moved and not rules.can_write_in_workspace(user, target.workspace_id):
+        raise PermissionDenied("You cannot move a model into a project where you cannot write.")
+    renamed = "name" in fields and fields["name"] != model.name
+    for key, value in fields.items():
+        setattr(model, key, value)
+    if moved or renamed:
+        # A model that joins another (project, name) series takes the next number in it.
+        model.version = _next_version(model.project, model.name)
+    model.full_clean(exclude=["file"])
+    model.save()
+    if tags is not None:
+        model.tags.set(tags_get_or_create(tag_names(tags)))
+    return model
+
+
+@transaction.atomic
+def model_delete(*, model: MLModel, user) -> None:
+    if not rules.can_edit_model(user, model):
+        raise PermissionDenied("Only the uploader or the workspace's owners can delete this model.")
+    name = model.file.name
+    model.delete()
+    _delete_files_on_commit([name])
