@@ -1,0 +1,79 @@
+from django.contrib import admin
+
+from registry import services
+from registry.models import Membership, MLModel, Project, Tag, Workspace
+
+
+class DeleteThroughServiceAdmin(admin.ModelAdmin):
+    """Deletes go through services so stored files are removed with their rows."""
+
+    def delete_through_service(self, obj, user):
+        raise NotImplementedError
+
+    def delete_model(self, request, obj):
+        self.delete_through_service(obj, request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_through_service(obj, request.user)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(DeleteThroughServiceAdmin):
+    list_display = ["name", "created", "updated"]
+    search_fields = ["name", "description"]
+    inlines = [MembershipInline]
+
+    def delete_through_service(self, obj, user):
+        services.workspace_delete(workspace=obj, user=user)
+
+
+@admin.register(Project)
+class ProjectAdmin(DeleteThroughServiceAdmin):
+    list_display = ["name", "workspace", "git_url", "created"]
+    list_filter = ["workspace"]
+    search_fields = ["name", "description", "git_url"]
+    list_select_related = ["workspace"]
+
+    def delete_through_service(self, obj, user):
+        services.project_delete(project=obj, user=user)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "description"]
+    search_fields = ["name"]
+
+
+@admin.register(MLModel)
+class MLModelAdmin(DeleteThroughServiceAdmin):
+    """Metadata is editable; the file and its facts are not (they are checked at upload)."""
+
+    list_display = ["name", "version", "project", "uploader", "private", "file_size", "created"]
+    list_filter = ["private", "project__workspace", "project", "tags"]
+    search_fields = ["name", "file_name", "file_sha256", "uploader__login"]
+    list_select_related = ["project", "uploader"]
+    autocomplete_fields = ["tags"]
+    readonly_fields = [
+        "project",
+        "uploader",
+        "version",
+        "file",
+        "file_name",
+        "file_size",
+        "file_sha256",
+        "created",
+        "updated",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # uploads go through the API or the web form, which stream and hash the file
+
+    def delete_through_service(self, obj, user):
+        services.model_delete(model=obj, user=user)

@@ -1,0 +1,62 @@
+"""Compare stored model files with model rows: report orphans both ways, optionally fix them."""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from registry.models import MLModel
+
+ROOT = "models"
+
+
+def walk(storage, folder: str):
+    """Every file name under `folder`, on any storage backend (file system or S3)."""
+    dirs, files = storage.listdir(folder)
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in dirs:
+        yield from walk(storage, f"{folder}/{sub}")
+
+
+class Command(BaseCommand):
+    help = "Report (and with --fix remove) stored files without a model row and rows whose file is missing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--fix", action="store_true", help="delete orphan files and rows whose file is gone")
+        parser.add_argument(
+            "--grace-minutes",
+            type=int,
+            default=60,
+            help="ignore files younger than this: an upload in progress stores its file before its row commits",
+        )
+
+    def handle(self, *args, fix: bool, grace_minutes: int, **options):
+        storage = MLModel._meta.get_field("file").storage
+        try:
+            stored = set(walk(storage, ROOT))
+        except FileNotFoundError:  # nothing uploaded yet on a file-system storage
+            stored = set()
+        rows = dict(MLModel.objects.values_list("file", "pk"))
+        cutoff = timezone.now() - timedelta(minutes=grace_minutes)
+
+        orphans = sorted(name for name in stored - rows.keys() if storage.get_modified_time(name) < cutoff)
+        missing = sorted(name for name in rows.keys() - stored)
+
+        for name in orphans:
+            self.stdout.write(f"orphan file: {name} ({storage.size(name)} bytes)")
+        for name in missing:
+            self.stdout.write(f"missing file: model {rows[name]} expects {name}")
+        if fix:
+            for name in orphans:
+                storage.delete(name)
+            with transaction.atomic():
+                MLModel.objects.filter(file__in=missing).delete()
+        verb = "removed" if fix else "found"
+        self.stdout.write(
+            f"{len(stored)} files, {len(rows)} models: {len(orphans)} orphan files and "
+            f"{len(missing)} rows with a missing file {verb}."
+        )
+        if (orphans or missing) and not fix:
+            raise CommandError("inconsistencies found; run with --fix to remove them")

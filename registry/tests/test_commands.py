@@ -1,0 +1,79 @@
+import io
+import os
+import time
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from registry.models import MLModel
+from registry.tests.factories import upload
+
+
+def _storage():
+    return MLModel._meta.get_field("file").storage
+
+
+def _age(name: str, minutes: int) -> None:
+    path = _storage().path(name)
+    past = time.time() - minutes * 60
+    os.utime(path, (past, past))
+
+
+def fsck(*args) -> str:
+    out = io.StringIO()
+    call_command("maisie_fsck", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_fsck_is_quiet_when_files_and_rows_agree(project, bob):
+    upload(bob, project)
+    assert "0 orphan files and 0 rows with a missing file found" in fsck()
+
+
+def test_fsck_reports_an_orphan_file_and_fix_removes_it(project, bob):
+    upload(bob, project)
+    orphan = _storage().save("models/ab/orphan", ContentFile(b"lost"))
+    _age(orphan, 120)
+    with pytest.raises(CommandError):
+        fsck()
+    assert _storage().exists(orphan)
+    out = fsck("--fix")
+    assert f"orphan file: {orphan}" in out
+    assert not _storage().exists(orphan)
+    assert MLModel.objects.count() == 1
+
+
+def test_fsck_leaves_young_files_alone_because_an_upload_may_be_in_progress(project, bob):
+    young = _storage().save("models/cd/young", ContentFile(b"arriving"))
+    assert "0 orphan files" in fsck("--fix")
+    assert _storage().exists(young)
+
+
+def test_fsck_reports_a_row_whose_file_is_missing_and_fix_removes_the_row(project, bob):
+    model = upload(bob, project)
+    _storage().delete(model.file.name)
+    with pytest.raises(CommandError):
+        fsck()
+    out = fsck("--fix")
+    assert f"missing file: model {model.pk}" in out
+    assert not MLModel.objects.filter(pk=model.pk).exists()
+
+
+def test_ensure_admin_creates_admin_once_with_the_given_password(db, monkeypatch):
+    monkeypatch.setenv("MAISIE_ADMIN_PASSWORD", "s3cret-pass-word")
+    out = io.StringIO()
+    call_command("ensure_admin", stdout=out)
+    admin = User.objects.get(login="admin")
+    assert admin.is_superuser and admin.check_password("s3cret-pass-word")
+    call_command("ensure_admin", stdout=out)
+    assert User.objects.filter(is_superuser=True).count() == 1
+
+
+def test_ensure_admin_generates_and_prints_a_password_once(db, monkeypatch):
+    monkeypatch.delenv("MAISIE_ADMIN_PASSWORD", raising=False)
+    out = io.StringIO()
+    call_command("ensure_admin", stdout=out)
+    password = out.getvalue().rsplit(": ", 1)[1].strip()
+    assert User.objects.get(login="admin").check_password(password)
