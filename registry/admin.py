@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from registry import services
 from registry.models import Membership, MLModel, Project, Tag, Workspace
@@ -64,7 +66,7 @@ class MLModelAdmin(DeleteThroughServiceAdmin):
         "project",
         "uploader",
         "version",
-        "file",
+        "stored_file",
         "file_name",
         "file_size",
         "file_sha256",
@@ -74,6 +76,13 @@ class MLModelAdmin(DeleteThroughServiceAdmin):
 
     def has_add_permission(self, request):
         return False  # uploads go through the API or the web form, which stream and hash the file
+
+    exclude = ["file"]
+
+    @admin.display(description="Stored file")
+    def stored_file(self, obj):
+        # Files are only served through the permission-checked download endpoint.
+        return format_html('<a href="{}">{}</a>', reverse("api:model-download", args=[obj.pk]), obj.file.name)
 
     def delete_through_service(self, obj, user):
         services.model_delete(model=obj, user=user)
