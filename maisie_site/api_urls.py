@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from accounts.api.ssh import SshChallengeView, SshLoginView, SshPublicKeyViewSet
 from accounts.api.views import ApiTokenViewSet, LoginView, TokenRefreshView, UserViewSet
 from registry.api.views import MLModelViewSet, ProjectViewSet, TagViewSet, WorkspaceViewSet
 
@@ -15,11 +16,14 @@ router.register("models", MLModelViewSet, basename="model")
 router.register("tags", TagViewSet, basename="tag")
 router.register("users", UserViewSet, basename="user")
 router.register("auth/tokens", ApiTokenViewSet, basename="apitoken")
+router.register("auth/ssh-keys", SshPublicKeyViewSet, basename="sshkey")
 
 app_name = "api"
 urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="login"),
     path("auth/token/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/ssh/challenge/", SshChallengeView.as_view(), name="ssh-challenge"),
+    path("auth/ssh/login/", SshLoginView.as_view(), name="ssh-login"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,

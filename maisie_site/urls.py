@@ -1,7 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from maisie_site import views
+
 urlpatterns = [
+    path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("maisie_site.api_urls", namespace="api")),
 ]
+
+handler404 = "maisie_site.views.not_found"
+handler500 = "maisie_site.views.server_error"

@@ -88,9 +88,10 @@ class ApiTokenViewSet(
     """Personal API tokens of the signed-in user."""
 
     serializer_class = ApiTokenSerializer
+    queryset = ApiToken.objects.all()
 
     def get_queryset(self):
-        return ApiToken.objects.filter(user=self.request.user)
+        return self.queryset.filter(user=self.request.user)
 
     def destroy(self, request, *args, **kwargs):
         services.api_token_revoke(token=self.get_object(), user=request.user)

@@ -1,8 +1,11 @@
 import json
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class JSONObjectField(serializers.Field):
     """A JSON object given as an object (JSON bodies) or as a JSON string (multipart forms)."""
 
@@ -27,6 +30,7 @@ class JSONObjectField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
 class TagListField(serializers.Field):
     """Tags as "a, b" (the published client's form) or as a list of names."""
 
@@ -39,7 +43,3 @@ class TagListField(serializers.Field):
 
     def to_representation(self, value):
         return value
-
-
-class LenientBooleanField(serializers.BooleanField):
-    """The published client sends Python's `False`/`True` as text; DRF already takes those."""

@@ -1,6 +1,8 @@
 """API shapes (see shared/reference/wire-format.md). Writes call registry.services."""
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
@@ -60,6 +62,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["user", "user_id", "role", "created"]
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleWorkspaceField(serializers.PrimaryKeyRelatedField):
     """A workspace id the caller can see; others read as "does not exist", like a 404."""
 
@@ -67,6 +70,7 @@ class VisibleWorkspaceField(serializers.PrimaryKeyRelatedField):
         return Workspace.objects.visible_to(self.context["request"].user)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleProjectField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         return Project.objects.visible_to(self.context["request"].user).select_related("workspace")

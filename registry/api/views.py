@@ -25,7 +25,8 @@ from registry.models import MLModel, Project, Tag, Workspace
 
 
 class RegistryViewSet(viewsets.ModelViewSet):
-    """PUT takes only the fields being changed, like PATCH; DELETE answers `{"status": "success"}`."""
+    # PUT takes only the fields being changed, like PATCH (the old docs' "data to override with");
+    # DELETE answers 200 `{"status": "success"}` as the published client expects.
 
     def update(self, request, *args, **kwargs):
         kwargs["partial"] = True

@@ -1,0 +1,26 @@
+"""Site-wide error pages: JSON under /api/ (the client's contract), Django's defaults elsewhere."""
+
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.views import defaults
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"status": "error", "message": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse({"status": "error", "message": "Server error."}, status=500)
+    return defaults.server_error(request)
+
+
+def home(request):
+    # Until the web UI lands, the front door is the browsable API reference.
+    return redirect("api:docs")
