@@ -4,12 +4,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 
 from accounts.models import User
 from maisie_site.api import deleted
 from registry import services
+from registry.api.parsers import StreamingMultiPartParser
 from registry.api.serializers import (
     MembershipSerializer,
     MLModelSerializer,
@@ -94,7 +95,7 @@ class TagViewSet(RegistryViewSet):
 class MLModelViewSet(RegistryViewSet):
     serializer_class = MLModelSerializer
     filterset_class = MLModelFilterSet
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [StreamingMultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
         return MLModel.objects.visible_to(self.request.user).with_related()
