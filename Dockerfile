@@ -22,4 +22,4 @@ WORKDIR /app
 USER maisie
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD ["python", "-c", "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/api/v1/schema/', timeout=4)"]
-CMD ["gunicorn", "maisie_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--timeout", "3600"]
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "maisie_site.wsgi:application"]
