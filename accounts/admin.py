@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, SshChallenge, SshPublicKey, User
 
 
 class UserChangeFormForLogin(UserChangeForm):
@@ -49,3 +49,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # a secret is shown once, so tokens are created where the user can see it
+
+
+@admin.register(SshPublicKey)
+class SshPublicKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "key_type", "fingerprint", "last_used", "created"]
+    list_filter = ["key_type"]
+    search_fields = ["name", "fingerprint", "user__login"]
+    readonly_fields = ["key_type", "fingerprint", "last_used", "created"]
+    fields = ["user", "name", "public_key", "key_type", "fingerprint", "last_used", "created"]
+
+
+@admin.register(SshChallenge)
+class SshChallengeAdmin(admin.ModelAdmin):
+    list_display = ["login", "expires", "used", "created"]
+    search_fields = ["login"]
+    readonly_fields = ["login", "challenge", "expires", "used", "created"]
+
+    def has_add_permission(self, request):
+        return False  # issued only by the API

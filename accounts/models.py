@@ -3,13 +3,17 @@
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+
+from accounts import ssh
 
 login_validator = RegexValidator(
     r"^[A-Za-z0-9_.@+-]+\Z", "A login may contain only letters, digits and . @ + - _ characters."
@@ -110,3 +114,95 @@ class ApiToken(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires is not None and self.expires <= timezone.now()
+
+
+class SshPublicKey(models.Model):
+    """A public key its owner signs in with (ssh-ed25519, or ssh-rsa of 2048 bits or more).
+
+    The type and the fingerprint are read from the key line itself in `clean()`.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ssh_keys")
+    name = models.CharField(max_length=100)
+    public_key = models.TextField(help_text="One line in OpenSSH format: 'ssh-ed25519 AAAA… comment'.")
+    key_type = models.CharField(max_length=32, editable=False)
+    fingerprint = models.CharField(max_length=64, editable=False, help_text="As `ssh-keygen -l` prints it.")
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "SSH public key"
+        constraints = [
+            # Per user, not global: a refusal must not tell anyone that another account holds a key.
+            models.UniqueConstraint(
+                fields=["user", "fingerprint"],
+                name="accounts_sshpublickey_once_per_user",
+                violation_error_message="You have already registered this key.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.fingerprint})"
+
+    def clean(self):
+        if not self.public_key:
+            return  # clean_fields() has already said it is required
+        try:
+            parsed = ssh.parse_public_key(self.public_key)
+        except ssh.InvalidKey as exc:
+            raise ValidationError({"public_key": str(exc)}) from exc
+        self.public_key = parsed.openssh
+        self.key_type = parsed.key_type
+        self.fingerprint = parsed.fingerprint
+
+    def validate_constraints(self, exclude=None):
+        # The only constraint is "once per user"; pin its message on the field the user filled in.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            raise ValidationError({"public_key": exc.messages}) from exc
+
+    def verifies(self, signature: bytes, message: bytes) -> bool:
+        return ssh.verify_signature(ssh.parse_public_key(self.public_key).key, signature, message)
+
+
+class SshChallengeQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(used__isnull=True, expires__gt=timezone.now())
+
+
+class SshChallengeManager(models.Manager.from_queryset(SshChallengeQuerySet)):
+    def issue(self, login: str) -> "SshChallenge":
+        """A fresh challenge for `login`, whether or not such a user exists, so asking reveals nothing."""
+        now = timezone.now()
+        # Old challenges are worthless; dropping them here keeps the table small without a cron job,
+        # and keeping the last hour's lets a late answer hear "expired" rather than "unknown".
+        self.filter(expires__lt=now - timedelta(hours=1)).delete()
+        return self.create(login=login, challenge=secrets.token_urlsafe(32), expires=now + SshChallenge.LIFETIME)
+
+
+class SshChallenge(models.Model):
+    """A random string a client signs to prove it holds a registered key: valid once, for a minute."""
+
+    LIFETIME = timedelta(seconds=60)
+
+    login = models.CharField(max_length=150)
+    challenge = models.CharField(max_length=64, unique=True)
+    expires = models.DateTimeField(db_index=True)
+    used = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = SshChallengeManager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = "SSH challenge"
+
+    def __str__(self):
+        return f"{self.login}: {self.challenge[:8]}…"
+
+    def consume(self) -> bool:
+        """Mark it used if it is still open. One conditional UPDATE, so of two concurrent callers
+        (or a replay) exactly one gets True."""
+        return SshChallenge.objects.open().filter(pk=self.pk).update(used=timezone.now()) == 1
