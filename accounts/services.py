@@ -11,9 +11,17 @@ from accounts.models import ApiToken, User
 STAFF_ONLY_FIELDS = ("is_staff", "is_superuser", "is_active")
 
 
+def _validate_password(password: str, user: User) -> None:
+    """The password validators' messages, filed under the `password` field like any other error."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+
+
 def user_create(*, login: str, password: str, full_name: str = "", email: str = "", **staff_fields) -> User:
     user = User(login=login, full_name=full_name, email=email, **staff_fields)
-    validate_password(password, user)
+    _validate_password(password, user)
     user.set_password(password)
     user.full_clean()
     user.save()
@@ -31,7 +39,7 @@ def user_update(*, user: User, actor: User, password: str | None = None, old_pas
         # Staff resetting someone else's password need not know it; everyone else proves they do.
         if actor.pk == user.pk and not user.check_password(old_password or ""):
             raise ValidationError({"old_password": "The current password is wrong."})
-        validate_password(password, user)
+        _validate_password(password, user)
         user.set_password(password)
     for key, value in fields.items():
         setattr(user, key, value)

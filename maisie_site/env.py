@@ -5,6 +5,7 @@ deployment stops start-up instead of silently falling back to a default.
 """
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -54,3 +55,30 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# DRF reads only the first letter of the period; accept the spellings it documents, nothing else.
+_RATE = re.compile(r"^\s*([1-9][0-9]*)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate such as `10/min`, checked here so a typo fails at start-up, not at login."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    match = _RATE.match(raw)
+    if not match:
+        raise ImproperlyConfigured(f"{name}: expected a rate such as 10/min (per s, min, hour or day), got {raw!r}")
+    return f"{match[1]}/{match[2]}"
+
+
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    """One of a fixed set of words, compared without regard to case; returned as listed in `choices`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    by_lower = {choice.lower(): choice for choice in choices}
+    try:
+        return by_lower[raw.strip().lower()]
+    except KeyError:
+        raise ImproperlyConfigured(f"{name}: expected one of {', '.join(choices)}, got {raw!r}") from None

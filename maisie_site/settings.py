@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from maisie_site.env import env_bool, env_int, env_list, env_str
+from maisie_site.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("MAISIE_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "maisie_site.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "maisie_site.urls"
@@ -84,7 +85,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "registry:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -129,7 +132,10 @@ MAISIE_S3_PRESIGNED_DOWNLOADS = env_bool("MAISIE_S3_PRESIGNED_DOWNLOADS", True)
 # and never held in memory; see registry/uploads.py.
 MAISIE_MAX_UPLOAD_BYTES = env_int("MAISIE_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
 FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
-FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)  # Django checks that it exists
+try:
+    FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)  # Django checks that it exists
+except OSError as exc:
+    raise ImproperlyConfigured(f"MAISIE_DATA_DIR: cannot create {FILE_UPLOAD_TEMP_DIR}: {exc}") from exc
 FILE_UPLOAD_HANDLERS = ["registry.uploads.HashingUploadHandler"]
 FILE_UPLOAD_PERMISSIONS = 0o640
 
@@ -165,10 +171,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "maisie_site.api_errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        "login_ip": env_str("MAISIE_LOGIN_RATE_PER_IP", "30/min"),
-        "login_user": env_str("MAISIE_LOGIN_RATE_PER_LOGIN", "10/min"),
+        "login_ip": env_rate("MAISIE_LOGIN_RATE_PER_IP", "30/min"),
+        "login_user": env_rate("MAISIE_LOGIN_RATE_PER_LOGIN", "10/min"),
         "registration": "20/hour",
     },
+    # The client address for the per-address limits is REMOTE_ADDR unless the server sits behind
+    # this many trusted proxies; otherwise anyone could pick their own X-Forwarded-For.
+    "NUM_PROXIES": env_int("MAISIE_NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 JWT_LIFETIME = timedelta(seconds=env_int("MAISIE_JWT_SECONDS", 3600, minimum=60))
@@ -206,5 +215,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("MAISIE_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("MAISIE_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    },
 }

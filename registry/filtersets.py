@@ -40,7 +40,16 @@ class IdListFilter(django_filters.Filter):
     field_class = _IdListField
 
     def filter(self, qs, value):
-        return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
+        if not value:
+            return qs
+        # No row has an id past 64 bits; SQLite would overflow on one instead of matching nothing.
+        return qs.filter(**{f"{self.field_name}__in": [v for v in value if -(2**63) <= v < 2**63]})
+
+
+class ListFilter(django_filters.Filter):
+    """`?tag=a&tag=b` or `?tag=a,b`: a list of strings for a `method` to use."""
+
+    field_class = _ListField
 
 
 class KeysFilter(django_filters.Filter):
@@ -90,7 +99,7 @@ class MLModelFilterSet(django_filters.FilterSet):
     project = IdListFilter(field_name="project_id")
     projects = IdListFilter(field_name="project_id", label="Projects (old comma form)")
     user = IdListFilter(field_name="uploader_id")
-    tag = django_filters.Filter(field_class=_ListField, method="filter_tags", label="Tag (name or id)")
+    tag = ListFilter(method="filter_tags", label="Tag (name or id)")
     hyperparam = KeysFilter(field_name="hyperparameters")
     param = KeysFilter(field_name="parameters")
     metric = KeysFilter(field_name="metrics")
@@ -103,6 +112,7 @@ class MLModelFilterSet(django_filters.FilterSet):
     def filter_tags(self, qs, name, value):
         """Models carrying every tag given, each named or given by id."""
         for tag in value:
-            condition = Q(tags__id=int(tag)) if tag.isdigit() else Q(tags__name=tag)
+            # A tag may be named "2024": digits match that name as well as that id.
+            condition = Q(tags__name=tag) | Q(tags__id=int(tag)) if tag.isdecimal() else Q(tags__name=tag)
             qs = qs.filter(pk__in=MLModel.objects.filter(condition).values("pk"))
         return qs

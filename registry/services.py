@@ -139,6 +139,8 @@ def tag_names(value) -> list[str]:
         name = str(item).strip()
         if not name:
             continue
+        if "," in name:  # only a list can carry one; a string was split on commas above
+            raise ValidationError({"tags": f"Tag {name[:20]!r} contains a comma; give each tag separately."})
         if len(name) > Tag._meta.get_field("name").max_length:
             raise ValidationError({"tags": f"Tag {name[:20]!r}… is too long."})
         if name not in names:

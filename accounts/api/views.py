@@ -33,6 +33,10 @@ class LoginView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = [LoginIPThrottle, LoginNameThrottle]
 
+    def get_authenticate_header(self, request):
+        # With no authentication classes DRF would turn a failed login into a 403; it is a 401.
+        return "Bearer"
+
     @extend_schema(request=LoginSerializer, responses=LoginResponseSerializer)
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
@@ -49,6 +53,9 @@ class TokenRefreshView(APIView):
 
     @extend_schema(responses=LoginResponseSerializer)
     def get(self, request):
+        if isinstance(request.auth, ApiToken):
+            # A JWT would outlive the API token's expiry and revocation and drop its read-only flag.
+            raise exceptions.PermissionDenied("A personal API token cannot be exchanged for a JWT.")
         return Response(_token_payload(request.user))
 
 

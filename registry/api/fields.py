@@ -5,6 +5,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
+def _reject_constant(name: str):
+    # Python's json reads NaN and Infinity, which are not JSON: PostgreSQL and SQLite refuse
+    # to store them, and the API could not render them back.
+    raise ValueError(f"{name} is not a JSON value")
+
+
 @extend_schema_field(OpenApiTypes.OBJECT)
 class JSONObjectField(serializers.Field):
     """A JSON object given as an object (JSON bodies) or as a JSON string (multipart forms)."""
@@ -19,7 +25,7 @@ class JSONObjectField(serializers.Field):
             if not data.strip():
                 return {}
             try:
-                data = json.loads(data)
+                data = json.loads(data, parse_constant=_reject_constant)
             except ValueError as exc:
                 self.fail("invalid_json", error=exc)
         if not isinstance(data, dict):

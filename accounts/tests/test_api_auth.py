@@ -1,0 +1,346 @@
+"""`POST /api/v1/auth/login/` and `GET /api/v1/auth/token/`: JWTs, the published client's quirks,
+deactivation and login throttling, all through the real request stack."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import jwt
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+from rest_framework.settings import api_settings
+from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle
+from conftest import PASSWORD, make_user
+
+LOGIN_URL = "/api/v1/auth/login/"
+REFRESH_URL = "/api/v1/auth/token/"
+ME_URL = "/api/v1/users/me/"
+
+
+def log_in(caller, login, password=PASSWORD, address="127.0.0.1"):
+    return caller.post(LOGIN_URL, {"login": login, "password": password}, format="json", REMOTE_ADDR=address)
+
+
+def bearer(caller, token, scheme="Bearer"):
+    caller.credentials(HTTP_AUTHORIZATION=f"{scheme} {token}")
+    return caller
+
+
+@pytest.fixture
+def caller():
+    """An API client with no credentials yet."""
+    return APIClient()
+
+
+@pytest.fixture
+def login_rates(settings, monkeypatch):
+    """Low login limits, set where production sets them: REST_FRAMEWORK's DEFAULT_THROTTLE_RATES.
+
+    DRF copies that dict onto SimpleRateThrottle.THROTTLE_RATES when it is first imported, so an
+    override of the setting alone never reaches the throttles: point the class at the setting
+    DRF reloads on the override. The throttles themselves, their keys and the cache are real.
+    """
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login_user": "3/min",
+            "login_ip": "5/min",
+        },
+    }
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", api_settings.DEFAULT_THROTTLE_RATES)
+    return {"per_login": 3, "per_address": 5}
+
+
+# --- Logging in --------------------------------------------------------------------------------
+
+
+def test_it_gives_a_jwt_and_the_user_for_a_json_login(caller, alice):
+    response = log_in(caller, "alice")
+
+    assert response.status_code == 200, response.content
+    data = response.json()["data"]
+    assert set(data) == {"access_token", "valid_for", "user"}
+    assert data["valid_for"] == int(django_settings.JWT_LIFETIME.total_seconds())
+    assert data["user"] == {"id": alice.id, "login": "alice", "full_name": "Alice", "email": "alice@example.com"}
+
+
+def test_it_accepts_urlencoded_form_fields_as_the_published_client_sends_them(caller, alice):
+    body = urlencode({"login": "alice", "password": PASSWORD})
+
+    response = caller.post(LOGIN_URL, body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["user"]["id"] == alice.id
+
+
+def test_it_accepts_multipart_form_fields(caller, alice):
+    response = caller.post(LOGIN_URL, {"login": "alice", "password": PASSWORD}, format="multipart")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["user"]["login"] == "alice"
+
+
+def test_the_jwt_it_gives_signs_requests_as_that_user(caller, alice, bob):
+    token = log_in(caller, "alice").json()["data"]["access_token"]
+
+    response = bearer(caller, token).get(ME_URL)
+
+    assert response.status_code == 200
+    assert response.json()["data"]["id"] == alice.id
+
+
+def test_the_jwt_lives_as_long_as_valid_for_says(caller, alice):
+    data = log_in(caller, "alice").json()["data"]
+
+    payload = AccessToken(data["access_token"]).payload
+
+    assert payload["exp"] - payload["iat"] == data["valid_for"]
+    assert str(payload["user_id"]) == str(alice.id)
+
+
+def test_it_refuses_a_wrong_password_with_401_and_no_data(caller, alice):
+    response = log_in(caller, "alice", password="not-the-password")
+
+    assert response.status_code == 401
+    assert "data" not in response.json()
+    assert response.json()["status"] == "error"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_it_answers_an_unknown_login_exactly_as_a_wrong_password(caller, alice):
+    wrong_password = log_in(caller, "alice", password="not-the-password")
+    unknown_login = log_in(caller, "nobody")
+
+    assert unknown_login.status_code == wrong_password.status_code == 401
+    assert unknown_login.json() == wrong_password.json()
+
+
+def test_it_refuses_a_deactivated_user_with_the_right_password(caller, alice):
+    alice.is_active = False
+    alice.save()
+
+    response = log_in(caller, "alice")
+
+    assert response.status_code == 401
+    assert "data" not in response.json()
+
+
+@pytest.mark.parametrize("missing", ["login", "password"])
+def test_it_asks_for_both_login_and_password(caller, alice, missing):
+    body = {"login": "alice", "password": PASSWORD}
+    del body[missing]
+
+    response = caller.post(LOGIN_URL, body, format="json")
+
+    assert response.status_code == 400
+    assert "data" not in response.json()
+    assert missing in response.json()["errors"]
+
+
+def test_it_logs_in_despite_a_stale_token_left_in_the_authorization_header(caller, alice):
+    """A client that retries with an old token still in its headers must be able to log in again."""
+    bearer(caller, "expired.or.garbage")
+
+    response = log_in(caller, "alice")
+
+    assert response.status_code == 200
+
+
+# --- Refreshing a JWT --------------------------------------------------------------------------
+
+
+def short_lived_token(user, issued_ago=timedelta(0), lifetime=timedelta(minutes=2)) -> str:
+    """A real JWT for `user`, as the login endpoint would sign it, with a chosen expiry."""
+    token = AccessToken.for_user(user)
+    issued = timezone.now() - issued_ago
+    token.set_iat(at_time=issued)
+    token.set_exp(from_time=issued, lifetime=lifetime)
+    return str(token)
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "Bearer:"], ids=["bearer", "published-client-bearer-colon"])
+def test_refresh_gives_a_new_working_token_with_a_later_expiry(caller, alice, scheme):
+    old = short_lived_token(alice)
+
+    response = bearer(caller, old, scheme).get(REFRESH_URL)
+
+    assert response.status_code == 200, response.content
+    new = response.json()["data"]["access_token"]
+    assert new != old
+    assert AccessToken(new)["exp"] > AccessToken(old)["exp"]
+    me = bearer(APIClient(), new).get(ME_URL)
+    assert me.status_code == 200
+    assert me.json()["data"]["id"] == alice.id
+
+
+def test_refresh_keeps_the_identity_of_the_token_it_refreshes(caller, alice, bob):
+    response = bearer(caller, short_lived_token(bob)).get(REFRESH_URL)
+
+    assert str(AccessToken(response.json()["data"]["access_token"])["user_id"]) == str(bob.id)
+
+
+def test_refresh_refuses_anonymous_callers_with_401(caller):
+    response = caller.get(REFRESH_URL)
+
+    assert response.status_code == 401
+    assert "data" not in response.json()
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c"])
+def test_refresh_refuses_a_token_that_is_not_a_jwt_of_ours(caller, token):
+    response = bearer(caller, token).get(REFRESH_URL)
+
+    assert response.status_code == 401
+    assert "data" not in response.json()
+
+
+def test_refresh_refuses_a_jwt_signed_with_another_key(caller, alice):
+    payload = AccessToken.for_user(alice).payload
+    forged = jwt.encode(payload, "someone-elses-signing-key-of-good-length", algorithm="HS256")
+
+    response = bearer(caller, forged).get(REFRESH_URL)
+
+    assert response.status_code == 401
+
+
+def test_refresh_refuses_an_expired_jwt(caller, alice):
+    expired = short_lived_token(alice, issued_ago=timedelta(hours=2), lifetime=timedelta(hours=1))
+
+    response = bearer(caller, expired).get(REFRESH_URL)
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
+def test_refresh_does_not_trade_a_personal_api_token_for_a_jwt(api, alice, read_only):
+    """A JWT would outlive the API token's expiry and revocation, and carry no read-only flag."""
+    created = api.as_user(alice).post("/api/v1/auth/tokens/", {"name": "ci", "read_only": read_only}, format="json")
+    secret = created.json()["data"]["token"]
+
+    response = bearer(APIClient(), secret).get(REFRESH_URL)
+
+    assert response.status_code == 403
+    assert "data" not in response.json()
+
+
+# --- Deactivation --------------------------------------------------------------------------------
+
+
+def test_a_deactivated_users_jwt_stops_working_at_once(caller, alice):
+    token = log_in(caller, "alice").json()["data"]["access_token"]
+    assert bearer(caller, token).get(ME_URL).status_code == 200
+
+    alice.is_active = False
+    alice.save()
+
+    assert bearer(caller, token).get(ME_URL).status_code == 401
+    assert bearer(caller, token).get(REFRESH_URL).status_code == 401
+
+
+def test_a_user_deleted_through_the_api_loses_their_jwt_at_once(api, caller, alice, staff):
+    token = log_in(caller, "alice").json()["data"]["access_token"]
+
+    assert api.as_user(staff).delete(f"/api/v1/users/{alice.id}/").status_code == 200
+
+    assert bearer(caller, token).get(ME_URL).status_code == 401
+    assert bearer(caller, token).get(REFRESH_URL).status_code == 401
+
+
+# --- Throttling ----------------------------------------------------------------------------------
+
+
+def test_it_throttles_repeated_attempts_for_one_login_from_any_address(caller, alice, login_rates):
+    for attempt in range(login_rates["per_login"]):
+        assert log_in(caller, "alice", "guess", address=f"10.0.0.{attempt}").status_code == 401
+
+    response = log_in(caller, "alice", address="10.0.0.99")
+
+    assert response.status_code == 429
+    assert "data" not in response.json()
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_a_throttled_login_refuses_even_the_right_password(caller, alice, login_rates):
+    for attempt in range(login_rates["per_login"]):
+        log_in(caller, "alice", "guess", address=f"10.0.0.{attempt}")
+
+    assert log_in(caller, "alice", address="10.0.1.1").status_code == 429
+
+
+def test_a_throttled_login_does_not_lock_out_other_logins(caller, alice, bob, login_rates):
+    for attempt in range(login_rates["per_login"]):
+        log_in(caller, "alice", "guess", address=f"10.0.0.{attempt}")
+
+    assert log_in(caller, "bob", address="10.0.2.1").status_code == 200
+
+
+def test_it_counts_one_login_whatever_its_case_and_surrounding_spaces(caller, alice, login_rates):
+    spellings = ["alice", "ALICE", " Alice ", "aLiCe"]
+    for attempt in range(login_rates["per_login"]):
+        log_in(caller, spellings[attempt % len(spellings)], "guess", address=f"10.0.0.{attempt}")
+
+    assert log_in(caller, "alice", address="10.0.3.1").status_code == 429
+
+
+def test_it_throttles_one_address_trying_many_logins(caller, alice, login_rates):
+    for attempt in range(login_rates["per_address"]):
+        assert log_in(caller, f"user{attempt}", "guess", address="10.9.9.9").status_code == 401
+
+    response = log_in(caller, "alice", address="10.9.9.9")
+
+    assert response.status_code == 429
+    assert "data" not in response.json()
+
+
+def test_a_throttled_address_does_not_block_other_addresses(caller, alice, login_rates):
+    for attempt in range(login_rates["per_address"]):
+        log_in(caller, f"user{attempt}", "guess", address="10.9.9.9")
+
+    assert log_in(caller, "alice", address="10.9.9.10").status_code == 200
+
+
+def test_a_forged_x_forwarded_for_header_does_not_escape_the_address_limit(caller, alice, login_rates):
+    for attempt in range(login_rates["per_address"]):
+        caller.post(
+            LOGIN_URL,
+            {"login": f"user{attempt}", "password": "guess"},
+            format="json",
+            REMOTE_ADDR="10.9.9.9",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{attempt}",
+        )
+
+    response = caller.post(
+        LOGIN_URL,
+        {"login": "alice", "password": PASSWORD},
+        format="json",
+        REMOTE_ADDR="10.9.9.9",
+        HTTP_X_FORWARDED_FOR="192.0.2.200",
+    )
+
+    assert response.status_code == 429
+
+
+def test_the_configured_default_rate_per_login_is_enforced(caller, db):
+    """No override here: the rate is the one settings.py reads from the environment."""
+    allowed, _ = LoginNameThrottle().parse_rate(LoginNameThrottle().get_rate())
+    make_user("alice")
+
+    for attempt in range(allowed):
+        assert log_in(caller, "alice", "guess", address=f"10.0.0.{attempt}").status_code == 401
+
+    assert log_in(caller, "alice", address="10.0.1.1").status_code == 429
+
+
+def test_the_configured_default_rate_per_address_is_enforced(caller, db):
+    allowed, _ = LoginIPThrottle().parse_rate(LoginIPThrottle().get_rate())
+    make_user("alice")
+
+    for attempt in range(allowed):
+        assert log_in(caller, f"user{attempt}", "guess", address="10.9.9.9").status_code == 401
+
+    assert log_in(caller, "alice", address="10.9.9.9").status_code == 429
