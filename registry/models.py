@@ -1,5 +1,6 @@
 """Workspaces hold projects, projects hold models; members see what their workspace holds."""
 
+import math
 import uuid
 
 from django.conf import settings
@@ -81,9 +82,22 @@ class Tag(models.Model):
             raise ValidationError({"name": "A tag name cannot contain a comma."})
 
 
+def _has_non_finite_number(value) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite_number(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_non_finite_number(item) for item in value)
+    return False
+
+
 def validate_json_object(value):
     if not isinstance(value, dict):
         raise ValidationError("Must be a JSON object.")
+    # NaN and Infinity are not JSON: the databases refuse them and the API could not render them.
+    if _has_non_finite_number(value):
+        raise ValidationError("NaN and infinite numbers are not JSON values.")
 
 
 def model_file_key(instance, filename: str) -> str:
