@@ -1,12 +1,14 @@
-"""Writes to users and API tokens, shared by the API, the admin-free UI and commands."""
+"""Writes to users, API tokens and SSH sign-ins, shared by the API, the web UI and commands."""
 
 from datetime import datetime
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import ApiToken, User
+from accounts import ssh
+from accounts.models import ApiToken, SshChallenge, SshPublicKey, User
 
 STAFF_ONLY_FIELDS = ("is_staff", "is_superuser", "is_active")
 
@@ -73,3 +75,36 @@ def api_token_revoke(*, token: ApiToken, user: User) -> None:
     if token.user_id != user.pk and not user.is_staff:
         raise PermissionDenied("You can only revoke your own tokens.")
     token.delete()
+
+
+class SignInRefused(Exception):
+    """A sign-in attempt that fails; the message says why and is safe to show the caller."""
+
+
+def ssh_sign_in(*, login: str, challenge: str, signature: str) -> User:
+    """The user whose registered key signed `challenge`, which is used up; or SignInRefused."""
+    now = timezone.now()
+    issued = SshChallenge.objects.filter(login=login, challenge=challenge).first()
+    if issued is None:
+        raise SignInRefused("Unknown challenge for this login; ask for a new one.")
+    if issued.used is not None:
+        raise SignInRefused("This challenge has already been used; ask for a new one.")
+    if issued.expires <= now:
+        raise SignInRefused("This challenge has expired; ask for a new one.")
+
+    raw = ssh.decode_signature(signature)
+    if raw is None:
+        raise SignInRefused("The signature is not valid base64.")
+    user = User.objects.filter(login=login).first()
+    message = ssh.signed_message(login, challenge)
+    key = next((key for key in user.ssh_keys.all() if key.verifies(raw, message)), None) if user else None
+    if key is None:
+        # Unknown logins land here too, so this answer tells nobody whether the login exists.
+        raise SignInRefused("The signature matches none of this user's SSH keys.")
+    # Said only to whoever holds the private key.
+    if not user.is_active:
+        raise SignInRefused("This account is deactivated.")
+    if not issued.consume():
+        raise SignInRefused("This challenge has already been used or has expired; ask for a new one.")
+    SshPublicKey.objects.filter(pk=key.pk).update(last_used=now)
+    return user

@@ -7,17 +7,16 @@
 """
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import ssh
+from accounts import services
 from accounts.api.serializers import LoginResponseSerializer
 from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle
-from accounts.api.views import _token_payload
-from accounts.models import SshChallenge, SshPublicKey, User
+from accounts.api.views import signed_in_payload
+from accounts.models import SshChallenge, SshPublicKey
 from maisie_site.api import deleted
 
 # An RSA key of MAX_RSA_BITS is under 3 kB in OpenSSH form; refuse anything far larger unread.
@@ -75,35 +74,6 @@ class SshLoginSerializer(serializers.Serializer):
     signature = serializers.CharField(max_length=4096, help_text="Base64 of the raw signature.")
 
 
-def ssh_sign_in(*, login: str, challenge: str, signature: str) -> User:
-    """The user whose registered key signed `challenge`, which is used up; or AuthenticationFailed."""
-    now = timezone.now()
-    issued = SshChallenge.objects.filter(login=login, challenge=challenge).first()
-    if issued is None:
-        raise exceptions.AuthenticationFailed("Unknown challenge for this login; ask for a new one.")
-    if issued.used is not None:
-        raise exceptions.AuthenticationFailed("This challenge has already been used; ask for a new one.")
-    if issued.expires <= now:
-        raise exceptions.AuthenticationFailed("This challenge has expired; ask for a new one.")
-
-    raw = ssh.decode_signature(signature)
-    if raw is None:
-        raise exceptions.AuthenticationFailed("The signature is not valid base64.")
-    user = User.objects.filter(login=login).first()
-    message = ssh.signed_message(login, challenge)
-    key = next((key for key in user.ssh_keys.all() if key.verifies(raw, message)), None) if user else None
-    if key is None:
-        # Unknown logins land here too, so this answer tells nobody whether the login exists.
-        raise exceptions.AuthenticationFailed("The signature matches none of this user's SSH keys.")
-    # Said only to whoever holds the private key.
-    if not user.is_active:
-        raise exceptions.AuthenticationFailed("This account is deactivated.")
-    if not issued.consume():
-        raise exceptions.AuthenticationFailed("This challenge has already been used or has expired; ask for a new one.")
-    SshPublicKey.objects.filter(pk=key.pk).update(last_used=now)
-    return user
-
-
 class SshChallengeView(APIView):
     """`POST /auth/ssh/challenge/` with `login`: a challenge to sign, whether or not the login exists."""
 
@@ -134,6 +104,8 @@ class SshLoginView(APIView):
     def post(self, request):
         serializer = SshLoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = ssh_sign_in(**serializer.validated_data)
-        profile = {"id": user.id, "login": user.login, "full_name": user.full_name, "email": user.email}
-        return Response({**_token_payload(user), "user": profile})
+        try:
+            user = services.ssh_sign_in(**serializer.validated_data)
+        except services.SignInRefused as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from exc
+        return Response(signed_in_payload(user))

@@ -22,8 +22,14 @@ from accounts.permissions import ReadOnlyTokenPermission
 from maisie_site.api import deleted
 
 
-def _token_payload(user) -> dict:
+def token_payload(user) -> dict:
     return {"access_token": str(AccessToken.for_user(user)), "valid_for": token_lifetime_seconds()}
+
+
+def signed_in_payload(user) -> dict:
+    """What every sign-in answers (password or SSH key): a JWT and who it belongs to."""
+    profile = {"id": user.id, "login": user.login, "full_name": user.full_name, "email": user.email}
+    return {**token_payload(user), "user": profile}
 
 
 class LoginView(APIView):
@@ -44,8 +50,7 @@ class LoginView(APIView):
         user = authenticate(request, **serializer.validated_data)
         if user is None:
             raise exceptions.AuthenticationFailed("Wrong login or password, or the account is deactivated.")
-        profile = {"id": user.id, "login": user.login, "full_name": user.full_name, "email": user.email}
-        return Response({**_token_payload(user), "user": profile})
+        return Response(signed_in_payload(user))
 
 
 class TokenRefreshView(APIView):
@@ -56,7 +61,7 @@ class TokenRefreshView(APIView):
         if isinstance(request.auth, ApiToken):
             # A JWT would outlive the API token's expiry and revocation and drop its read-only flag.
             raise exceptions.PermissionDenied("A personal API token cannot be exchanged for a JWT.")
-        return Response(_token_payload(request.user))
+        return Response(token_payload(request.user))
 
 
 class OpenRegistration(permissions.BasePermission):
