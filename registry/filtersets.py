@@ -9,6 +9,8 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django_filters.widgets import QueryArrayWidget
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from registry.models import MLModel, Project, Tag, Workspace
 
@@ -109,6 +111,7 @@ class MLModelFilterSet(django_filters.FilterSet):
         model = MLModel
         fields = []
 
+    @extend_schema_field(OpenApiTypes.STR)
     def filter_tags(self, qs, name, value):
         """Models carrying every tag given, each named or given by id."""
         for tag in value:

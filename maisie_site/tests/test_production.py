@@ -1,0 +1,110 @@
+"""Production plumbing: health checks, request ids in logs and headers, `check --deploy`."""
+
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_healthz_answers_200_without_authentication_or_a_known_host(client, db):
+    response = client.get("/healthz", HTTP_HOST="10.1.2.3")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_healthz_answers_503_when_the_storage_does_not_answer(client, db, settings):
+    # A real S3 client pointed at a port where nothing listens: the storage cannot answer.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "nowhere",
+                "endpoint_url": "http://127.0.0.1:9",
+                "access_key": "x",
+                "secret_key": "y",
+                "region_name": "us-east-1",
+                "client_config": Config(connect_timeout=1, retries={"max_attempts": 0}),
+            },
+        },
+    }
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
+
+
+def test_every_response_carries_a_request_id(client, db):
+    first = client.get("/api/v1/models/")
+    second = client.get("/api/v1/models/")
+    assert len(first["X-Request-ID"]) == 32
+    assert first["X-Request-ID"] != second["X-Request-ID"]
+
+
+def test_a_sane_incoming_request_id_is_kept_and_a_hostile_one_replaced(client, db):
+    kept = client.get("/api/v1/models/", HTTP_X_REQUEST_ID="lb-1234abcd")
+    assert kept["X-Request-ID"] == "lb-1234abcd"
+    replaced = client.get("/api/v1/models/", HTTP_X_REQUEST_ID="evil\r\nSet-Cookie: x=1")
+    assert replaced["X-Request-ID"] != "evil\r\nSet-Cookie: x=1"
+    assert len(replaced["X-Request-ID"]) == 32
+
+
+def test_log_lines_are_json_objects_with_the_request_id(client, db, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get("/api/v1/nothing/")
+    record = next(r for r in caplog.records if r.name == "django.request")
+    console = next(h for h in logging.getLogger().handlers if getattr(h, "name", None) == "console" or h.formatter)
+    for log_filter in console.filters:
+        log_filter.filter(record)
+    line = console.formatter.format(record)
+    payload = json.loads(line)
+    assert payload["level"] == "WARNING"
+    assert payload["logger"] == "django.request"
+    assert payload["request_id"] == response["X-Request-ID"]
+    assert "\n" not in line
+
+
+def _production_env(**extra) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "MAISIE_"))}
+    env.update(
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="maisie.example.com",
+        **extra,
+    )
+    return env
+
+
+def test_check_deploy_reports_nothing_with_production_settings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=_production_env(MAISIE_DATA_DIR=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("variable", ["DJANGO_SECURE_SSL_REDIRECT", "DJANGO_HSTS_SECONDS"])
+def test_check_deploy_complains_when_a_safety_knob_is_turned_off(tmp_path, variable):
+    value = "false" if variable.endswith("REDIRECT") else "0"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=_production_env(MAISIE_DATA_DIR=str(tmp_path), **{variable: value}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
