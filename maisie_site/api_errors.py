@@ -13,6 +13,10 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+class ExplainedHttp404(Http404):
+    """A 404 whose message is safe and useful to show (others just say "Not found.")."""
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The file is larger than this server accepts."
@@ -23,7 +27,7 @@ def exception_handler(exc, context):
     """Turn every API error into `{"status": "error", "message": ..., "errors": {...}}`."""
     # Services raise Django's exceptions so the HTML views can use them too.
     if isinstance(exc, Http404 | ObjectDoesNotExist):
-        exc = exceptions.NotFound()
+        exc = exceptions.NotFound(str(exc) if isinstance(exc, ExplainedHttp404) else None)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
     elif isinstance(exc, DjangoValidationError):

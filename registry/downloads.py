@@ -7,8 +7,10 @@ import base64
 import re
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
+
+from maisie_site.api_errors import ExplainedHttp404
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _BLOCK = 1024 * 1024
@@ -82,7 +84,9 @@ def model_file_response(request, model) -> HttpResponse:
     try:
         fileobj = model.file.storage.open(model.file.name, "rb")
     except FileNotFoundError:
-        raise Http404("The model's file is missing from storage; an administrator can run maisie_fsck.") from None
+        raise ExplainedHttp404(
+            "The model's file is missing from storage; an administrator can run maisie_fsck."
+        ) from None
     if wanted is None:
         response = FileResponse(
             fileobj, as_attachment=True, filename=model.file_name, content_type="application/octet-stream"
