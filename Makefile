@@ -27,8 +27,14 @@ migrate: $(VENV)/.run-deps
 run: migrate
 	$(BIN)/python manage.py runserver $(HOST)
 
-test: $(VENV)/.dev-deps
+$(VENV)/.client-deps: client/pyproject.toml client/constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c client/constraints.txt -e ./client
+	touch $@
+
+# The server's suite, then the client's (which starts its own live server over HTTP).
+test: $(VENV)/.dev-deps $(VENV)/.client-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest client/tests $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

@@ -1,0 +1,282 @@
+"""`maisie models upload|ls|get|download|rm|tag`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from maisie.cli import AliasedGroup, CliError, State, output_options, pass_state
+from maisie.cli.common import delete_many, fetch, paging_options, show_list, show_object, yes_option
+from maisie.cli.output import echo_json, file_label, user_label
+from maisie.resources.models import Models
+
+#: `--columns` prefixes and the dictionaries they name
+SECTIONS = {
+    "hp": "hyperparameters",
+    "hyper": "hyperparameters",
+    "hyperparameter": "hyperparameters",
+    "hyperparameters": "hyperparameters",
+    "p": "parameters",
+    "param": "parameters",
+    "params": "parameters",
+    "parameter": "parameters",
+    "parameters": "parameters",
+    "m": "metrics",
+    "metric": "metrics",
+    "metrics": "metrics",
+}
+SEARCH_ORDER = ("hyperparameters", "metrics", "parameters")
+
+DETAIL_ORDER = (
+    "id",
+    "name",
+    "version",
+    "project_id",
+    "workspace_id",
+    "user",
+    "visibility",
+    "tags",
+    "file",
+    "sha256",
+    "dataset",
+    "git",
+    "hyperparameters",
+    "parameters",
+    "metrics",
+    "created",
+    "updated",
+)
+
+
+def column_getter(spec: str) -> tuple[str, Callable[[dict], Any]]:
+    """A table column for `lr`, `hp.lr`, `metrics.accuracy` or `params.layers`.
+
+    A bare key is looked up in the hyperparameters, then the metrics, then the parameters.
+    """
+    prefix, dot, key = spec.partition(".")
+    if dot and prefix.lower() in SECTIONS:
+        section = SECTIONS[prefix.lower()]
+        return key.upper(), lambda model: (model.get(section) or {}).get(key)
+
+    def lookup(model: dict) -> Any:
+        for section in SEARCH_ORDER:
+            values = model.get(section) or {}
+            if spec in values:
+                return values[spec]
+        return None
+
+    return spec.upper(), lookup
+
+
+def list_columns(extra: list[str]) -> list[tuple[str, Callable[[dict], Any]]]:
+    """The `models ls` columns: the basics, the chosen keys, then the metrics when none were chosen."""
+    columns: list[tuple[str, Callable[[dict], Any]]] = [
+        ("ID", lambda m: m.get("id")),
+        ("NAME", lambda m: m.get("name")),
+        ("V", lambda m: m.get("version")),
+        ("PROJECT", lambda m: m.get("project_id")),
+        ("USER", lambda m: (m.get("user") or {}).get("login")),
+        ("TAGS", lambda m: [t.get("name") for t in m.get("tags") or []]),
+        ("CREATED", lambda m: m.get("created")),
+    ]
+    if extra:
+        columns += [column_getter(spec) for spec in extra]
+    else:
+        columns.append(("METRICS", lambda m: m.get("metrics")))
+    return columns
+
+
+def _detail(model: dict) -> dict:
+    shown = dict(model)
+    info = model.get("file") or {}
+    shown["file"] = file_label(info)
+    shown["sha256"] = info.get("sha256")
+    shown["user"] = user_label(model.get("user"))
+    shown["tags"] = [tag.get("name") for tag in model.get("tags") or []]
+    git = model.get("git") or {}
+    shown["git"] = {key: value for key, value in git.items() if value not in (None, "")} or None
+    dataset = model.get("dataset") or {}
+    shown["dataset"] = {key: value for key, value in dataset.items() if value} or None
+    return shown
+
+
+@click.group(cls=AliasedGroup)
+def models() -> None:
+    """Models: upload, find, download and tag them."""
+
+
+@models.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-f", "--file", "file_option", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
+@click.option("-n", "--name", help="The model's name (default: the file name without its extension).")
+@click.option("--project", "project_id", type=int, help="Its project (default: the selected one).")
+@click.option("-hp", "-H", "--hyperparameters", help="Hyperparameters: a JSON or YAML file, or inline JSON.")
+@click.option("-p", "-P", "--parameters", help="Parameters: a JSON or YAML file, or inline JSON.")
+@click.option("-m", "--metrics", help="Metrics: a JSON or YAML file, or inline JSON.")
+@click.option("-t", "--tag", "tags", multiple=True, help="A tag (repeatable, or comma-separated).")
+@click.option("-d", "--dataset-name", "--dataset_name", "dataset_name", default="", help="The training data's name.")
+@click.option(
+    "--dataset-description", "--dataset_description", "dataset_description", default="", help="More about it."
+)
+@click.option("--private", is_flag=True, help="Visible only to you and the workspace's owners.")
+@click.option(
+    "--git-repo", type=click.Path(file_okay=False, path_type=Path), help="Read git state from this repository."
+)
+@click.option("--no-git", is_flag=True, help="Do not record git state.")
+@output_options
+@pass_state
+def upload(
+    state: State,
+    file: Path | None,
+    file_option: Path | None,
+    name: str | None,
+    project_id: int | None,
+    hyperparameters: str | None,
+    parameters: str | None,
+    metrics: str | None,
+    tags: tuple[str, ...],
+    dataset_name: str,
+    dataset_description: str,
+    private: bool,
+    git_repo: Path | None,
+    no_git: bool,
+) -> None:
+    """Upload FILE with its metadata and the git state of the working folder.
+
+    \b
+    maisie models upload model.pt -hp params.yaml -m '{"accuracy": 0.93}' -t baseline
+    """
+    path = file or file_option
+    if path is None:
+        raise click.UsageError("Give the model FILE to upload.")
+    model = Models(state.config).upload(
+        name or path.stem,
+        path,
+        hyperparameters,
+        parameters,
+        metrics,
+        private=private,
+        dataset_name=dataset_name,
+        dataset_description=dataset_description,
+        project_id=project_id,
+        tags=[part for tag in tags for part in tag.split(",")],
+        git=False if no_git else (git_repo or None),
+        progress=state.progress,
+    )
+    show_object(state, model, DETAIL_ORDER, _detail)
+
+
+@models.command("ls")
+@click.option("--query", help="A query in the server's search language (sent as `q`).")
+@click.option("-o", "--ordering", help="Sort order in the server's terms, e.g. -created or metrics.accuracy.")
+@click.option(
+    "-c",
+    "--columns",
+    help="Comma-separated hyperparameter/metric/parameter keys to show as columns (e.g. lr,hp.batch,metrics.acc).",
+)
+@click.option("-p", "--project", "projects", type=int, multiple=True, help="Only in this project (repeatable).")
+@click.option("-w", "--workspace", "workspaces", type=int, multiple=True, help="Only in this workspace (repeatable).")
+@click.option("-t", "--tag", "tags", multiple=True, help="Only with this tag (repeatable: all of them).")
+@click.option("-s", "--search", help="Only models whose name contains this.")
+@paging_options
+@output_options
+@pass_state
+def ls(
+    state: State,
+    query: str | None,
+    ordering: str | None,
+    columns: str | None,
+    projects: tuple[int, ...],
+    workspaces: tuple[int, ...],
+    tags: tuple[str, ...],
+    search: str | None,
+    page: int | None,
+    per_page: int | None,
+    all_pages: bool,
+) -> None:
+    """List models, newest first."""
+    resource = Models(state.config)
+    rows = fetch(
+        resource,
+        page,
+        per_page,
+        all_pages,
+        query=query,
+        ordering=ordering,
+        project=list(projects),
+        workspace=list(workspaces),
+        tag=list(tags),
+        search=search,
+    )
+    extra = [spec.strip() for spec in (columns or "").split(",") if spec.strip()]
+    show_list(state, rows, list_columns(extra), "models", resource.pagination, all_pages)
+
+
+@models.command()
+@click.argument("id", type=int)
+@output_options
+@pass_state
+def get(state: State, id: int) -> None:
+    """Show one model with all its metadata."""
+    show_object(state, Models(state.config).get(id), DETAIL_ORDER, _detail)
+
+
+@models.command()
+@click.argument("id", type=int)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="A folder, or the file to write (default: the stored file name here).",
+)
+@output_options
+@pass_state
+def download(state: State, id: int, output: Path | None) -> None:
+    """Download model ID, resuming an interrupted download and checking its SHA-256."""
+    path = Models(state.config).download(id, output, progress=state.progress)
+    if state.json:
+        echo_json({"id": id, "path": str(path)})
+    else:
+        click.echo(str(path))
+
+
+@models.command()
+@click.argument("ids", nargs=-1, type=int, required=True)
+@yes_option
+@output_options
+@pass_state
+def rm(state: State, ids: tuple[int, ...], yes: bool) -> None:
+    """Delete models and their files."""
+    delete_many(state, Models(state.config), "model", ids, yes)
+
+
+@models.command()
+@click.argument("id", type=int)
+@click.argument("tags", nargs=-1)
+@click.option("-r", "--remove", is_flag=True, help="Remove these tags instead of adding them.")
+@click.option("--set", "replace", is_flag=True, help="Make these the model's only tags (none given: clear them).")
+@output_options
+@pass_state
+def tag(state: State, id: int, tags: tuple[str, ...], remove: bool, replace: bool) -> None:
+    """Add TAGS to model ID (or remove them with --remove)."""
+    if remove and replace:
+        raise CliError("Choose --remove or --set, not both.", 2)
+    if not tags and not replace:
+        raise click.UsageError("Give at least one tag.")
+    resource = Models(state.config)
+    if replace:
+        model = resource.set_tags(id, list(tags))
+    elif remove:
+        model = resource.remove_tags(id, *tags)
+    else:
+        model = resource.add_tags(id, *tags)
+    names = [t.get("name") for t in model.get("tags") or []]
+    if state.json:
+        echo_json(model)
+    elif state.quiet:
+        click.echo(",".join(names))
+    else:
+        click.echo(f"Model {id} tags: {', '.join(names) or '(none)'}")

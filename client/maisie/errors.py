@@ -1,0 +1,117 @@
+"""Exceptions raised by the Maisie client.
+
+Every error is a :class:`MaisieError`; ``str(error)`` is one line meant for a person. Errors
+that come from the server carry its HTTP ``status``, its ``message`` and, for invalid input,
+the per-field ``errors`` it returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MaisieError(Exception):
+    """Base class of every error raised by the client."""
+
+    #: exit code of the ``maisie`` command when this error ends it
+    exit_code = 1
+
+    def __init__(self, message: str, *, status: int | None = None, errors: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors: dict = errors or {}
+
+
+class ConfigurationError(MaisieError):
+    """A setting is missing or has a value that cannot be used."""
+
+    exit_code = 2
+
+
+class ConnectionFailed(MaisieError):
+    """The server could not be reached, even after retrying."""
+
+    exit_code = 7
+
+
+class APIError(MaisieError):
+    """The server answered with an error not covered by a more specific class."""
+
+
+class ValidationError(APIError):
+    """The input was refused, by the server (HTTP 400) or before sending it."""
+
+    exit_code = 6
+
+
+class AuthenticationError(APIError):
+    """Signing in failed or the credentials were refused (HTTP 401)."""
+
+    exit_code = 3
+
+
+class PermissionDenied(APIError):
+    """The signed-in user may not do this (HTTP 403)."""
+
+    exit_code = 5
+
+
+class NotFound(APIError):
+    """The object does not exist or is not visible to the signed-in user (HTTP 404)."""
+
+    exit_code = 4
+
+
+class ChecksumMismatch(MaisieError):
+    """A downloaded file's SHA-256 differs from the one the server recorded at upload."""
+
+    exit_code = 8
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+}
+
+
+def _flatten(errors: Any, prefix: str = "") -> list[str]:
+    """`{"a": ["x"], "b": {"c": ["y"]}}` -> `["a: x", "b.c: y"]`."""
+    if isinstance(errors, dict):
+        lines: list[str] = []
+        for key, value in errors.items():
+            name = key if key != "non_field_errors" else ""
+            lines += _flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix))
+        return lines
+    if isinstance(errors, list):
+        return [line for item in errors for line in _flatten(item, prefix)]
+    text = str(errors)
+    return [f"{prefix}: {text}" if prefix else text]
+
+
+def error_for_status(status: int, body: Any, context: str = "") -> APIError:
+    """Build the exception for an error answer: its class from the status, its text from the body.
+
+    :param status: the HTTP status code
+    :param body: the decoded JSON body (``{"status": "error", "message", "errors"}``) or raw text
+    :param context: what was asked, e.g. ``"models/7"``, added to "not found" messages
+    """
+    cls = _BY_STATUS.get(status, APIError)
+    errors: dict = {}
+    if isinstance(body, dict):
+        message = str(body.get("message") or body.get("detail") or f"HTTP {status}")
+        raw = body.get("errors")
+        if isinstance(raw, dict):
+            errors = raw
+    else:
+        text = " ".join(str(body or "").split())
+        message = text[:200] if text and not text.startswith("<") else f"HTTP {status}"
+    if errors:
+        message = f"{message.rstrip('.')}: " + "; ".join(_flatten(errors))
+    elif cls is NotFound and context:
+        message = f"{message.rstrip('.')}: {context}"
+    elif cls is APIError and not message.startswith("HTTP"):
+        message = f"{message} (HTTP {status})"
+    return cls(message, status=status, errors=errors)

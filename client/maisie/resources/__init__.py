@@ -1,0 +1,1 @@
+"""The API's resources: models, projects, users and workspaces."""

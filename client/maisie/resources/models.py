@@ -1,0 +1,229 @@
+"""Models: upload a trained model with its metadata, find it again, download it verified."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from maisie.errors import ValidationError
+from maisie.resources.base import Resource
+from maisie.utils.git import git_fields
+from maisie.utils.inputs import load_mapping, to_json
+from maisie.utils.progress import Progress
+from maisie.utils.transfer import MultipartUpload, download_file, new_boundary, safe_filename
+
+logger = logging.getLogger(__name__)
+
+Dictish = Mapping[str, Any] | str | Path | None
+
+#: (connect, read) timeouts of an upload: the server may take a while to store a big file
+UPLOAD_TIMEOUT = (10, 3600)
+
+
+def _tag_list(tags: Iterable[str] | str | None) -> list[str]:
+    if tags is None:
+        return []
+    items = tags.split(",") if isinstance(tags, str) else list(tags)
+    names: list[str] = []
+    for item in items:
+        name = str(item).strip()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+class Models(Resource):
+    """Represents an action for managing models."""
+
+    path = "models"
+    query_param = "q"
+
+    def get_all(
+        self,
+        query: str | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        *,
+        ordering: str | None = None,
+        **filters: Any,
+    ) -> list[dict]:
+        """Fetches the models that satisfy some condition, one page at a time.
+
+        :param query: a query in the server's search language, sent as `q`
+        :param page: number of the page, from 1
+        :param per_page: number of the models to fetch
+        :param ordering: how to sort, in the server's terms (e.g. ``"-metrics.accuracy"``)
+        :param filters: other query parameters, passed as they are: ``project=3``,
+            ``workspace=[1, 2]``, ``tag="prod"``, ``hyperparam="lr"``, ``search="resnet"``
+        :returns: a list of returned models
+        """
+        return super().get_all(query, page=page, per_page=per_page, ordering=ordering, **filters)
+
+    def iter_all(self, query: str | None = None, per_page: int = 100, *, ordering: str | None = None, **filters: Any):
+        """Yield every model matching, page after page (arguments as for :meth:`get_all`)."""
+        return super().iter_all(query, per_page=per_page, ordering=ordering, **filters)
+
+    def upload(
+        self,
+        name: str,
+        filename: str | Path,
+        hyperparameters: Dictish = None,
+        parameters: Dictish = None,
+        metrics: Dictish = None,
+        private: bool = False,
+        dataset_name: str = "",
+        dataset_description: str = "",
+        *,
+        project_id: int | None = None,
+        tags: Iterable[str] | str | None = None,
+        git: bool | str | Path | None = None,
+        progress: bool | None = None,
+    ) -> dict:
+        """Posts a single model: its file, streamed, with its metadata and git state.
+
+        The file is read once, in blocks, whatever its size; its SHA-256 is sent with it and
+        checked by the server.
+
+        :param name: name of model to upload; uploads with the same name in a project are
+            numbered as versions
+        :param filename: path to file with a model
+        :param hyperparameters: dictionary, or path to a JSON/YAML file, with hyperparameters
+        :param parameters: dictionary, or path to a JSON/YAML file, with parameters
+        :param metrics: dictionary, or path to a JSON/YAML file, with metrics
+        :param private: whether only you (and the workspace's owners) may see it
+        :param dataset_name: the name of the training data
+        :param dataset_description: more about it
+        :param project_id: the project (default: the `selected_project` setting)
+        :param tags: tag names, as a list or one comma-separated string
+        :param git: where to read the git branch, commit, remote and dirtiness: a path to the
+            repository, ``False`` for none, or by default the `git_local_repo` setting, else the
+            repository around the working folder (if any)
+        :param progress: show a progress bar on stderr (default: when stderr is a terminal)
+        :returns: posted model
+        :raises maisie.errors.ValidationError: for missing or unreadable inputs, or when the
+            server refuses them
+        """
+        path = Path(filename).expanduser()
+        if not path.is_file():
+            raise ValidationError(f"Model file {filename} not found.")
+        if not name or not str(name).strip():
+            raise ValidationError("The model needs a name.")
+        project_id = self._require(
+            project_id or self.config.selected_project,
+            "project",
+            "pass project_id, or select one with `maisie projects select ID`",
+        )
+        fields: dict[str, str] = {
+            "name": str(name),
+            "project_id": str(int(project_id)),
+            "hyperparameters": to_json(load_mapping(hyperparameters, "hyperparameters"), "hyperparameters"),
+            "parameters": to_json(load_mapping(parameters, "parameters"), "parameters"),
+            "metrics": to_json(load_mapping(metrics, "metrics"), "metrics"),
+            "private": "true" if private else "false",
+            "dataset_name": dataset_name or "",
+            "dataset_description": dataset_description or "",
+        }
+        tag_names = _tag_list(tags)
+        if tag_names:
+            fields["tags"] = ",".join(tag_names)
+        fields.update(self._git_fields(git))
+
+        # Fail before sending gigabytes: the project must exist and the credentials must work.
+        self._call("GET", f"projects/{int(project_id)}/")
+
+        bar = Progress(path.stat().st_size, label=f"Uploading {path.name}", enabled=progress)
+        boundary = new_boundary()
+
+        def body() -> MultipartUpload:  # a stream is read once: a fresh one for every attempt
+            bar.reset(0)
+            return MultipartUpload(list(fields.items()), path, on_read=bar.update, boundary=boundary)
+
+        try:
+            return self._call(
+                "POST",
+                f"{self.path}/",
+                body_factory=body,
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                timeout=UPLOAD_TIMEOUT,
+            )
+        finally:
+            bar.close()
+
+    def _git_fields(self, git: bool | str | Path | None) -> dict[str, str]:
+        if git is False:
+            return {}
+        if git is None or git is True:
+            configured = self.config.git_local_repo
+            where = configured or None
+            required = bool(configured)
+        else:
+            where, required = git, True
+        try:
+            return git_fields(where, required=required)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def download(self, id: int, path: str | Path | None = None, *, progress: bool | None = None) -> Path:
+        """Downloads requested model, verified against the SHA-256 recorded at upload.
+
+        The file is written to a partial file beside the target and renamed into place once
+        its SHA-256 matches. An interrupted download is resumed from where it stopped, also on
+        the next call. A mismatch raises :class:`maisie.errors.ChecksumMismatch` and leaves
+        nothing behind.
+
+        :param id: id of the model to download
+        :param path: a folder to save it in under its stored file name, or a file path
+            (default: the stored file name in the working folder)
+        :param progress: show a progress bar on stderr (default: when stderr is a terminal)
+        :returns: the path of the downloaded file
+        """
+        model = self.get(id)
+        info = model.get("file") or {}
+        name = safe_filename(info.get("name"), f"model-{int(id)}")
+        if path is None:
+            target = Path.cwd() / name
+        else:
+            target = Path(path).expanduser().absolute()
+            if target.is_dir():
+                target = target / name
+        if not target.parent.is_dir():
+            raise ValidationError(f"Folder {target.parent} does not exist.")
+        return download_file(
+            self._request,
+            self._url(f"{self.path}/{int(id)}/download/"),
+            target,
+            sha256=info.get("sha256"),
+            size=info.get("size"),
+            progress=progress,
+            label=f"Downloading {name}",
+        )
+
+    # --- tags ------------------------------------------------------------------------------------
+
+    def set_tags(self, id: int, tags: Iterable[str] | str) -> dict:
+        """Replace a model's tags.
+
+        :param id: the model's id
+        :param tags: tag names (missing tags are created)
+        :returns: the updated model
+        """
+        return self.update(id, {"tags": _tag_list(tags)})
+
+    def add_tags(self, id: int, *tags: str) -> dict:
+        """Add tags to a model, keeping the ones it has.
+
+        :returns: the updated model
+        """
+        current = [tag["name"] for tag in self.get(id).get("tags", [])]
+        return self.set_tags(id, current + _tag_list(tags))
+
+    def remove_tags(self, id: int, *tags: str) -> dict:
+        """Remove tags from a model; names it does not carry are ignored.
+
+        :returns: the updated model
+        """
+        unwanted = set(_tag_list(tags))
+        current = [tag["name"] for tag in self.get(id).get("tags", [])]
+        return self.set_tags(id, [name for name in current if name not in unwanted])

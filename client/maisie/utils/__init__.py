@@ -1,0 +1,1 @@
+"""Helpers of the Maisie client: authentication, git, HTTP, transfers."""

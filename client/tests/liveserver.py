@@ -1,0 +1,152 @@
+"""Starting this repository's Maisie server for the client's tests and benchmark.
+
+The server's checkout is this repository (found relative to this file) unless
+`$MAISIE_TEST_SERVER_ROOT` names another; its Python is `$MAISIE_TEST_SERVER_PYTHON`, else
+the checkout's `.venv`, else the one running. Data goes to a temporary folder with SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER_ROOT = Path(os.environ.get("MAISIE_TEST_SERVER_ROOT") or REPO_ROOT)
+ADMIN_LOGIN = "admin"
+ADMIN_PASSWORD = "admin-Pass-4821"
+STARTUP_SECONDS = 90
+
+# Only a speed knob: password hashing at production strength costs seconds per sign-in here.
+TEST_SETTINGS = """\
+from maisie_site.settings import *  # noqa: F401,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+"""
+
+
+class ServerError(RuntimeError):
+    """The server could not be prepared or started; the message holds its output."""
+
+
+def server_python() -> str:
+    explicit = os.environ.get("MAISIE_TEST_SERVER_PYTHON")
+    if explicit:
+        return explicit
+    for root in (SERVER_ROOT, REPO_ROOT):
+        venv = root / ".venv" / "bin" / "python"
+        if venv.exists():
+            return str(venv)
+    return sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running server and an admin session for setting things up."""
+
+    url: str
+    log: Path
+    process: subprocess.Popen
+    admin: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def call(self, method: str, path: str, session: requests.Session | None = None, **kwargs):
+        """An API call as admin (or with `session`); returns the `data`, asserting success."""
+        response = (session or self.admin).request(method, f"{self.api_url}/{path}", timeout=60, **kwargs)
+        assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:500]}"
+        return response.json().get("data")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    settings_dir = data_dir / "settings"
+    settings_dir.mkdir(parents=True, exist_ok=True)
+    (settings_dir / "maisie_client_test_settings.py").write_text(TEST_SETTINGS)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MAISIE_", "DJANGO_", "_MAISIE")) and key != "DATABASE_URL"
+    }
+    env.update(
+        {
+            "MAISIE_DATA_DIR": str(data_dir),
+            "DJANGO_DEBUG": "true",
+            "MAISIE_LOGIN_RATE_PER_IP": "100000/min",
+            "MAISIE_LOGIN_RATE_PER_LOGIN": "100000/min",
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "maisie_client_test_settings",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(settings_dir), os.environ.get("PYTHONPATH")])),
+        }
+    )
+    return env
+
+
+def start_server(data_dir: Path) -> Server:
+    """Migrate a fresh database, create the staff user `admin` and start the server on a free port."""
+    env = server_env(data_dir)
+    manage = [server_python(), "manage.py"]
+    steps = [
+        (["migrate", "--noinput", "-v", "0"], {}),
+        (
+            ["createsuperuser", "--noinput", "--login", ADMIN_LOGIN, "--email", "admin@example.com"],
+            {"DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD},
+        ),
+    ]
+    for args, extra in steps:
+        done = subprocess.run(
+            manage + args, cwd=SERVER_ROOT, env={**env, **extra}, capture_output=True, text=True, timeout=300
+        )
+        if done.returncode != 0:
+            raise ServerError(f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+
+    port = free_port()
+    log = data_dir / "server.log"
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=SERVER_ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise ServerError(f"The server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            requests.get(f"{url}/api/v1/auth/token/", timeout=2)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise ServerError(
+                    f"The server did not start in {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}"
+                ) from None
+            time.sleep(0.2)
+    server = Server(url=url, log=log, process=process)
+    token = server.call("POST", "auth/login/", json={"login": ADMIN_LOGIN, "password": ADMIN_PASSWORD})
+    server.admin.headers["Authorization"] = f"Bearer {token['access_token']}"
+    return server
