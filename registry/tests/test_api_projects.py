@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 
 from registry import services
 from registry.models import MLModel, Project, Role
+from registry.tests.assertions import assert_error
 from registry.tests.factories import upload
 
 URL = "/api/v1/projects/"
@@ -30,15 +31,6 @@ PROJECT_FIELDS = {
 
 def detail(project) -> str:
     return f"{URL}{project.pk}/"
-
-
-def assert_error(response, status_code: int) -> dict:
-    """Errors are JSON without a `data` key; that is how the published client tells them apart."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert "data" not in body
-    assert body["status"] == "error"
-    return body
 
 
 def names(response) -> list[str]:

@@ -7,6 +7,7 @@ change or delete them. Alice, Bob, Carol and Eve stand for the signed-in non-sta
 import pytest
 
 from registry.models import MLModel, Tag
+from registry.tests.assertions import assert_error
 from registry.tests.factories import upload
 
 URL = "/api/v1/tags/"
@@ -16,15 +17,6 @@ NOT_STAFF = ["alice", "bob", "carol", "eve"]
 
 def detail(tag) -> str:
     return f"{URL}{tag.pk}/"
-
-
-def assert_error(response, status_code: int) -> dict:
-    """Errors are JSON without a `data` key; that is how the published client tells them apart."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert "data" not in body
-    assert body["status"] == "error"
-    return body
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from accounts.models import User
 from registry import services
 from registry.models import Membership, MLModel, Project, Role, Workspace
+from registry.tests.assertions import assert_error
 from registry.tests.factories import upload
 
 URL = "/api/v1/workspaces/"
@@ -25,15 +26,6 @@ def members(workspace) -> str:
 
 def member(workspace, user) -> str:
     return f"{URL}{workspace.pk}/members/{user.pk}/"
-
-
-def assert_error(response, status_code: int) -> dict:
-    """Errors are JSON without a `data` key; that is how the published client tells them apart."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert "data" not in body
-    assert body["status"] == "error"
-    return body
 
 
 def role_of(workspace, user) -> str | None:

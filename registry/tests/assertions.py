@@ -1,0 +1,10 @@
+"""Assertions on the API's wire format, shared by the API test modules."""
+
+
+def assert_error(response, status_code: int) -> dict:
+    """Errors are JSON without a `data` key; that is how the published client tells them apart."""
+    assert response.status_code == status_code, response.content
+    body = response.json()
+    assert "data" not in body
+    assert body["status"] == "error"
+    return body
