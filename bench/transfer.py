@@ -1,0 +1,805 @@
+"""Upload/download throughput and server memory of Maisie (gunicorn), beside cp and MLflow.
+
+    python3 bench/transfer.py [--size-mib 1024] [--runs 3] [--skip-mlflow]
+
+Starts the Maisie server as in production (gunicorn, sync workers) from this checkout and,
+unless skipped, an MLflow 3.x server with proxied artifacts from its own venv; pushes a file
+through each over loopback with a streaming stdlib client (the file is never held in memory)
+and prints the median MB/s each way, the ratio to `cp` on the same disk, and the peak RSS of
+each server's whole process tree, sampled from /proc while it transfers.
+
+Only the standard library is used here, so any python3 (3.11+) runs it. MB means 10^6 bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+import mlflow_server  # noqa: E402  (sibling module, found through the line above)
+
+MiB = 1 << 20
+MB = 1_000_000
+CHUNK = MiB  # large socket writes/reads keep the client's own CPU cost negligible
+RSS_TARGET_MB = 200
+UPLOAD_VS_CP_TARGET = 0.5
+HTTP_TIMEOUT = 900  # seconds per socket operation; a 1 GiB transfer takes a few seconds
+START_TIMEOUT = 120
+Part = bytes | Path  # a request body is a sequence of literal bytes and whole files
+
+
+# --- Processes -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def read_proc(path: str) -> str | None:
+    """A /proc file's text, or None if the process vanished meanwhile."""
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def process_tree(root: int) -> list[int]:
+    """The root pid and all its descendants (uvicorn and gunicorn workers, job runners...)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        stat = read_proc(f"/proc/{entry.name}/stat")
+        if stat:
+            # The command name may contain spaces and parentheses: split after the last ')'.
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group: what is left to stop."""
+    members = []
+    for entry in os.scandir("/proc"):
+        stat = read_proc(f"/proc/{entry.name}/stat") if entry.name.isdigit() else None
+        if stat:
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+def memory_bytes(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process. PSS splits pages shared between forked workers among them,
+    so unlike the RSS sum it does not count the same page twice."""
+    rollup = read_proc(f"/proc/{pid}/smaps_rollup") or ""
+    values = {"Rss:": 0, "Pss:": 0}
+    for line in rollup.splitlines():
+        key = line.split(":", 1)[0] + ":"
+        if key in values:
+            values[key] = int(line.split()[1]) * 1024
+    return values["Rss:"], values["Pss:"]
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        stat = read_proc(f"/proc/{pid}/stat")
+        if stat:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+@dataclass
+class Server:
+    """A server process started in its own session, so the whole tree can be stopped."""
+
+    name: str
+    command: list[str]
+    port: int
+    env: dict[str, str]
+    cwd: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def log_tail(self, lines: int = 30) -> str:
+        with suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def wait_listening(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited during start-up:\n{self.log_tail()}")
+            with suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+                return
+            time.sleep(0.25)
+        raise RuntimeError(f"{self.name} did not listen within {START_TIMEOUT}s:\n{self.log_tail()}")
+
+    def wait_idle(self, timeout: float = 60, window: float = 1.0) -> None:
+        """Wait until the tree stops burning CPU: workers still booting would skew run 1."""
+        deadline = time.monotonic() + timeout
+        hz = os.sysconf("SC_CLK_TCK")
+        while time.monotonic() < deadline:
+            before = cpu_ticks(self.pids())
+            time.sleep(window)
+            if (cpu_ticks(self.pids()) - before) / hz < 0.05 * window:
+                return
+
+    def pids(self) -> list[int]:
+        return process_tree(self.process.pid) if self.process else []
+
+    def stop(self) -> None:
+        """TERM the process group, then KILL whatever is left after a bounded wait."""
+        if self.process is None:
+            return
+        pgid = self.process.pid  # start_new_session made the server its group's leader
+        for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
+            with suppress(ProcessLookupError):
+                os.killpg(pgid, sig)
+            deadline = time.monotonic() + grace
+            while group_members(pgid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if not group_members(pgid):
+                break
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)  # reap the leader
+        self.process = None
+
+
+class RssSampler:
+    """Samples the summed RSS (and PSS) of a server's process tree in a background thread."""
+
+    def __init__(self, server: Server, interval: float = 0.1) -> None:
+        self.server = server
+        self.interval = interval
+        self.peak = 0
+        self.peak_pss = 0
+        self.peak_by_pid: dict[int, int] = {}  # RSS of each process at the peak: who to blame
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        readings = {pid: memory_bytes(pid) for pid in self.server.pids()}
+        total = sum(rss for rss, _ in readings.values())
+        if total > self.peak:
+            self.peak = total
+            self.peak_by_pid = {pid: rss for pid, (rss, _) in readings.items()}
+        self.peak_pss = max(self.peak_pss, sum(pss for _, pss in readings.values()))
+
+    def breakdown(self) -> str:
+        """Per-process RSS at the peak, largest first, e.g. '95+62+25 MB'."""
+        sizes = sorted(self.peak_by_pid.values(), reverse=True)
+        return "+".join(f"{size / MB:.0f}" for size in sizes) + " MB"
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> RssSampler:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+# --- Streaming HTTP over loopback ------------------------------------------------------------
+
+
+def part_length(part: Part) -> int:
+    return len(part) if isinstance(part, bytes) else part.stat().st_size
+
+
+def send_parts(conn: http.client.HTTPConnection, parts: list[Part]) -> None:
+    """Write the body; files go through sendfile(2): no copy through Python, so the client
+    takes as little as possible of the two cores it shares with the server."""
+    for part in parts:
+        if isinstance(part, bytes):
+            conn.send(part)
+            continue
+        assert conn.sock is not None  # endheaders() connected it
+        with part.open("rb") as source:
+            conn.sock.sendfile(source)
+
+
+def send_request(port: int, method: str, path: str, headers: dict[str, str], parts: list[Part]) -> tuple[int, bytes]:
+    """Send a body made of parts (files streamed in chunks); return status and response body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.putheader("Content-Length", str(sum(part_length(p) for p in parts)))
+        conn.endheaders()
+        try:
+            send_parts(conn, parts)
+        except OSError as exc:
+            # A server that refuses early (413, 401) may close while we still send: its answer
+            # is more useful than our broken pipe.
+            with suppress(Exception):
+                response = conn.getresponse()
+                return response.status, response.read()
+            raise RuntimeError(f"{method} {path}: connection failed while sending: {exc}") from exc
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@dataclass
+class Fetched:
+    status: int
+    size: int
+    sha256: str | None
+    error_body: bytes = b""
+
+
+def fetch(port: int, path: str, headers: dict[str, str], digest: bool) -> Fetched:
+    """GET into a reused buffer (nothing accumulates in memory); optionally hash the bytes."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        if response.status != 200:
+            return Fetched(response.status, 0, None, response.read()[:2000])
+        hasher = hashlib.sha256() if digest else None
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        size = 0
+        while count := response.readinto(buffer):
+            size += count
+            if hasher:
+                hasher.update(view[:count])
+        return Fetched(200, size, hasher.hexdigest() if hasher else None)
+    finally:
+        conn.close()
+
+
+def expect_ok(what: str, status: int, body: bytes, ok: tuple[int, ...] = (200, 201)) -> None:
+    if status not in ok:
+        raise RuntimeError(f"{what} -> HTTP {status}: {body[:2000].decode('utf-8', 'replace')}")
+
+
+# --- Test files ------------------------------------------------------------------------------
+
+
+@dataclass
+class TestFile:
+    path: Path
+    size: int
+    sha256: str
+
+
+def make_file(path: Path, size: int) -> TestFile:
+    """Random bytes (incompressible, undeduplicable), hashed while written."""
+    hasher = hashlib.sha256()
+    with path.open("wb") as out:
+        left = size
+        while left:
+            block = os.urandom(min(8 * MiB, left))
+            hasher.update(block)
+            out.write(block)
+            left -= len(block)
+    return TestFile(path, size, hasher.hexdigest())
+
+
+def time_cp(source: TestFile, workdir: Path, runs: int) -> list[float]:
+    """`cp` on the same disk: the physical reference (page cache included, no fsync, like
+    the servers)."""
+    times = []
+    target = workdir / "cp-target.bin"
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(["cp", str(source.path), str(target)], check=True)
+        times.append(time.perf_counter() - start)
+        target.unlink()
+    return times
+
+
+# --- Maisie ----------------------------------------------------------------------------------
+
+
+@dataclass
+class MaisieApi:
+    port: int
+    token: str = ""
+    project_id: int = 0
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def call(self, method: str, path: str, payload: dict[str, object] | None = None) -> dict:
+        body = json.dumps(payload).encode() if payload is not None else b""
+        headers = {**self.headers(), "Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        status, answer = send_request(self.port, method, path, headers, [body])
+        expect_ok(f"{method} {path}", status, answer)
+        return json.loads(answer)["data"] if answer else {}
+
+    def set_up(self, login: str, password: str) -> None:
+        self.token = self.call("POST", "/api/v1/auth/login/", {"login": login, "password": password})["access_token"]
+        workspace = self.call("POST", "/api/v1/workspaces/", {"name": "bench", "description": ""})
+        self.project_id = self.call(
+            "POST",
+            "/api/v1/projects/",
+            {"name": "bench", "description": "", "workspace_id": workspace["id"], "git_url": ""},
+        )["id"]
+
+    def upload(self, test_file: TestFile, name: str) -> dict:
+        boundary = uuid.uuid4().hex
+        fields = {
+            "name": name,
+            "project_id": str(self.project_id),
+            "hyperparameters": "{}",
+            "parameters": "{}",
+            "metrics": "{}",
+            "tags": "bench",
+            "private": "false",
+            "sha256": test_file.sha256,
+        }
+        head = (
+            b"".join(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+                for key, value in fields.items()
+            )
+            + (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="{test_file.path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+        )
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        headers = {**self.headers(), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        status, answer = send_request(self.port, "POST", "/api/v1/models/", headers, [head, test_file.path, tail])
+        expect_ok("POST /api/v1/models/ (upload)", status, answer)
+        return json.loads(answer)["data"]
+
+
+class Transport:
+    """One server's upload/download primitives, as the benchmark loop sees them."""
+
+    def upload(self, test_file: TestFile, run: int) -> str:  # returns a handle for download
+        raise NotImplementedError
+
+    def download(self, handle: str, digest: bool) -> Fetched:
+        raise NotImplementedError
+
+    def discard(self, handle: str) -> None:
+        """Best-effort delete so repeated 1 GiB runs don't pile up on disk."""
+
+
+@dataclass
+class MaisieTransport(Transport):
+    api: MaisieApi
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def upload(self, test_file: TestFile, run: int) -> str:
+        model = self.api.upload(test_file, f"bench-{test_file.size // MiB}mib-{run}")
+        stored = model.get("file") or {}
+        if stored.get("size") != test_file.size or stored.get("sha256") != test_file.sha256:
+            raise RuntimeError(f"upload stored {stored!r}, sent {test_file.size} bytes")
+        link = urlsplit(model["_links"]["download"])
+        path = link.path + (f"?{link.query}" if link.query else "")
+        self.ids[path] = model["id"]
+        return path
+
+    def download(self, handle: str, digest: bool) -> Fetched:
+        return fetch(self.api.port, handle, self.api.headers(), digest)
+
+    def discard(self, handle: str) -> None:
+        with suppress(Exception):
+            self.api.call("DELETE", f"/api/v1/models/{self.ids.pop(handle)}/")
+
+
+def maisie_env(data_dir: Path, max_upload: int) -> dict[str, str]:
+    """Production-like settings, isolated from whatever the caller's environment holds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAISIE_", "DJANGO_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        {
+            "MAISIE_DATA_DIR": str(data_dir),
+            "DJANGO_SETTINGS_MODULE": "maisie_site.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback
+            "MAISIE_MAX_UPLOAD_BYTES": str(max_upload),
+            "MAISIE_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def start_maisie(
+    args: argparse.Namespace, workdir: Path, max_upload: int, servers: list[Server]
+) -> tuple[Server, MaisieTransport]:
+    python = str(args.maisie_python)
+    env = maisie_env(workdir / "maisie-data", max_upload)
+    login, password = "bench", uuid.uuid4().hex
+
+    def manage(*command: str) -> None:
+        result = subprocess.run(
+            [python, "-m", "django", *command],
+            cwd=REPO,
+            env={**env, "DJANGO_SUPERUSER_PASSWORD": password},
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode:
+            raise RuntimeError(f"django {command[0]} failed:\n{result.stdout}{result.stderr}")
+
+    manage("migrate", "--noinput")
+    manage("createsuperuser", "--noinput", "--login", login, "--email", "bench@example.invalid")
+    port = free_port()
+    server = Server(
+        "maisie",
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "maisie_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "900",
+        ],
+        port,
+        env,
+        REPO,
+        workdir / "maisie.log",
+    )
+    servers.append(server)  # registered before it starts, so any failure below still stops it
+    server.start()
+    server.wait_listening()
+    api = MaisieApi(port)
+    api.set_up(login, password)
+    return server, MaisieTransport(api)
+
+
+# --- MLflow ----------------------------------------------------------------------------------
+
+
+@dataclass
+class MlflowTransport(Transport):
+    port: int
+
+    def upload(self, test_file: TestFile, run: int) -> str:
+        path = mlflow_server.artifact_path(f"bench/{test_file.size // MiB}mib/run-{run}.bin")
+        headers = {"Content-Type": "application/octet-stream"}
+        status, answer = send_request(self.port, "PUT", path, headers, [test_file.path])
+        expect_ok(f"PUT {path}", status, answer)
+        return path
+
+    def download(self, handle: str, digest: bool) -> Fetched:
+        return fetch(self.port, handle, {}, digest)
+
+    def discard(self, handle: str) -> None:
+        with suppress(Exception):
+            send_request(self.port, "DELETE", handle, {}, [])
+
+
+def start_mlflow(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> tuple[Server, MlflowTransport]:
+    mlflow = mlflow_server.ensure_venv()
+    mlflow_dir = workdir / "mlflow"
+    mlflow_dir.mkdir()
+    port = free_port()
+    env = mlflow_server.server_env(dict(os.environ))
+    server = Server(
+        "mlflow",
+        mlflow_server.server_command(mlflow, port, mlflow_dir, args.workers),
+        port,
+        env,
+        mlflow_dir,
+        workdir / "mlflow.log",
+    )
+    servers.append(server)
+    server.start()
+    server.wait_listening()
+    # uvicorn listens before its workers are up: wait for an answer, not just a socket.
+    deadline = time.monotonic() + START_TIMEOUT
+    while fetch(port, "/health", {}, False).status != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"mlflow /health never answered 200:\n{server.log_tail()}")
+        time.sleep(0.5)
+    return server, MlflowTransport(port)
+
+
+# --- Measurement -----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    server: str
+    size: int
+    upload_s: list[float] = field(default_factory=list)
+    download_s: list[float] = field(default_factory=list)
+    idle_rss: int = 0
+    peak_rss: int = 0
+    peak_pss: int = 0
+
+    def rate(self, times: list[float]) -> float | None:
+        return self.size / statistics.median(times) / MB if times else None
+
+    @property
+    def upload_mbps(self) -> float | None:
+        return self.rate(self.upload_s)
+
+    @property
+    def download_mbps(self) -> float | None:
+        return self.rate(self.download_s)
+
+
+def timed(action: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def measure(server: Server, transport: Transport, test_file: TestFile, runs: int) -> Row:
+    """N timed upload+download rounds, then one untimed hashed download to check the bytes."""
+    row = Row(server.name, test_file.size)
+    server.wait_idle()
+    with RssSampler(server) as sampler:
+        row.idle_rss = sampler.peak
+        handle = ""
+        for run in range(1, runs + 1):
+            if handle:
+                transport.discard(handle)
+            seconds, handle = timed(lambda run=run: transport.upload(test_file, run))
+            row.upload_s.append(seconds)
+            seconds, fetched = timed(lambda path=handle: transport.download(path, digest=False))
+            check_fetched(server.name, fetched, test_file.size, None)
+            row.download_s.append(seconds)
+            print(
+                f"  {server.name} {test_file.size // MiB} MiB run {run}: "
+                f"up {test_file.size / row.upload_s[-1] / MB:.0f} MB/s, "
+                f"down {test_file.size / seconds / MB:.0f} MB/s, "
+                f"peak RSS so far {sampler.peak / MB:.0f} MB",
+                flush=True,
+            )
+        check_fetched(server.name, transport.download(handle, digest=True), test_file.size, test_file.sha256)
+        transport.discard(handle)
+    row.peak_rss = sampler.peak
+    row.peak_pss = sampler.peak_pss
+    print(f"  {server.name} {test_file.size // MiB} MiB: peak RSS per process {sampler.breakdown()}", flush=True)
+    return row
+
+
+def check_fetched(name: str, fetched: Fetched, size: int, sha256: str | None) -> None:
+    if fetched.status != 200:
+        body = fetched.error_body.decode("utf-8", "replace")
+        raise RuntimeError(f"{name} download -> HTTP {fetched.status}: {body}")
+    if fetched.size != size:
+        raise RuntimeError(f"{name} download returned {fetched.size} bytes, expected {size}")
+    if sha256 and fetched.sha256 != sha256:
+        raise RuntimeError(f"{name} download's sha256 differs from the uploaded file's")
+
+
+def measure_server(
+    start: Callable[[], tuple[Server, Transport]],
+    files: list[TestFile],
+    runs: int,
+) -> list[Row]:
+    """Start one server, measure every size on it, stop it: one server at a time, so the two
+    never compete for the machine's two cores."""
+    server, transport = start()
+    try:
+        return [measure(server, transport, test_file, runs) for test_file in files]
+    finally:
+        server.stop()
+
+
+# --- Report ----------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, spec: str = ".0f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+COLUMNS = ["size", "what", "upload MB/s", "download MB/s", "idle RSS MB", "peak RSS MB", "peak PSS MB"]
+
+
+def table_line(cells: list[str]) -> str:
+    widths = [max(len(c), 9) for c in COLUMNS]
+    return "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
+
+
+def print_table(cp_rates: dict[int, float], rows: list[Row], runs: int) -> None:
+    print(f"\nMedian of {runs} run(s); MB = 10^6 bytes; RSS/PSS summed over each server's process tree")
+    print(table_line(COLUMNS))
+    print("-" * len(table_line(COLUMNS)))
+    for size, cp_rate in cp_rates.items():
+        label = f"{size // MiB} MiB"
+        print(table_line([label, "cp", fmt(cp_rate), "-", "-", "-", "-"]))
+        for row in (r for r in rows if r.size == size):
+            memory = [fmt(row.idle_rss / MB), fmt(row.peak_rss / MB), fmt(row.peak_pss / MB)]
+            print(table_line([label, row.server, fmt(row.upload_mbps), fmt(row.download_mbps), *memory]))
+    print()
+
+
+def verdict(what: str, ok: bool) -> bool:
+    print(f"{what} {'OK' if ok else 'MISSED'}")
+    return ok
+
+
+def print_targets(cp_rates: dict[int, float], rows: list[Row]) -> bool:
+    """Print the ratios and Maisie's targets; return whether every target was met."""
+    met = True
+    for size, cp_rate in cp_rates.items():
+        by_server = {r.server: r for r in rows if r.size == size}
+        maisie, mlflow = by_server.get("maisie"), by_server.get("mlflow")
+        if maisie and maisie.upload_mbps:
+            ratio = maisie.upload_mbps / cp_rate
+            target = f"{size // MiB} MiB: Maisie upload / cp = {ratio:.2f} (target >= {UPLOAD_VS_CP_TARGET})"
+            met &= verdict(target, ratio >= UPLOAD_VS_CP_TARGET)
+        if maisie and mlflow and maisie.upload_mbps and mlflow.upload_mbps:
+            down = (
+                maisie.download_mbps / mlflow.download_mbps if maisie.download_mbps and mlflow.download_mbps else None
+            )
+            print(
+                f"{size // MiB} MiB: Maisie / MLflow = {maisie.upload_mbps / mlflow.upload_mbps:.2f}x upload, "
+                f"{fmt(down, '.2f')}x download"
+            )
+    maisie_rows = [r for r in rows if r.server == "maisie"]
+    if maisie_rows:
+        peak = max(r.peak_rss for r in maisie_rows) / MB
+        met &= verdict(f"Maisie peak RSS = {peak:.0f} MB (target < {RSS_TARGET_MB} MB)", peak < RSS_TARGET_MB)
+    return met
+
+
+# --- Main ------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024, help="main file size (1024)")
+    parser.add_argument(
+        "--small-mib", type=int, default=256, help="second, smaller file, measured on both servers (256; 0 = none)"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="timed rounds per size (3)")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--skip-maisie", action="store_true")
+    parser.add_argument(
+        "--maisie-python",
+        type=Path,
+        default=REPO / ".venv" / "bin" / "python",
+        help="python with the server's requirements (the repo's .venv)",
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when Maisie misses a target (RSS, upload vs cp)")
+    args = parser.parse_args()
+    # Bounded on purpose: every run moves the file twice through the loopback and the disk.
+    if not 1 <= args.runs <= 50 or args.size_mib < 1 or args.small_mib < 0 or not 1 <= args.workers <= 16:
+        parser.error("--runs must be 1..50, --workers 1..16, --size-mib > 0, --small-mib >= 0")
+    if not args.skip_maisie and not args.maisie_python.exists():
+        parser.error(f"{args.maisie_python} not found: run `make test` first, or pass --maisie-python")
+    return args
+
+
+@contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A temp folder beside the repo (same disk as the cp reference), git-ignored, removed
+    however we leave."""
+    path = Path(tempfile.mkdtemp(prefix=".transfer-", dir=BENCH_DIR))
+    try:
+        (path / ".gitignore").write_text("*\n")  # a 1 GiB leftover must never get committed
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def raise_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks: servers stopped
+
+
+def warn_if_busy(when: str) -> None:
+    """Client and server share the machine's cores: any other load skews every figure."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > 0.5 * cores:
+        print(f"warning ({when}): load average {load:.1f} on {cores} cores; other work competes, figures are low/noisy")
+
+
+def make_files(sizes: list[int], workdir: Path) -> list[TestFile]:
+    files = []
+    for size in sizes:
+        print(f"writing a {size // MiB} MiB random file...", flush=True)
+        files.append(make_file(workdir / f"payload-{size // MiB}mib.bin", size))
+    return files
+
+
+def measure_cp(files: list[TestFile], workdir: Path, runs: int) -> dict[int, float]:
+    """Median cp rate in MB/s per file size."""
+    rates = {}
+    for test_file in files:
+        rates[test_file.size] = test_file.size / statistics.median(time_cp(test_file, workdir, runs)) / MB
+        print(f"  cp {test_file.size // MiB} MiB: {rates[test_file.size]:.0f} MB/s", flush=True)
+    return rates
+
+
+def run(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> bool:
+    if not args.skip_mlflow:
+        mlflow_server.ensure_venv()  # first: it can take minutes, before any big file exists
+    sizes = sorted({args.size_mib * MiB, args.small_mib * MiB} - {0})
+    files = make_files(sizes, workdir)
+    warn_if_busy("start")
+    cp_rates = measure_cp(files, workdir, args.runs)
+    rows: list[Row] = []
+    if not args.skip_maisie:
+        rows += measure_server(lambda: start_maisie(args, workdir, 2 * max(sizes), servers), files, args.runs)
+    if not args.skip_mlflow:
+        rows += measure_server(lambda: start_mlflow(args, workdir, servers), files, args.runs)
+    print_table(cp_rates, rows, args.runs)
+    warn_if_busy("end")
+    return print_targets(cp_rates, rows)
+
+
+def main() -> int:
+    args = parse_args()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, raise_on_signal)
+    servers: list[Server] = []
+    with scratch_dir() as workdir:
+        try:
+            met = run(args, workdir, servers)
+        except RuntimeError as exc:
+            print(f"transfer bench failed: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            for server in servers:
+                server.stop()
+    return 1 if args.strict and not met else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
