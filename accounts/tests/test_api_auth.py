@@ -8,9 +8,7 @@ import jwt
 import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
-from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle
@@ -37,12 +35,11 @@ def caller():
 
 
 @pytest.fixture
-def login_rates(settings, monkeypatch):
+def login_rates(settings):
     """Low login limits, set where production sets them: REST_FRAMEWORK's DEFAULT_THROTTLE_RATES.
 
-    DRF copies that dict onto SimpleRateThrottle.THROTTLE_RATES when it is first imported, so an
-    override of the setting alone never reaches the throttles: point the class at the setting
-    DRF reloads on the override. The throttles themselves, their keys and the cache are real.
+    The throttles read their rates from the current settings, so the override reaches them;
+    the throttles themselves, their keys and the cache are real.
     """
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
@@ -52,7 +49,6 @@ def login_rates(settings, monkeypatch):
             "login_ip": "5/min",
         },
     }
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", api_settings.DEFAULT_THROTTLE_RATES)
     return {"per_login": 3, "per_address": 5}
 
 
