@@ -117,6 +117,9 @@ if MAISIE_S3_BUCKET:
             "default_acl": None,
             "file_overwrite": False,
             "querystring_expire": env_int("MAISIE_S3_PRESIGNED_SECONDS", 300, minimum=1),
+            # botocore would presign with the legacy SigV2 in us-east-1 and at custom endpoints,
+            # which AWS buckets made since 2020 and several S3-compatible stores refuse.
+            "signature_version": "s3v4",
         },
     }
 else:

@@ -1,10 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from maisie_site import views
-
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("registry.urls", namespace="registry")),
+    path("", include("accounts.urls", namespace="accounts")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("maisie_site.api_urls", namespace="api")),
 ]

@@ -1,7 +1,6 @@
 """Site-wide error pages: JSON under /api/ (the client's contract), Django's defaults elsewhere."""
 
 from django.http import JsonResponse
-from django.shortcuts import redirect
 from django.views import defaults
 
 
@@ -19,8 +18,3 @@ def server_error(request):
     if _is_api(request):
         return JsonResponse({"status": "error", "message": "Server error."}, status=500)
     return defaults.server_error(request)
-
-
-def home(request):
-    # Until the web UI lands, the front door is the browsable API reference.
-    return redirect("api:docs")

@@ -137,7 +137,15 @@ class MLModel(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "name", "version"], name="mlmodel_unique_version"),
         ]
-        indexes = [models.Index(fields=["project", "name"], name="mlmodel_project_name")]
+        indexes = [
+            models.Index(fields=["project", "name"], name="mlmodel_project_name"),
+            # Search (docs/architecture.md, "Search storage and indexes"): newest first, overall
+            # and per project; and the visibility columns, so counting a page's total can read
+            # the index alone. GIN indexes on the JSON fields are in migration 0002 (PostgreSQL).
+            models.Index(fields=["created", "id"], name="mlmodel_created"),
+            models.Index(fields=["project", "created", "id"], name="mlmodel_project_created"),
+            models.Index(fields=["project", "private", "uploader"], name="mlmodel_visibility"),
+        ]
 
     def __str__(self):
         return f"{self.name} v{self.version}"

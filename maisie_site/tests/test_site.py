@@ -14,6 +14,6 @@ def test_the_openapi_schema_and_its_docs_are_served(client):
     assert b"cdn" not in docs.content.lower()  # assets are served locally (sidecar)
 
 
-def test_home_points_at_the_api_docs(client):
+def test_home_sends_anonymous_visitors_to_the_sign_in_page(client):
     response = client.get("/")
-    assert response.status_code == 302 and response["Location"] == "/api/v1/docs/"
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/"

@@ -1,0 +1,68 @@
+"""Forms of the account pages. They validate input; the writes go through accounts.services."""
+
+from datetime import timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts.models import ApiToken, SshPublicKey, User
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """File a service's ValidationError under the form's fields, or above the form for others."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(max_length=User._meta.get_field("full_name").max_length, required=False)
+    email = forms.EmailField(required=False)
+
+
+EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=ApiToken._meta.get_field("name").max_length, help_text="What the token is for, e.g. “CI”."
+    )
+    read_only = forms.BooleanField(required=False, label="Read-only", help_text="It can read but not change.")
+    expires_in = forms.TypedChoiceField(
+        choices=EXPIRY_CHOICES, required=False, coerce=int, empty_value=None, label="Expires"
+    )
+
+    def service_arguments(self) -> dict:
+        days = self.cleaned_data["expires_in"]
+        return {
+            "name": self.cleaned_data["name"],
+            "read_only": self.cleaned_data["read_only"],
+            "expires": timezone.now() + timedelta(days=days) if days else None,
+        }
+
+
+class SshPublicKeyForm(forms.Form):
+    """The key's own model validation parses it and refuses one this user already has."""
+
+    name = forms.CharField(max_length=SshPublicKey._meta.get_field("name").max_length)
+    public_key = forms.CharField(
+        max_length=16 * 1024,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="One line from your <code>~/.ssh/id_ed25519.pub</code> (or an RSA key of 2048 bits or more).",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.instance = None
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            key = SshPublicKey(user=self.user, name=data["name"], public_key=data["public_key"])
+            key.full_clean()
+            self.instance = key
+        return data

@@ -1,0 +1,61 @@
+"""The allow-list: every field a query or an ordering may name, and the column behind it.
+
+Nothing outside this table is reachable from the query language. The three JSON dictionaries
+take a key (`hp.lr`); the other fields are plain columns or relations of MLModel.
+"""
+
+from dataclasses import dataclass
+
+from registry.search.errors import query_error
+
+# What kind of value a field holds decides its operators (see compiler.py).
+JSON, TEXT, INTEGER, DATETIME, VISIBILITY, RELATION, TAG = (
+    "json",
+    "text",
+    "integer",
+    "datetime",
+    "visibility",
+    "relation",
+    "tag",
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str
+    column: str  # the ORM path; for a relation, the id
+    name_column: str = ""  # a relation's name, matched by quoted strings
+    optional: bool = False  # may be blank, so `exists` means "not blank"
+    aliases: tuple[str, ...] = ()
+
+
+FIELDS = (
+    Field("hyperparameters", JSON, "hyperparameters", aliases=("hp",)),
+    Field("parameters", JSON, "parameters", aliases=("params",)),
+    Field("metrics", JSON, "metrics", aliases=("m",)),
+    Field("id", INTEGER, "id"),
+    Field("name", TEXT, "name"),
+    Field("version", INTEGER, "version"),
+    Field("tag", TAG, "tags__name"),
+    Field("user", TEXT, "uploader__login"),
+    Field("project", RELATION, "project_id", name_column="project__name"),
+    Field("workspace", RELATION, "project__workspace_id", name_column="project__workspace__name"),
+    Field("dataset", TEXT, "dataset_name", optional=True),
+    Field("branch", TEXT, "git_branch", optional=True),
+    Field("commit", TEXT, "git_commit", optional=True),
+    Field("visibility", VISIBILITY, "private"),
+    Field("created", DATETIME, "created"),
+    Field("size", INTEGER, "file_size"),
+)
+
+_BY_NAME = {name: field for field in FIELDS for name in (field.name, *field.aliases)}
+_LISTED = ", ".join(f"{f.name} ({', '.join(f.aliases)})" if f.aliases else f.name for f in FIELDS)
+
+
+def field_named(word: str, offset: int) -> Field:
+    """The field a (case-insensitive) name or alias stands for."""
+    field = _BY_NAME.get(word.lower())
+    if field is None:
+        raise query_error(offset, f"Unknown field '{word}'", hint=f"expected one of {_LISTED}")
+    return field

@@ -1,0 +1,77 @@
+"""Expression indexes for the numeric JSON keys most models have (PostgreSQL only).
+
+A range on a key (`m.f1 >= 0.5`) cannot use the GIN indexes, which answer containment only.
+For each key that holds a number in enough models, one btree index on
+`(project_id, <the key's typed number>)` lets PostgreSQL answer ranges inside a project from the
+index and estimate their selectivity from the index's statistics. The indexed expression is the
+very SQL that JSONValue writes (expressions.py), so the planner matches the two.
+
+Keys are chosen from the data, not configured: `manage.py search_indexes` (run it after large
+imports, or daily) creates the indexes the data calls for and drops those it no longer does.
+"""
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from django.db import connection
+
+from registry.search.expressions import NUMBER, pg_typed_value
+
+FIELDS = {"hyperparameters": "hp", "parameters": "params", "metrics": "m"}
+PREFIX = "search_"
+_TABLE = "registry_mlmodel"
+_MAX_KEY_LENGTH = 200  # a longer key is no one's common metric, and would make a long index definition
+
+
+@dataclass(frozen=True)
+class KeyIndex:
+    field: str
+    key: str
+    models: int  # how many models hold a number there
+
+    @property
+    def name(self) -> str:
+        digest = hashlib.sha1(f"{self.field}\0{self.key}".encode(), usedforsecurity=False).hexdigest()[:16]
+        return f"{PREFIX}{FIELDS[self.field]}_{digest}"
+
+    def create_sql(self) -> str:
+        # DDL takes no bound parameters; the driver quotes the key as a literal.
+        value, params = pg_typed_value(f'"{self.field}"', (), self.key, NUMBER)
+        expression = connection.ops.compose_sql(value, params)
+        return f'CREATE INDEX CONCURRENTLY "{self.name}" ON "{_TABLE}" ("project_id", ({expression}))'
+
+
+def hot_keys(min_share: float, limit: int) -> list[KeyIndex]:
+    """The numeric keys held by at least `min_share` of all models, most common first."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{_TABLE}"')  # noqa: S608 (constant table name)
+        total = cursor.fetchone()[0]
+        if not total:
+            return []
+        parts = " UNION ALL ".join(
+            f'SELECT \'{field}\' AS field, e.key FROM "{_TABLE}", jsonb_each("{field}") AS e '  # noqa: S608
+            "WHERE jsonb_typeof(e.value) = 'number'"
+            for field in FIELDS
+        )
+        cursor.execute(
+            f"SELECT field, key, count(*) FROM ({parts}) AS k WHERE length(key) <= %s "  # noqa: S608
+            "GROUP BY field, key HAVING count(*) >= %s ORDER BY count(*) DESC, field, key LIMIT %s",
+            [_MAX_KEY_LENGTH, max(1, math.ceil(min_share * total)), limit],
+        )
+        return [KeyIndex(field, key, count) for field, key, count in cursor.fetchall()]
+
+
+def existing() -> dict[str, bool]:
+    """Name → valid, for every search index on the models table (a failed build leaves it invalid)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = %s::regclass AND c.relname LIKE %s",
+            [_TABLE, PREFIX.replace("_", "\\_") + "%"],
+        )
+        return dict(cursor.fetchall())
+
+
+def drop_sql(name: str) -> str:
+    return f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"'

@@ -1,0 +1,108 @@
+"""The table's cells, its CSV export and the charts' data, all from the view's own queryset."""
+
+import csv
+import json
+from dataclasses import dataclass
+
+from django.http import StreamingHttpResponse
+
+from registry.tables.keys import NUMBER, display, split_key
+from registry.tables.state import TableState
+
+CHART_LIMIT = 2000  # points in the charts: the first rows of the current sort
+
+
+def cell_value(model, name: str):
+    """A key column's value for a model, or None when it lacks the key."""
+    section, key = split_key(name)
+    return (getattr(model, section) or {}).get(key)
+
+
+@dataclass
+class Row:
+    model: object
+    cells: list[tuple[str, str, bool]]  # (shown, full value for the title, is a number)
+
+
+def rows(models, state: TableState) -> list[Row]:
+    result = []
+    for model in models:
+        cells = []
+        for name in state.columns:
+            value = cell_value(model, name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            cells.append((display(value), "" if value is None else json.dumps(value), number))
+        result.append(Row(model, cells))
+    return result
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_safe(value) -> object:
+    """Text that a spreadsheet would run as a formula starts with a quote instead."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_cell(value) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return _csv_safe(display(value))
+
+
+def csv_response(queryset, state: TableState, filename: str) -> StreamingHttpResponse:
+    """Every row of the current view (not just the page), in the view's order and columns."""
+    writer = csv.writer(_Echo())
+    header = ["id", "name", "version", "workspace", "project", "uploader", "created", "tags", "sha256"]
+
+    def lines():
+        yield writer.writerow(header + state.columns)
+        for model in queryset.iterator(chunk_size=2000):
+            fixed = [
+                model.pk,
+                model.name,
+                model.version,
+                model.project.workspace.name,
+                model.project.name,
+                model.uploader.login,
+                model.created.isoformat(),
+                ",".join(tag.name for tag in model.tags.all()),
+                model.file_sha256,
+            ]
+            keys = [cell_value(model, name) for name in state.columns]
+            yield writer.writerow([_csv_safe(v) for v in fixed] + [_csv_cell(v) for v in keys])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def chart_data(queryset, state: TableState) -> dict:
+    """The first CHART_LIMIT rows of the view with their numeric key values, for charts.js."""
+    keys = [name for name in state.columns if state.catalog.kind(name) == NUMBER]
+    for axis in (state.chart_x, state.chart_y):
+        if axis and axis not in keys:
+            keys.append(axis)
+    sections = sorted({split_key(name)[0] for name in keys})
+    points = []
+    found = list(queryset.values_list("id", "name", "version", *sections)[: CHART_LIMIT + 1])
+    for row in found[:CHART_LIMIT]:
+        docs = dict(zip(sections, row[3:], strict=True))
+        values = {}
+        for name in keys:
+            section, key = split_key(name)
+            value = (docs.get(section) or {}).get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                values[name] = value
+        points.append({"id": row[0], "label": f"{row[1]} v{row[2]}", "values": values})
+    return {
+        "keys": keys,
+        "x": state.chart_x,
+        "y": state.chart_y,
+        "points": points,
+        "truncated": len(found) > CHART_LIMIT,
+    }

@@ -1,0 +1,40 @@
+"""HTML views of the registry. Reads start from `visible_to`; writes call registry.services."""
+
+from registry.views.models import (
+    ModelCompareView,
+    ModelDeleteView,
+    ModelDetailView,
+    ModelDownloadView,
+    ModelEditView,
+    ModelTagAddView,
+    ModelTagRemoveView,
+    ModelUploadView,
+)
+from registry.views.tables import ModelListView, ProjectDetailView
+from registry.views.workspaces import (
+    HomeView,
+    MembershipRemoveView,
+    MembershipSetView,
+    ProjectCreateView,
+    WorkspaceDetailView,
+    WorkspaceListView,
+)
+
+__all__ = [
+    "HomeView",
+    "MembershipRemoveView",
+    "MembershipSetView",
+    "ModelCompareView",
+    "ModelDeleteView",
+    "ModelDetailView",
+    "ModelDownloadView",
+    "ModelEditView",
+    "ModelListView",
+    "ModelTagAddView",
+    "ModelTagRemoveView",
+    "ModelUploadView",
+    "ProjectCreateView",
+    "ProjectDetailView",
+    "WorkspaceDetailView",
+    "WorkspaceListView",
+]

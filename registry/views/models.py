@@ -1,0 +1,273 @@
+"""One model: its page, download, edit, delete and tags; the comparison; the upload form."""
+
+import json
+import re
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.generic import DetailView, FormView, TemplateView, UpdateView, View
+from django.views.generic.detail import SingleObjectMixin
+
+from accounts.forms import add_service_errors
+from registry import rules, services
+from registry.downloads import model_file_response
+from registry.forms import ModelEditForm, ModelUploadForm, TagAddForm
+from registry.models import MLModel, Project, Role, Tag
+from registry.tables import SECTION_LABELS, SECTIONS, display
+
+FORGES = {
+    # host: (commit page, branch page) below the repository's web address
+    "github.com": ("/commit/{}", "/tree/{}"),
+    "gitlab.com": ("/-/commit/{}", "/-/tree/{}"),
+    "bitbucket.org": ("/commits/{}", "/branch/{}"),
+}
+_SSH_REMOTE = re.compile(r"^(?:ssh://)?git@([^:/]+)[:/](.+)$")
+_COMMIT = re.compile(r"^[0-9a-fA-F]{4,64}$")
+MAX_COMPARED = 20
+# Metrics whose best value is the smallest; any other metric is better when larger.
+LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|perplexity|wer|cer|latency|time|fpr|fnr|cost|distance", re.I)
+
+
+def forge_links(git_url: str, branch: str, commit: str) -> dict:
+    """Links to the commit and branch pages when the repository is on GitHub, GitLab or Bitbucket."""
+    url = (git_url or "").strip()
+    ssh = _SSH_REMOTE.match(url)
+    if ssh:
+        url = f"https://{ssh.group(1)}/{ssh.group(2)}"
+    match = re.match(r"^https?://(?:www\.)?([^/]+)/(.+?)(?:\.git)?/?$", url)
+    if not match or match.group(1).lower() not in FORGES:
+        return {}
+    commit_path, branch_path = FORGES[match.group(1).lower()]
+    base = f"https://{match.group(1).lower()}/{match.group(2)}"
+    links = {"repository": base}
+    if commit and _COMMIT.match(commit):
+        links["commit"] = base + commit_path.format(commit)
+    if branch:
+        links["branch"] = base + branch_path.format(quote(branch, safe="/"))
+    return links
+
+
+def writable_projects(user):
+    """Projects the user may upload to: where they are an owner or a member (staff: all)."""
+    projects = Project.objects.select_related("workspace").order_by("workspace__name", "name")
+    if user.is_staff:
+        return projects
+    return projects.filter(
+        workspace__memberships__user=user, workspace__memberships__role__in=[Role.OWNER, Role.MEMBER]
+    )
+
+
+class VisibleModelMixin(LoginRequiredMixin, SingleObjectMixin):
+    """A model the user can see; anything else is a 404, never a 403."""
+
+    context_object_name = "model"
+
+    def get_queryset(self):
+        return MLModel.objects.visible_to(self.request.user).select_related("uploader", "project__workspace")
+
+
+class ModelDetailView(VisibleModelMixin, DetailView):
+    template_name = "registry/model_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("tags")
+
+    def get_context_data(self, **kwargs):
+        model = self.object
+        context = super().get_context_data(**kwargs)
+        context["can_edit"] = rules.can_edit_model(self.request.user, model)
+        context["links"] = forge_links(model.project.git_url, model.git_branch, model.git_commit)
+        context["sections"] = [
+            (SECTION_LABELS[s], sorted((k, display(v), _is_number(v)) for k, v in (getattr(model, s) or {}).items()))
+            for s in SECTIONS
+        ]
+        context["versions"] = (
+            MLModel.objects.visible_to(self.request.user)
+            .filter(project_id=model.project_id, name=model.name)
+            .select_related("uploader")
+            .order_by("-version")
+        )
+        context.setdefault("tag_form", TagAddForm())
+        context["tag_suggestions"] = Tag.objects.order_by("name").values_list("name", flat=True)[:500]
+        return context
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class ModelDownloadView(VisibleModelMixin, View):
+    def get(self, request, pk):
+        return model_file_response(request, self.get_object())
+
+
+class ModelTagAddView(VisibleModelMixin, TemplateView):
+    template_name = "registry/model_detail.html"
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        model = self.get_object()
+        form = TagAddForm(request.POST)
+        if form.is_valid():
+            try:
+                tags = services.tags_get_or_create(services.tag_names(form.cleaned_data["name"]))
+                for tag in tags:
+                    services.model_tag_add(model=model, tag=tag, user=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+        else:
+            messages.error(request, "Give a tag name.")
+        return redirect(reverse("registry:model_detail", args=[model.pk]) + "#tags")
+
+
+class ModelTagRemoveView(VisibleModelMixin, View):
+    def post(self, request, pk, tag_id):
+        model = self.get_object()
+        tag = get_object_or_404(Tag, pk=tag_id)
+        services.model_tag_remove(model=model, tag=tag, user=request.user)
+        return redirect(reverse("registry:model_detail", args=[model.pk]) + "#tags")
+
+
+class ModelEditView(VisibleModelMixin, UpdateView):
+    template_name = "registry/model_form.html"
+    form_class = ModelEditForm
+
+    def get_object(self, queryset=None):
+        model = super().get_object(queryset)
+        if not rules.can_edit_model(self.request.user, model):
+            raise PermissionDenied("Only the uploader or the workspace's owners can change this model.")
+        return model
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        current = Q(pk=self.object.project_id)
+        kwargs["projects"] = (
+            Project.objects.filter(Q(pk__in=writable_projects(self.request.user).values("pk")) | current)
+            .select_related("workspace")
+            .order_by("workspace__name", "name")
+        )
+        return kwargs
+
+    def form_valid(self, form):
+        try:
+            model = services.model_update(model=self.object, user=self.request.user, **form.service_fields())
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{model} saved.")
+        return redirect("registry:model_detail", pk=model.pk)
+
+
+class ModelDeleteView(VisibleModelMixin, DetailView):
+    template_name = "registry/model_confirm_delete.html"
+
+    def get_object(self, queryset=None):
+        model = super().get_object(queryset)
+        if not rules.can_edit_model(self.request.user, model):
+            raise PermissionDenied("Only the uploader or the workspace's owners can delete this model.")
+        return model
+
+    def post(self, request, pk):
+        model = self.get_object()
+        project_id = model.project_id
+        services.model_delete(model=model, user=request.user)
+        messages.success(request, f"{model} deleted.")
+        return redirect("registry:project_detail", pk=project_id)
+
+
+class ModelCompareView(LoginRequiredMixin, TemplateView):
+    """`/models/compare/?id=1&id=2`: side by side; `diff=1` keeps only the rows that differ."""
+
+    template_name = "registry/model_compare.html"
+
+    def get_models(self) -> list[MLModel]:
+        ids = list(dict.fromkeys(int(v) for v in self.request.GET.getlist("id") if v.isdigit() and len(v) < 19))
+        if not ids:
+            return []
+        if len(ids) > MAX_COMPARED:
+            ids = ids[:MAX_COMPARED]
+        found = MLModel.objects.visible_to(self.request.user).with_related().select_related("project__workspace")
+        by_id = {model.pk: model for model in found.filter(pk__in=ids)}
+        if len(by_id) != len(ids):
+            raise Http404("No such model.")
+        return [by_id[pk] for pk in ids]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        models = self.get_models()
+        diff_only = self.request.GET.get("diff") == "1"
+        facts = [
+            ("Project", [m.project.name for m in models]),
+            ("Version", [m.version for m in models]),
+            ("Uploader", [m.uploader.get_full_name() for m in models]),
+            ("Created", [m.created.strftime("%Y-%m-%d %H:%M") for m in models]),
+            ("Tags", [", ".join(t.name for t in m.tags.all()) for m in models]),
+            ("Dataset", [m.dataset_name for m in models]),
+            ("Git branch", [m.git_branch for m in models]),
+            ("Git commit", [m.git_commit[:12] for m in models]),
+            ("File size", [m.file_size for m in models]),
+        ]
+        groups = [("Facts", [_row(label, values) for label, values in facts])]
+        for section in SECTIONS:
+            keys = sorted({key for m in models for key in (getattr(m, section) or {})})
+            group = []
+            for key in keys:
+                values = [(getattr(m, section) or {}).get(key) for m in models]
+                group.append(_row(key, values, best=section == "metrics"))
+            groups.append((SECTION_LABELS[section], group))
+        if diff_only:
+            groups = [(label, [row for row in group if row["differs"]]) for label, group in groups]
+        context.update(
+            models=models,
+            groups=[(label, group) for label, group in groups if group],
+            diff_only=diff_only,
+            ids=[m.pk for m in models],
+        )
+        return context
+
+
+def _row(label: str, values: list, best: bool = False) -> dict:
+    shown = [display(v) if not isinstance(v, str) else v for v in values]
+    encoded = {json.dumps(v, sort_keys=True) for v in values}
+    cells = [{"value": s, "missing": v is None, "best": False} for s, v in zip(shown, values, strict=True)]
+    lower = bool(LOWER_IS_BETTER.search(label))
+    numbers = [v for v in values if _is_number(v)]
+    if best and len(numbers) > 1 and len(set(numbers)) > 1:
+        target = min(numbers) if lower else max(numbers)
+        for cell, value in zip(cells, values, strict=True):
+            cell["best"] = _is_number(value) and value == target
+    return {"label": label, "cells": cells, "differs": len(encoded) > 1, "lower_is_better": best and lower}
+
+
+class ModelUploadView(LoginRequiredMixin, FormView):
+    """`/models/upload/`: the file streams to disk and is hashed as it arrives (HashingUploadHandler)."""
+
+    template_name = "registry/model_upload.html"
+    form_class = ModelUploadForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["projects"] = writable_projects(self.request.user)
+        return kwargs
+
+    def get_initial(self):
+        return {"project": self.request.GET.get("project")}
+
+    def form_valid(self, form):
+        data = dict(form.cleaned_data)
+        try:
+            model = services.model_upload(user=self.request.user, **data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Uploaded {model} ({model.file_size} bytes, SHA-256 {model.file_sha256}).")
+        return redirect("registry:model_detail", pk=model.pk)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)

@@ -1,0 +1,181 @@
+"""The model table: `/projects/<id>/` (one project) and `/models/` (every project the user can see).
+
+The rows come from MLModelFilterSet, the API's own FilterSet, over `visible_to(user)`; the table's
+columns, panel and sort are read by registry.tables.TableState. `?format=csv` exports the whole
+current view and `?format=chart` gives the charts their data, from the same query string.
+"""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils.text import slugify
+from django.views.generic import ListView
+
+from accounts.models import User
+from registry import rules
+from registry.filtersets import MLModelFilterSet
+from registry.models import MLModel, Project, Tag, Workspace
+from registry.tables import (
+    FIXED_ORDERING,
+    NUMBER,
+    PER_PAGE_CHOICES,
+    SECTION_LABELS,
+    TableState,
+    chart_data,
+    csv_response,
+    key_catalog,
+    rows,
+    split_key,
+)
+
+TAG_SUGGESTIONS = 500
+
+
+class ModelTableView(LoginRequiredMixin, ListView):
+    """`/models/`: every model the user can see, with workspace and project filters."""
+
+    filterset_class = MLModelFilterSet
+    template_name = "registry/model_list.html"
+    scope_name = "all"
+    show_project = True
+
+    def get_scope(self):
+        return MLModel.objects.visible_to(self.request.user)
+
+    def get_catalog_key(self) -> str:
+        user = self.request.user
+        return f"maisie:keys:{self.scope_name}:{'staff' if user.is_staff else user.pk}"
+
+    def get_queryset(self):
+        scope = self.get_scope()
+        self.catalog = key_catalog(scope, self.get_catalog_key())
+        self.state = TableState.from_query(self.request.GET, self.catalog)
+        self.filterset = self.filterset_class(self.state.filterset_data(), queryset=scope, request=self.request)
+        if not self.filterset.is_valid() or self.state.errors:
+            return scope.none()
+        return self.filterset.qs
+
+    def get(self, request, *args, **kwargs):
+        output = request.GET.get("format")
+        if output == "csv":
+            queryset = self.get_queryset().select_related("uploader", "project__workspace").prefetch_related("tags")
+            return csv_response(queryset, self.state, f"{slugify(self.export_name()) or 'models'}.csv")
+        if output == "chart":
+            return JsonResponse(chart_data(self.get_queryset(), self.state))
+        return super().get(request, *args, **kwargs)
+
+    def export_name(self) -> str:
+        return "models"
+
+    def get_paginate_by(self, queryset):
+        return self.state.per_page
+
+    def paginate_queryset(self, queryset, page_size):
+        """A page past the end (after narrowing the filters, say) shows the last one, not a 404."""
+        paginator = self.get_paginator(queryset.with_related(), page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_uploaders(self):
+        return User.objects.filter(memberships__workspace__in=Workspace.objects.visible_to(self.request.user))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        state = self.state
+        context.update(
+            state=state,
+            filterset=self.filterset,
+            rows=rows(context["object_list"], state),
+            headers=self.headers(),
+            sections=self.catalog.sections(),
+            panel=state.panel(),
+            chips=state.active_filters(),
+            per_page_choices=PER_PAGE_CHOICES,
+            uploaders=self.get_uploaders().distinct().order_by("login").only("id", "login", "full_name"),
+            selected_users=self.request.GET.getlist("user"),
+            tag_suggestions=Tag.objects.order_by("name").values_list("name", flat=True)[:TAG_SUGGESTIONS],
+            show_project=self.show_project,
+            csv_url=state.url(format="csv", page=None),
+            chart_url=state.url(format="chart", page=None),
+            number_fields=[f for f in self.catalog.fields() if self.catalog.kind(f) == NUMBER],
+            query_errors=self.query_errors(),
+        )
+        return context
+
+    def query_errors(self) -> list[str]:
+        errors = list(self.state.errors)
+        for name, messages in self.filterset.errors.items():
+            label = {"q": "Query", "ordering": "Sort"}.get(name, name)
+            errors.extend(f"{label}: {message}" for message in messages)
+        return errors
+
+    def headers(self) -> list[dict]:
+        state = self.state
+        fixed = [("name", "Name"), ("version", "Version")]
+        if self.show_project:
+            fixed.append(("project", "Project"))
+        fixed += [("user", "Uploader"), ("created", "Created"), ("tags", "Tags")]
+        headers = [
+            {
+                "name": name,
+                "label": label,
+                "sortable": name in FIXED_ORDERING,
+                "url": state.sort_url(name) if name in FIXED_ORDERING else "",
+                "direction": state.sort_direction(name),
+                "numeric": name == "version",
+            }
+            for name, label in fixed
+        ]
+        for name in state.columns:
+            section, key = split_key(name)
+            headers.append(
+                {
+                    "name": name,
+                    "label": key,
+                    "section": SECTION_LABELS[section],
+                    "section_short": {"hyperparameters": "hp", "parameters": "param", "metrics": "metric"}[section],
+                    "sortable": True,
+                    "url": state.sort_url(name),
+                    "direction": state.sort_direction(name),
+                    "numeric": self.catalog.kind(name) == NUMBER,
+                }
+            )
+        return headers
+
+
+class ModelListView(ModelTableView):
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["projects"] = Project.objects.visible_to(self.request.user).select_related("workspace")
+        context["workspaces"] = Workspace.objects.visible_to(self.request.user).order_by("name")
+        context["selected_projects"] = self.request.GET.getlist("project")
+        context["selected_workspaces"] = self.request.GET.getlist("workspace")
+        return context
+
+
+class ProjectDetailView(ModelTableView):
+    """`/projects/<id>/`: the project's models, the heart of the UI. Outsiders get 404."""
+
+    template_name = "registry/project_detail.html"
+    show_project = False
+
+    def get(self, request, *args, **kwargs):
+        projects = Project.objects.visible_to(request.user).select_related("workspace")
+        self.project = get_object_or_404(projects, pk=kwargs["pk"])
+        self.scope_name = f"project:{self.project.pk}"
+        return super().get(request, *args, **kwargs)
+
+    def get_scope(self):
+        return MLModel.objects.visible_to(self.request.user).filter(project=self.project)
+
+    def export_name(self) -> str:
+        return f"{self.project.name}-models"
+
+    def get_uploaders(self):
+        return User.objects.filter(memberships__workspace=self.project.workspace_id)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["project"] = self.project
+        context["can_upload"] = rules.can_write_in_workspace(self.request.user, self.project.workspace_id)
+        return context
