@@ -31,10 +31,12 @@ $(VENV)/.client-deps: client/pyproject.toml client/constraints.txt | $(BIN)/pyth
 	$(BIN)/pip install -q -c client/constraints.txt -e ./client
 	touch $@
 
-# The server's suite, then the client's (which starts its own live server over HTTP).
+# The server's suite, the client's (which starts its own live server over HTTP), and the
+# browser tests (skipped, saying why, where Debian's chromium is not installed).
 test: $(VENV)/.dev-deps $(VENV)/.client-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(BIN)/pytest client/tests $(PYTEST_ARGS)
+	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
