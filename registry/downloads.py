@@ -5,6 +5,7 @@ Shared by the API's download endpoint and the web UI's download button.
 
 import base64
 import re
+import sys
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -53,9 +54,42 @@ def _presigned_url(model) -> str | None:
     )
 
 
-def _ranged(fileobj, start: int, length: int):
+def _is_s3(storage) -> bool:
+    # boto3 costs every worker about 30 MB, so it is imported only where S3 is in use (an
+    # S3Storage instance means its module, and boto3, are loaded already).
+    if "storages.backends.s3" not in sys.modules:
+        return False
+    from storages.backends.s3 import S3Storage
+
+    return isinstance(storage, S3Storage)
+
+
+def _open(model, wanted: tuple[int, int] | None):
+    """The stored bytes (all, or the wanted inclusive range) as a file object at its first byte.
+
+    From S3 it is the body of one GET for exactly those bytes, read as it arrives: django-storages'
+    S3File would first copy the whole object into memory, even for a ten-byte range. (The stored
+    name is the object's key: settings.py gives the storage no `location` prefix.)
+    """
+    storage = model.file.storage
+    if _is_s3(storage):
+        from botocore.exceptions import ClientError
+
+        params = {"Range": "bytes={}-{}".format(*wanted)} if wanted else {}
+        try:
+            return storage.bucket.Object(model.file.name).get(**params)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(model.file.name) from exc
+            raise
+    fileobj = storage.open(model.file.name, "rb")
+    if wanted:
+        fileobj.seek(wanted[0])
+    return fileobj
+
+
+def _ranged(fileobj, length: int):
     try:
-        fileobj.seek(start)
         while length > 0:
             chunk = fileobj.read(min(_BLOCK, length))
             if not chunk:
@@ -82,7 +116,7 @@ def model_file_response(request, model) -> HttpResponse:
         _digest_headers(response, model)
         return response
     try:
-        fileobj = model.file.storage.open(model.file.name, "rb")
+        fileobj = _open(model, wanted)
     except FileNotFoundError:
         raise ExplainedHttp404(
             "The model's file is missing from storage; an administrator can run maisie_fsck."
@@ -96,7 +130,7 @@ def model_file_response(request, model) -> HttpResponse:
     else:
         start, end = wanted
         response = StreamingHttpResponse(
-            _ranged(fileobj, start, end - start + 1), status=206, content_type="application/octet-stream"
+            _ranged(fileobj, end - start + 1), status=206, content_type="application/octet-stream"
         )
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
