@@ -80,6 +80,47 @@ class _Form:
             spool.abort()
 
 
+def body_chunks(meta, stream, length: int):
+    """The request body in chunks of up to CHUNK_BYTES.
+
+    Under gunicorn the body is read straight from the client's socket: gunicorn's own reader
+    copies every chunk through several BytesIO buffers, which capped uploads near 230 MB/s on
+    loopback, about half of what the socket delivers. What gunicorn has already buffered is
+    taken first, and its reader is told the body is consumed. Anything else (runserver, the
+    test client, another server, or a gunicorn whose internals differ) reads the stream.
+    """
+    sock = meta.get("gunicorn.socket")
+    reader = getattr(meta.get("wsgi.input"), "reader", None)
+    unreader = getattr(reader, "unreader", None)
+    body_buffer = getattr(meta.get("wsgi.input"), "buf", None)
+    direct = (
+        sock is not None
+        and type(reader).__name__ == "LengthReader"
+        and reader.length == length
+        and hasattr(unreader, "take_buffered")
+        and body_buffer is not None
+        and body_buffer.tell() == 0
+    )
+    if not direct:
+        while chunk := stream.read(CHUNK_BYTES) if stream is not None else b"":
+            yield chunk
+        return
+    pending = unreader.take_buffered()
+    if len(pending) > length:  # the start of a pipelined next request: leave it to gunicorn
+        unreader.unread(pending[length:])
+        pending = pending[:length]
+    reader.length = 0
+    remaining = length - len(pending)
+    if pending:
+        yield pending
+    while remaining > 0:
+        chunk = sock.recv(min(CHUNK_BYTES, remaining))
+        if not chunk:
+            raise ParseError("The request body ended early.")
+        remaining -= len(chunk)
+        yield chunk
+
+
 class StreamingMultiPartParser(BaseParser):
     media_type = "multipart/form-data"
 
@@ -97,7 +138,7 @@ class StreamingMultiPartParser(BaseParser):
         form = _Form()
         parser = MultipartParser(boundary, form.callbacks())
         try:
-            while chunk := stream.read(CHUNK_BYTES) if stream is not None else b"":
+            for chunk in body_chunks(meta, stream, length):
                 parser.write(chunk)
             parser.finalize()
         except Exception as exc:
