@@ -714,17 +714,40 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--maisie-python",
         type=Path,
-        default=REPO / ".venv" / "bin" / "python",
-        help="python with the server's requirements (the repo's .venv)",
+        default=None,
+        help="python to run the server with (default: a venv of requirements.txt alone, as in the image)",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when Maisie misses a target (RSS, upload vs cp)")
     args = parser.parse_args()
     # Bounded on purpose: every run moves the file twice through the loopback and the disk.
     if not 1 <= args.runs <= 50 or args.size_mib < 1 or args.small_mib < 0 or not 1 <= args.workers <= 16:
         parser.error("--runs must be 1..50, --workers 1..16, --size-mib > 0, --small-mib >= 0")
+    if not args.skip_maisie and args.maisie_python is None:
+        args.maisie_python = production_python()
     if not args.skip_maisie and not args.maisie_python.exists():
-        parser.error(f"{args.maisie_python} not found: run `make test` first, or pass --maisie-python")
+        parser.error(f"{args.maisie_python} not found")
     return args
+
+
+PRODUCTION_VENV = BENCH_DIR / ".maisie-venv"
+
+
+def production_python() -> Path:
+    """A venv with requirements.txt only, as the container image has: the dev venv's test tools
+    (pytest, moto, playwright, requests...) get imported by optional-dependency probes and would
+    add about 10 MB to every worker. Rebuilt when requirements.txt changes."""
+    requirements = REPO / "requirements.txt"
+    stamp = PRODUCTION_VENV / ".requirements-sha256"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    python = PRODUCTION_VENV / "bin" / "python"
+    if not python.exists() or not stamp.exists() or stamp.read_text() != digest:
+        print(f"creating {PRODUCTION_VENV.name} from requirements.txt...", flush=True)
+        shutil.rmtree(PRODUCTION_VENV, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(PRODUCTION_VENV)], check=True)
+        (PRODUCTION_VENV / ".gitignore").write_text("*\n")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True)
+        stamp.write_text(digest)
+    return python
 
 
 @contextmanager
