@@ -6,7 +6,7 @@ offset. Values reach SQL only as bound parameters.
 """
 
 import operator
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import reduce
 
 from django.db.models import Exists, F, OuterRef, Q, Value
@@ -173,12 +173,19 @@ def _created(comparison: Comparison) -> Q:
 def _moment(literal: Literal, op: str) -> Q:
     """A date stands for the whole day (in the server's time zone); a date and time for an instant."""
     value = _datetime_value(literal)
+    try:
+        if isinstance(value, datetime):
+            value.astimezone(UTC)  # the database stores UTC: 0001-01-01T00:00+01:00 has no such time
+        else:
+            start = timezone.make_aware(datetime.combine(value, time.min))
+            end = timezone.make_aware(datetime.combine(value + timedelta(days=1), time.min))
+            start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:
+        raise query_error(literal.offset, "Date out of range", found=f"'{literal.text}'") from None
     if isinstance(value, datetime):
         if op == "!=":
             return ~Q(created=value)
         return Q(**{"created__" + {"=": "exact", **_RANGE_LOOKUPS}[op]: value})
-    start = timezone.make_aware(datetime.combine(value, time.min))
-    end = timezone.make_aware(datetime.combine(value + timedelta(days=1), time.min))
     that_day = Q(created__gte=start, created__lt=end)
     return {
         "=": that_day,

@@ -65,6 +65,27 @@ def test_a_field_refuses_operators_and_values_it_cannot_compare(text, message, o
     assert caught.value.offset == offset
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "created <= 9999-12-31",
+        "created = 9999-12-31",
+        "created > 0001-01-01T00:00:00+01:00",
+        "created < 9999-12-31T23:59:59-12:00",
+        'created in (2024-01-01, "9999-12-31")',
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_an_error_not_a_crash(text):
+    with pytest.raises(QueryError) as caught:
+        compile_query(text)
+    assert str(caught.value).startswith("Date out of range at offset ")
+
+
+def test_dates_near_the_ends_of_the_calendar_compile():
+    assert compile_query("created >= 0001-01-01 and created < 9999-12-30")
+    assert compile_query("created > 9999-12-31T00:00:00Z")
+
+
 def test_errors_deep_inside_a_query_point_at_their_own_offset():
     with pytest.raises(QueryError) as caught:
         compile_query("hp.a = 1 and (hp.b = 2 or not name = 3)")

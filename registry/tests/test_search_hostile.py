@@ -92,6 +92,12 @@ def test_sql_in_values_and_keys_is_only_ever_data(api, alice, odd, q):
     assert MLModel.objects.count() == 2
 
 
+def test_dates_at_the_ends_of_the_calendar_run(api, alice, odd):
+    assert names(get(api, alice, q="created > 9999-12-31T00:00:00Z")) == set()
+    assert names(get(api, alice, q="created >= 0001-01-01")) == {ODD_NAME, "plain"}
+    assert names(get(api, alice, q="created < 0001-01-01T00:00:00Z")) == set()
+
+
 def test_values_with_quotes_match_exactly(api, alice, odd):
     assert names(get(api, alice, q='name = "it\'s \\"odd\\"; --"')) == {ODD_NAME}
     assert names(get(api, alice, q="name = 'it\\'s \"odd\"; --'")) == {ODD_NAME}
@@ -123,6 +129,10 @@ def test_values_with_quotes_match_exactly(api, alice, odd):
         "hp.x = 1; DROP TABLE registry_mlmodel",
         "hp.x = 1 -- comment",
         "hp.x = 1 /* c */",
+        "created <= 9999-12-31",
+        "created > 0001-01-01T00:00:00+01:00",
+        "created = 2024-13-01",
+        "created = '2024-02-30'",
     ],
 )
 def test_hostile_queries_are_a_400_never_a_500(api, alice, odd, q):
