@@ -45,7 +45,7 @@ class ApiTokenForm(forms.Form):
 
 
 class SshPublicKeyForm(forms.Form):
-    """The key's own model validation parses it and refuses one this user already has."""
+    """The fields only; accounts.services.ssh_key_add parses the key and refuses duplicates."""
 
     name = forms.CharField(max_length=SshPublicKey._meta.get_field("name").max_length)
     public_key = forms.CharField(
@@ -57,12 +57,3 @@ class SshPublicKeyForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.instance = None
-
-    def clean(self):
-        data = super().clean()
-        if not self.errors:
-            key = SshPublicKey(user=self.user, name=data["name"], public_key=data["public_key"])
-            key.full_clean()
-            self.instance = key
-        return data

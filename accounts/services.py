@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import ssh
@@ -75,6 +75,18 @@ def api_token_revoke(*, token: ApiToken, user: User) -> None:
     if token.user_id != user.pk and not user.is_staff:
         raise PermissionDenied("You can only revoke your own tokens.")
     token.delete()
+
+
+def ssh_key_add(*, user: User, name: str, public_key: str) -> SshPublicKey:
+    """Register a public key; its model validation parses it and refuses one the user already has."""
+    key = SshPublicKey(user=user, name=name, public_key=public_key)
+    key.full_clean()
+    try:
+        with transaction.atomic():
+            key.save()
+    except IntegrityError as exc:  # the same key sent twice at once; full_clean saw neither
+        raise ValidationError({"public_key": "You have already registered this key."}) from exc
+    return key
 
 
 class SignInRefused(Exception):

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse, reverse_lazy
 from django.views.generic import TemplateView
@@ -115,12 +114,11 @@ class SshKeyAddView(ProfileView):
         form = SshPublicKeyForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                with transaction.atomic():
-                    form.instance.save()
-            except IntegrityError:  # the same key sent twice at once; validation saw neither
-                form.add_error("public_key", "You have already registered this key.")
+                key = services.ssh_key_add(user=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_errors(form, error)
             else:
-                messages.success(request, f"SSH key “{form.instance.name}” added.")
+                messages.success(request, f"SSH key “{key.name}” added.")
                 return redirect(reverse("accounts:profile") + "#ssh-keys")
         return self.invalid(ssh_form=form)
 

@@ -6,7 +6,6 @@
    the same answer as `POST /auth/login/`.
 """
 
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.response import Response
@@ -32,14 +31,7 @@ class SshPublicKeySerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "fingerprint", "key_type", "created", "last_used"]
 
     def create(self, validated_data):
-        key = SshPublicKey(user=self.context["request"].user, **validated_data)
-        key.full_clean()  # parses the key and refuses one this user already has
-        try:
-            with transaction.atomic():
-                key.save()
-        except IntegrityError as exc:  # the same key sent twice at once; full_clean saw neither
-            raise serializers.ValidationError({"public_key": "You have already registered this key."}) from exc
-        return key
+        return services.ssh_key_add(user=self.context["request"].user, **validated_data)
 
 
 class SshPublicKeyViewSet(
