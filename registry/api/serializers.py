@@ -8,12 +8,17 @@ from rest_framework import serializers
 from accounts.models import User
 from registry import services
 from registry.api.fields import JSONObjectField, TagListField
+from registry.api.links import links_for
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
 
 
 def _absolute(request, name: str, pk: int) -> str:
     path = reverse(name, args=[pk])
     return request.build_absolute_uri(path) if request is not None else path
+
+
+# DRF's own datetime rendering (ISO 8601, UTC as "Z"), for shapes built without fields.
+_DATETIME = serializers.DateTimeField()
 
 
 def _user(request):
@@ -186,6 +191,32 @@ class MLModelSerializer(serializers.ModelSerializer):
             "_links",
         ]
 
+    # The declared fields above define the shape (and the OpenAPI schema); this builds the same
+    # dictionary directly. Lists render up to 1,000 models per request, and DRF's field-by-field
+    # rendering cost about 0.7 ms a model, most of a list request's time. test_api_models pins
+    # this output to what the declared fields produce, so the two cannot drift apart.
+    def to_representation(self, model):
+        uploader = model.uploader
+        return {
+            "id": model.pk,
+            "user": {"id": uploader.pk, "login": uploader.login, "full_name": uploader.full_name},
+            "project_id": model.project_id,
+            "workspace_id": model.project.workspace_id,
+            "name": model.name,
+            "version": model.version,
+            "visibility": model.visibility,
+            "dataset": self.get_dataset(model),
+            "hyperparameters": model.hyperparameters,
+            "parameters": model.parameters,
+            "metrics": model.metrics,
+            "tags": [{"id": tag.pk, "name": tag.name, "description": tag.description} for tag in model.tags.all()],
+            "git": self.get_git(model),
+            "file": self.get_file(model),
+            "created": _DATETIME.to_representation(model.created),
+            "updated": _DATETIME.to_representation(model.updated),
+            "_links": self.get__links(model),
+        }
+
     def get_dataset(self, model) -> dict:
         return {"name": model.dataset_name, "description": model.dataset_description}
 
@@ -196,12 +227,12 @@ class MLModelSerializer(serializers.ModelSerializer):
         return {"name": model.file_name, "size": model.file_size, "sha256": model.file_sha256}
 
     def get__links(self, model) -> dict:
-        request = self.context.get("request")
+        links = links_for(self.context)
         return {
-            "self": _absolute(request, "api:model-detail", model.pk),
-            "user": _absolute(request, "api:user-detail", model.uploader_id),
-            "project": _absolute(request, "api:project-detail", model.project_id),
-            "download": _absolute(request, "api:model-download", model.pk),
+            "self": links.url("api:model-detail", model.pk),
+            "user": links.url("api:user-detail", model.uploader_id),
+            "project": links.url("api:project-detail", model.project_id),
+            "download": links.url("api:model-download", model.pk),
         }
 
 

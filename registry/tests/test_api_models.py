@@ -494,6 +494,36 @@ class TestRetrieve:
     def test_an_unknown_id_is_404(self, api, project, bob):
         assert api.as_user(bob).get(f"{URL}999999/").status_code == 404
 
+    def test_the_shape_is_what_the_declared_fields_render(self, api, project, bob, rf):
+        """The serializer builds its dictionary by hand for speed; DRF's field-by-field rendering
+        of the same declared fields is the reference it must keep matching."""
+        from rest_framework import serializers
+        from rest_framework.request import Request
+
+        from registry.api.serializers import MLModelSerializer
+
+        upload(
+            bob,
+            project,
+            tags=["cnn", "best"],
+            hyperparameters={"lr": 0.1, "opt": {"b": [1, 2]}},
+            metrics={"acc": 0.9},
+            dataset_name="imagenet",
+            git_branch="main",
+            git_commit="abc1234",
+            private=True,
+        )
+        model = MLModel.objects.with_related().get()
+        request = Request(rf.get("/api/v1/models/", HTTP_HOST="testserver:8443"))
+        serializer = MLModelSerializer(model, context={"request": request})
+
+        reference = serializers.ModelSerializer.to_representation(serializer, model)
+
+        assert serializer.data == reference
+        assert list(serializer.data) == list(reference)
+        assert serializer.data["_links"]["download"] == f"http://testserver:8443/api/v1/models/{model.pk}/download/"
+        assert api.as_user(bob).get(detail(model)).json()["data"]["tags"] == reference["tags"]
+
 
 # ----------------------------------------------------------------------------- update
 
