@@ -153,3 +153,9 @@ class MLModel(models.Model):
     @property
     def visibility(self) -> str:
         return "private" if self.private else "public"
+
+    @property
+    def tag_list(self) -> list[Tag]:
+        """The tags, from `with_related()`'s prefetch when the model came from it, else one query."""
+        prefetched = self.__dict__.get("prefetched_tags")
+        return prefetched if prefetched is not None else list(self.tags.all())

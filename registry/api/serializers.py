@@ -209,7 +209,7 @@ class MLModelSerializer(serializers.ModelSerializer):
             "hyperparameters": model.hyperparameters,
             "parameters": model.parameters,
             "metrics": model.metrics,
-            "tags": [{"id": tag.pk, "name": tag.name, "description": tag.description} for tag in model.tags.all()],
+            "tags": [{"id": tag.pk, "name": tag.name, "description": tag.description} for tag in model.tag_list],
             "git": self.get_git(model),
             "file": self.get_file(model),
             "created": _DATETIME.to_representation(model.created),
@@ -275,4 +275,6 @@ class MLModelUpdateSerializer(_MLModelWriteSerializer):
         return attrs
 
     def update(self, instance, validated_data):
-        return services.model_update(model=instance, user=_user(self.context["request"]), **validated_data)
+        model = services.model_update(model=instance, user=_user(self.context["request"]), **validated_data)
+        model.__dict__.pop("prefetched_tags", None)  # read before the update; the answer shows the new tags
+        return model

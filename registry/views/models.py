@@ -207,7 +207,7 @@ class ModelCompareView(LoginRequiredMixin, TemplateView):
             ("Version", [m.version for m in models]),
             ("Uploader", [m.uploader.get_full_name() for m in models]),
             ("Created", [m.created.strftime("%Y-%m-%d %H:%M") for m in models]),
-            ("Tags", [", ".join(t.name for t in m.tags.all()) for m in models]),
+            ("Tags", [", ".join(t.name for t in m.tag_list) for m in models]),
             ("Dataset", [m.dataset_name for m in models]),
             ("Git branch", [m.git_branch for m in models]),
             ("Git commit", [m.git_commit[:12] for m in models]),
