@@ -84,5 +84,12 @@ class MLModelAdmin(DeleteThroughServiceAdmin):
         # Files are only served through the permission-checked download endpoint.
         return format_html('<a href="{}">{}</a>', reverse("api:model-download", args=[obj.pk]), obj.file.name)
 
+    def save_model(self, request, obj, form, change):
+        # Through services, like every model write, so the key counts (registry.keystats) follow
+        # edits of the JSON and of `private`, and a renamed model takes the next version.
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name != "tags"}
+        model = services.model_update(model=MLModel.objects.get(pk=obj.pk), user=request.user, **fields)
+        obj.version, obj.updated = model.version, model.updated
+
     def delete_through_service(self, obj, user):
         services.model_delete(model=obj, user=user)

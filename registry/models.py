@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from registry.querysets import MLModelQuerySet, ProjectQuerySet, WorkspaceQuerySet
+from registry.querysets import MLModelQuerySet, ProjectCountQuerySet, ProjectQuerySet, WorkspaceQuerySet
 
 
 class Role(models.TextChoices):
@@ -159,3 +159,55 @@ class MLModel(models.Model):
         """The tags, from `with_related()`'s prefetch when the model came from it, else one query."""
         prefetched = self.__dict__.get("prefetched_tags")
         return prefetched if prefetched is not None else list(self.tags.all())
+
+
+class ProjectKeyCount(models.Model):
+    """How many models of one (project, uploader, private) hold a JSON key, by the kind of its value.
+
+    Kept by `registry.keystats` inside every model write in services.py, so the key lists of the
+    API's projects and the web UI's table read these few rows instead of every model's JSON, and
+    a model made private drops out of other people's lists in the same transaction. A row goes
+    when its counts reach zero. `texts` counts any other non-null value (strings, lists, objects).
+    """
+
+    # No index of its own: the unique constraint's index starts with the project.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="key_counts", db_index=False)
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    private = models.BooleanField()
+    section = models.CharField(max_length=20)  # hyperparameters, parameters or metrics
+    key = models.TextField()
+    numbers = models.IntegerField(default=0)
+    booleans = models.IntegerField(default=0)
+    texts = models.IntegerField(default=0)
+    nulls = models.IntegerField(default=0)
+
+    objects = ProjectCountQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "uploader", "private", "section", "key"], name="projectkeycount_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.section}.{self.key} in project {self.project_id}"
+
+
+class ProjectUploaderCount(models.Model):
+    """How many models one uploader has in a project, private or not: who `all_users` lists."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="uploader_counts", db_index=False)
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    private = models.BooleanField()
+    model_count = models.IntegerField(default=0)
+
+    objects = ProjectCountQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "uploader", "private"], name="projectuploadercount_unique"),
+        ]
+
+    def __str__(self):
+        return f"user {self.uploader_id} in project {self.project_id}"

@@ -32,13 +32,15 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(Exists(_memberships(user, "workspace_id")))
 
     def with_model_summary(self, user):
-        """Prefetch what the `all_*` key lists need, in one query for a whole page."""
-        return self.prefetch_related(_visible_models_prefetch(user))
+        """Prefetch what the `all_*` lists need from the key and uploader counts: two queries a page."""
+        return self.prefetch_related(*summary_prefetches(user))
 
 
-class MLModelQuerySet(models.QuerySet):
+class _UploadedQuerySet(models.QuerySet):
+    """Rows with a project, an uploader and a private flag: models, and their key and uploader counts."""
+
     def visible_to(self, user):
-        """Models in the user's workspaces, minus other people's private ones; staff see all."""
+        """Those in the user's workspaces, minus other people's private ones; staff see all."""
         if _is_staff(user):
             return self
         if not user.is_authenticated:
@@ -47,6 +49,8 @@ class MLModelQuerySet(models.QuerySet):
             Q(private=False) | Q(uploader_id=user.pk)
         )
 
+
+class MLModelQuerySet(_UploadedQuerySet):
     def with_related(self):
         from django.db.models import Prefetch
 
@@ -55,15 +59,25 @@ class MLModelQuerySet(models.QuerySet):
         return self.select_related("uploader", "project").prefetch_related(Prefetch("tags", to_attr="prefetched_tags"))
 
 
-def _visible_models_prefetch(user):
+class ProjectCountQuerySet(_UploadedQuerySet):
+    """ProjectKeyCount and ProjectUploaderCount rows (registry.keystats keeps them)."""
+
+
+def summary_prefetches(user) -> list:
+    """The key and uploader counts of a project that `user` may see, as `visible_key_counts` and
+    `visible_uploader_counts`: rows, never models, so a project of 100,000 models costs its keys."""
     from django.db.models import Prefetch
 
-    from registry.models import MLModel
+    from registry.models import ProjectKeyCount, ProjectUploaderCount
 
-    models = (
-        MLModel.objects.visible_to(user)
+    keys = ProjectKeyCount.objects.visible_to(user).only("project_id", "section", "key").order_by()
+    uploaders = (
+        ProjectUploaderCount.objects.visible_to(user)
         .select_related("uploader")
-        .only("project_id", "uploader", "hyperparameters", "parameters", "metrics")
+        .only("project_id", "uploader", "uploader__full_name")
         .order_by()
     )
-    return Prefetch("models", queryset=models, to_attr="visible_models")
+    return [
+        Prefetch("key_counts", queryset=keys, to_attr="visible_key_counts"),
+        Prefetch("uploader_counts", queryset=uploaders, to_attr="visible_uploader_counts"),
+    ]

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from registry import rules
+from registry import keystats, rules
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
 from registry.uploads import file_sha256
 
@@ -58,6 +58,7 @@ def workspace_update(*, workspace: Workspace, user, **fields) -> Workspace:
 def workspace_delete(*, workspace: Workspace, user) -> None:
     if not rules.can_manage_workspace(user, workspace):
         raise PermissionDenied("Only the workspace's owners can delete it.")
+    _lock_projects(*workspace.projects.values_list("pk", flat=True))
     files = list(MLModel.objects.filter(project__workspace=workspace).values_list("file", flat=True))
     workspace.delete()
     _delete_files_on_commit(files)
@@ -123,6 +124,7 @@ def project_update(*, project: Project, user, **fields) -> Project:
 def project_delete(*, project: Project, user) -> None:
     if not rules.can_edit_project(user, project):
         raise PermissionDenied("Only the project's creator or the workspace's owners can delete it.")
+    _lock_projects(project.pk)  # its key counts go with it (CASCADE)
     files = list(project.models.values_list("file", flat=True))
     project.delete()
     _delete_files_on_commit(files)
@@ -191,10 +193,25 @@ def model_tag_remove(*, model: MLModel, tag: Tag, user) -> None:
 # ----------------------------------------------------------------------------- models
 
 
+def _lock_projects(*ids: int) -> None:
+    """Lock these project rows, lowest id first, until the transaction ends.
+
+    Uploads lock their project so concurrent ones take version numbers one at a time; every
+    write that changes a project's key counts (registry.keystats) takes the same lock before it
+    locks a model row, so those rows change one transaction at a time and no two writers wait
+    for each other in opposite orders (PostgreSQL; SQLite serialises writers with its IMMEDIATE
+    transactions anyway).
+    """
+    list(Project.objects.select_for_update().filter(pk__in=set(ids)).order_by("pk").values_list("pk", flat=True))
+
+
+def _stored_state(model: MLModel) -> dict | None:
+    """The model as its row holds it (what its key counts hold), locked; None if it is gone."""
+    return MLModel.objects.select_for_update().filter(pk=model.pk).values(*keystats.STATE_FIELDS).first()
+
+
 def _next_version(project: Project, name: str) -> int:
-    # Lock the project row so concurrent uploads to it take version numbers one at a time
-    # (PostgreSQL); SQLite serialises writers with its IMMEDIATE transactions anyway.
-    Project.objects.select_for_update().filter(pk=project.pk).exists()
+    _lock_projects(project.pk)
     latest = MLModel.objects.filter(project=project, name=name).aggregate(v=Max("version"))["v"]
     return (latest or 0) + 1
 
@@ -246,6 +263,7 @@ def model_upload(
         with transaction.atomic():
             model.version = _next_version(project, name)
             model.save()
+            keystats.record(added=[keystats.state(model)])
             model.tags.set(tags_get_or_create(tag_list))
     except BaseException:
         model.file.delete(save=False)
@@ -261,6 +279,8 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
     moved = target is not None and target.pk != model.project_id
     if moved and not rules.can_write_in_workspace(user, target.workspace_id):
         raise PermissionDenied("You cannot move a model into a project where you cannot write.")
+    _lock_projects(model.project_id, *([target.pk] if moved else []))
+    before = _stored_state(model)
     renamed = "name" in fields and fields["name"] != model.name
     for key, value in fields.items():
         setattr(model, key, value)
@@ -269,6 +289,7 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
         model.version = _next_version(model.project, model.name)
     model.full_clean(exclude=["file"])
     model.save()
+    keystats.record(added=[keystats.state(model)], removed=[before] if before else [])
     if tags is not None:
         model.tags.set(tags_get_or_create(tag_names(tags)))
     return model
@@ -278,6 +299,10 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
 def model_delete(*, model: MLModel, user) -> None:
     if not rules.can_edit_model(user, model):
         raise PermissionDenied("Only the uploader or the workspace's owners can delete this model.")
+    _lock_projects(model.project_id)
+    before = _stored_state(model)
     name = model.file.name
     model.delete()
+    if before:
+        keystats.record(removed=[before])
     _delete_files_on_commit([name])

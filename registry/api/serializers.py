@@ -1,5 +1,6 @@
 """API shapes (see shared/reference/wire-format.md). Writes call registry.services."""
 
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -10,6 +11,7 @@ from registry import services
 from registry.api.fields import JSONObjectField, TagListField
 from registry.api.links import links_for
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
+from registry.querysets import summary_prefetches
 
 
 def _absolute(request, name: str, pk: int) -> str:
@@ -107,17 +109,17 @@ class ProjectSerializer(serializers.ModelSerializer):
         ]
 
     def _summary(self, project) -> dict:
-        """Keys and uploaders of the models this caller can see (prefetched by the viewset)."""
-        models = getattr(project, "visible_models", None)
-        if models is None:
-            user = self.context["request"].user
-            models = list(MLModel.objects.visible_to(user).filter(project=project).select_related("uploader"))
+        """Keys and uploaders of the models this caller can see, from their counts (registry.keystats).
+
+        The viewset prefetches the counts of a whole page (`with_model_summary`); a project saved
+        by this request reads its own.
+        """
+        if not hasattr(project, "visible_key_counts"):
+            prefetch_related_objects([project], *summary_prefetches(self.context["request"].user))
         keys = {"hyperparameters": set(), "parameters": set(), "metrics": set()}
-        users = {}
-        for model in models:
-            for field, seen in keys.items():
-                seen.update(getattr(model, field) or {})
-            users[model.uploader_id] = model.uploader
+        for row in project.visible_key_counts:
+            keys[row.section].add(row.key)
+        users = {row.uploader_id: row.uploader for row in project.visible_uploader_counts}
         return {
             **{field: sorted(seen) for field, seen in keys.items()},
             "users": [{"id": u.id, "full_name": u.full_name} for u in sorted(users.values(), key=lambda u: u.id)],
@@ -152,7 +154,8 @@ class ProjectSerializer(serializers.ModelSerializer):
         return services.project_create(user=_user(self.context["request"]), **validated_data)
 
     def update(self, instance, validated_data):
-        instance.__dict__.pop("visible_models", None)
+        instance.__dict__.pop("visible_key_counts", None)
+        instance.__dict__.pop("visible_uploader_counts", None)
         self.context.pop("_project_summaries", None)
         return services.project_update(project=instance, user=_user(self.context["request"]), **validated_data)
 

@@ -179,8 +179,9 @@ def test_listing_projects_takes_a_fixed_number_of_queries(api, workspace, alice,
         upload(bob, project, name="b", metrics={f"m{i}": 1}, private=True)
     client = api.as_user(bob)
 
-    # the user behind the JWT, the count, the page, the visible models with their uploaders
-    with django_assert_num_queries(4):
+    # the user behind the JWT, the count, the page, the visible key counts, the visible uploader
+    # counts with their users (registry.keystats)
+    with django_assert_num_queries(5):
         response = client.get(URL)
 
     data = response.json()["data"]

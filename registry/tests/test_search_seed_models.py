@@ -40,6 +40,30 @@ def test_it_seeds_two_workspaces_of_five_projects(db):
     assert MLModel.tags.through.objects.count() == 80
 
 
+def test_projects_puts_every_model_in_one_project(db):
+    output = seed("--models", "30", "--projects", "1")
+    assert output.endswith("Seeded 30 models in 1 projects; owner: seed.\n")
+    assert list(Workspace.objects.values_list("name", flat=True)) == ["seed-workspace-1"]
+    (project,) = Project.objects.all()
+    assert project.name == "project-1"
+    assert project.models.count() == 30
+
+
+def test_projects_spreads_them_over_two_workspaces(db):
+    seed("--models", "30", "--projects", "3")
+    by_workspace = {
+        workspace.name: sorted(workspace.projects.values_list("name", flat=True))
+        for workspace in Workspace.objects.all()
+    }
+    assert by_workspace == {"seed-workspace-1": ["project-1", "project-2"], "seed-workspace-2": ["project-3"]}
+    assert set(MLModel.objects.values_list("project__name", flat=True)) == {"project-1", "project-2", "project-3"}
+
+
+def test_it_refuses_zero_projects(db):
+    with pytest.raises(CommandError, match="--projects"):
+        seed("--models", "3", "--projects", "0")
+
+
 def test_seeded_rows_hold_the_workload_and_their_own_files(db):
     seed("--models", "12", "--batch", "5")
     rows = list(workload(12, projects=10, uploaders=3))

@@ -36,19 +36,17 @@ class ModelTableView(LoginRequiredMixin, ListView):
 
     filterset_class = MLModelFilterSet
     template_name = "registry/model_list.html"
-    scope_name = "all"
     show_project = True
 
     def get_scope(self):
         return MLModel.objects.visible_to(self.request.user)
 
-    def get_catalog_key(self) -> str:
-        user = self.request.user
-        return f"maisie:keys:{self.scope_name}:{'staff' if user.is_staff else user.pk}"
+    def get_catalog_project(self):
+        return None  # the keys of every project the user can see
 
     def get_queryset(self):
         scope = self.get_scope()
-        self.catalog = key_catalog(scope, self.get_catalog_key())
+        self.catalog = key_catalog(self.request.user, self.get_catalog_project())
         self.state = TableState.from_query(self.request.GET, self.catalog)
         self.filterset = self.filterset_class(self.state.filterset_data(), queryset=scope, request=self.request)
         if not self.filterset.is_valid() or self.state.errors:
@@ -162,11 +160,13 @@ class ProjectDetailView(ModelTableView):
     def get(self, request, *args, **kwargs):
         projects = Project.objects.visible_to(request.user).select_related("workspace")
         self.project = get_object_or_404(projects, pk=kwargs["pk"])
-        self.scope_name = f"project:{self.project.pk}"
         return super().get(request, *args, **kwargs)
 
     def get_scope(self):
         return MLModel.objects.visible_to(self.request.user).filter(project=self.project)
+
+    def get_catalog_project(self):
+        return self.project
 
     def export_name(self) -> str:
         return f"{self.project.name}-models"

@@ -1,4 +1,4 @@
-"""Compare stored model files with model rows: report orphans both ways, optionally fix them."""
+"""Compare stored model files with model rows, and the key counts with the models: report, optionally fix."""
 
 from datetime import timedelta
 
@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from registry import keystats
 from registry.models import MLModel
 
 ROOT = "models"
@@ -52,11 +53,20 @@ class Command(BaseCommand):
             for name in orphans:
                 storage.delete(name)
             with transaction.atomic():
-                MLModel.objects.filter(file__in=missing).delete()
+                gone = MLModel.objects.filter(file__in=missing)
+                keystats.record(removed=list(gone.select_for_update().values(*keystats.STATE_FIELDS)))
+                gone.delete()
         verb = "removed" if fix else "found"
         self.stdout.write(
             f"{len(stored)} files, {len(rows)} models: {len(orphans)} orphan files and "
             f"{len(missing)} rows with a missing file {verb}."
         )
-        if (orphans or missing) and not fix:
+        # Writes outside services.py (a bulk load without `keystats_rebuild`) leave the key counts
+        # behind the models; one scan of the models' JSON tells.
+        drift = keystats.drift()
+        if drift:
+            self.stdout.write(f"key counts: {drift} rows differ from the models" + (", recounted." if fix else "."))
+            if fix:
+                keystats.rebuild()
+        if (orphans or missing or drift) and not fix:
             raise CommandError("inconsistencies found; run with --fix to remove them")

@@ -1,9 +1,10 @@
 """A deterministic workload for benchmarks: `manage.py seed_models --models 100000`.
 
-2 workspaces of 5 projects; each model has 10 hyperparameters, 5 parameters, 5 metrics and 2
-tags, with mixed JSON types (numbers, strings, booleans, nulls, and keys whose type varies from
-model to model). The same --seed gives the same models; bench/search.py logs the same rows into
-MLflow through `workload()`.
+2 workspaces of 5 projects (`--projects N` spreads N projects over them; `--projects 1` makes
+one workspace with every model in one project); each model has 10 hyperparameters, 5 parameters,
+5 metrics and 2 tags, with mixed JSON types (numbers, strings, booleans, nulls, and keys whose
+type varies from model to model). The same --seed gives the same models; bench/search.py logs
+the same rows into MLflow through `workload()`.
 
 Every model gets a tiny file of its own, so `maisie_fsck` finds the database and the storage in
 agreement and deleting a seeded model behaves like deleting an uploaded one. Rows go in with
@@ -22,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import User
+from registry import keystats
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace, model_file_key
 
 WORKSPACE_PREFIX = "seed-"
@@ -100,14 +102,15 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=2000, help="rows per bulk insert")
         parser.add_argument("--login", default="seed", help="the workspaces' owner, created if missing")
         parser.add_argument("--password", default="", help="the owner's password (default: cannot sign in)")
+        parser.add_argument("--projects", type=int, default=10, help="projects, over 2 workspaces (1: one of each)")
 
-    def handle(self, *args, models: int, seed: int, batch: int, login: str, password: str, **options):
-        if models < 1 or batch < 1:
-            raise CommandError("--models and --batch must be at least 1.")
+    def handle(self, *args, models: int, seed: int, batch: int, login: str, password: str, projects: int, **options):
+        if models < 1 or batch < 1 or projects < 1:
+            raise CommandError("--models, --batch and --projects must be at least 1.")
         if Workspace.objects.filter(name__startswith=WORKSPACE_PREFIX).exists():
             raise CommandError(f"Workspaces named {WORKSPACE_PREFIX}* exist already; seed a fresh database.")
         users = self._users(login, password)
-        projects = self._projects(users)
+        projects = self._projects(users, projects)
         tags = {name: Tag.objects.get_or_create(name=name)[0] for name in TAGS}
         versions: Counter = Counter()
         rows = workload(models, seed, projects=len(projects), uploaders=len(users))
@@ -117,6 +120,7 @@ class Command(BaseCommand):
                 self._insert(chunk, users, projects, tags, versions)
                 done += len(chunk)
                 self.stdout.write(f"{done}/{models} models", ending="\r")
+        keystats.rebuild(project_ids=[project.pk for project in projects])  # bulk_create bypassed services
         self.stdout.write(f"Seeded {models} models in {len(projects)} projects; owner: {users[0].login}.")
 
     def _users(self, login: str, password: str) -> list[User]:
@@ -126,18 +130,21 @@ class Command(BaseCommand):
             users.append(user)
         return users
 
-    def _projects(self, users: list[User]) -> list[Project]:
+    def _projects(self, users: list[User], count: int) -> list[Project]:
         projects = []
-        for w in range(2):
+        workspaces = min(2, count)
+        for w in range(workspaces):
             workspace = Workspace.objects.create(name=f"{WORKSPACE_PREFIX}workspace-{w + 1}")
             roles = [Role.OWNER, Role.MEMBER, Role.MEMBER]
             Membership.objects.bulk_create(
                 Membership(workspace=workspace, user=user, role=role) for user, role in zip(users, roles, strict=True)
             )
-            for p in range(5):
-                projects.append(
-                    Project.objects.create(workspace=workspace, name=f"project-{w * 5 + p + 1}", created_by=users[0])
-                )
+            # Project n goes to workspace n * workspaces // count: 10 projects are 1-5 and 6-10.
+            for n in range(count):
+                if n * workspaces // count == w:
+                    projects.append(
+                        Project.objects.create(workspace=workspace, name=f"project-{n + 1}", created_by=users[0])
+                    )
         return projects
 
     @transaction.atomic
