@@ -51,12 +51,26 @@ class _UploadedQuerySet(models.QuerySet):
 
 
 class MLModelQuerySet(_UploadedQuerySet):
+    def with_known_count(self, count: int):
+        """This queryset, answering `count()` with `count` (a total already known) instead of
+        counting its rows. Anything chained on it (a filter, a page slice) counts again."""
+        clone = self._chain()
+        clone._known_count = count
+        return clone
+
+    def count(self):
+        known = getattr(self, "_known_count", None)
+        return super().count() if known is None else known
+
     def with_related(self):
         from django.db.models import Prefetch
 
         # A plain list per model (read through `MLModel.tag_list`): a prefetch into the `tags`
         # manager builds a QuerySet per model, which cost a list request more than its SQL.
-        return self.select_related("uploader", "project").prefetch_related(Prefetch("tags", to_attr="prefetched_tags"))
+        tags = Prefetch("tags", to_attr="prefetched_tags")
+        related = self.select_related("uploader", "project").prefetch_related(tags)
+        related._known_count = getattr(self, "_known_count", None)  # the same rows, so the same total
+        return related
 
 
 class ProjectCountQuerySet(_UploadedQuerySet):

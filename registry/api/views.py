@@ -1,6 +1,7 @@
 """API viewsets: each declares its queryset, serializer, filterset; writes go to services."""
 
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -22,7 +23,7 @@ from registry.api.serializers import (
 )
 from registry.downloads import model_file_response
 from registry.filtersets import MLModelFilterSet, ProjectFilterSet, TagFilterSet, WorkspaceFilterSet
-from registry.models import MLModel, Project, Tag, Workspace
+from registry.models import MLModel, Project, ProjectUploaderCount, Tag, Workspace
 
 
 class RegistryViewSet(viewsets.ModelViewSet):
@@ -99,13 +100,25 @@ class TagViewSet(RegistryViewSet):
         services.tag_delete(tag=instance, user=self.request.user)
 
 
+class CountedFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, also handing the FilterSet the view's `get_counts()` rows."""
+
+    def get_filterset_kwargs(self, request, queryset, view):
+        return {**super().get_filterset_kwargs(request, queryset, view), "counts": view.get_counts()}
+
+
 class MLModelViewSet(RegistryViewSet):
     serializer_class = MLModelSerializer
     filterset_class = MLModelFilterSet
+    filter_backends = [CountedFilterBackend]
     parser_classes = [StreamingMultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
         return MLModel.objects.visible_to(self.request.user).with_related()
+
+    def get_counts(self):
+        """The uploader counts of the same scope as get_queryset(), for MLModelFilterSet's totals."""
+        return ProjectUploaderCount.objects.visible_to(self.request.user)
 
     def perform_destroy(self, instance):
         services.model_delete(model=instance, user=self.request.user)

@@ -14,7 +14,7 @@ from django.views.generic import ListView
 from accounts.models import User
 from registry import rules
 from registry.filtersets import MLModelFilterSet
-from registry.models import MLModel, Project, Tag, Workspace
+from registry.models import MLModel, Project, ProjectUploaderCount, Tag, Workspace
 from registry.tables import (
     FIXED_ORDERING,
     NUMBER,
@@ -44,11 +44,19 @@ class ModelTableView(LoginRequiredMixin, ListView):
     def get_catalog_project(self):
         return None  # the keys of every project the user can see
 
+    def get_counts(self):
+        """The uploader counts of get_scope()'s models, for MLModelFilterSet's totals."""
+        counts = ProjectUploaderCount.objects.visible_to(self.request.user)
+        project = self.get_catalog_project()
+        return counts if project is None else counts.filter(project=project)
+
     def get_queryset(self):
         scope = self.get_scope()
         self.catalog = key_catalog(self.request.user, self.get_catalog_project())
         self.state = TableState.from_query(self.request.GET, self.catalog)
-        self.filterset = self.filterset_class(self.state.filterset_data(), queryset=scope, request=self.request)
+        self.filterset = self.filterset_class(
+            self.state.filterset_data(), queryset=scope, request=self.request, counts=self.get_counts()
+        )
         if not self.filterset.is_valid() or self.state.errors:
             return scope.none()
         return self.filterset.qs
