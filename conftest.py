@@ -17,7 +17,7 @@ def _media_and_cache(settings, tmp_path):
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "registry.storage.DurableFileSystemStorage",
             "OPTIONS": {"location": tmp_path / "media"},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

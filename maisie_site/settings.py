@@ -124,7 +124,7 @@ if MAISIE_S3_BUCKET:
     }
 else:
     _default_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "registry.storage.DurableFileSystemStorage",  # fsynced before the row commits
         "OPTIONS": {"location": MEDIA_ROOT, "file_permissions_mode": 0o640},
     }
 STORAGES = {

@@ -1,5 +1,7 @@
 """A multipart parser for model uploads that streams file parts into `HashingSpool`s."""
 
+import socket
+
 from django.conf import settings
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
@@ -7,7 +9,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, DataAndFiles
 
-from registry.uploads import CHUNK_BYTES, HashingSpool, refuse_oversized_body
+from registry.uploads import CHUNK_BYTES, BufferLease, HashingSpool, ReceiveBuffers, refuse_oversized_body
 
 
 class _Form:
@@ -24,6 +26,7 @@ class _Form:
         self._spool: HashingSpool | None = None
         self._buffer = bytearray()
         self._fields = 0
+        self.lease: BufferLease | None = None  # the buffer of the chunk being parsed, if leased
 
     def callbacks(self) -> dict:
         return {
@@ -63,7 +66,10 @@ class _Form:
 
     def _part_data(self, data, start, end):
         if self._spool is not None:
-            self._spool.write(bytes(data[start:end]))
+            # A view, not a copy; data is the leased buffer, or bytes (a chunk not read into a
+            # buffer, or python-multipart's look-behind) that the view itself keeps alive.
+            lease = self.lease if self.lease is not None and data is self.lease.buffer else None
+            self._spool.write(memoryview(data)[start:end], lease)
             return
         self._buffer += data[start:end]
         if len(self._buffer) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
@@ -81,13 +87,17 @@ class _Form:
 
 
 def body_chunks(meta, stream, length: int):
-    """The request body in chunks of up to CHUNK_BYTES.
+    """The request body as (chunk, lease) pairs, chunks of up to CHUNK_BYTES.
 
     Under gunicorn the body is read straight from the client's socket: gunicorn's own reader
     copies every chunk through several BytesIO buffers, which capped uploads near 230 MB/s on
     loopback, about half of what the socket delivers. What gunicorn has already buffered is
     taken first, and its reader is told the body is consumed. Anything else (runserver, the
     test client, another server, or a gunicorn whose internals differ) reads the stream.
+
+    From the socket, whole chunks are received into reusable `ReceiveBuffers`: such a chunk is
+    the leased buffer itself, valid until the caller asks for the next one; a consumer that
+    keeps its bytes longer holds the lease. Other chunks are bytes and come with no lease.
     """
     sock = meta.get("gunicorn.socket")
     reader = getattr(meta.get("wsgi.input"), "reader", None)
@@ -103,7 +113,7 @@ def body_chunks(meta, stream, length: int):
     )
     if not direct:
         while chunk := stream.read(CHUNK_BYTES) if stream is not None else b"":
-            yield chunk
+            yield chunk, None
         return
     pending = unreader.take_buffered()
     if len(pending) > length:  # the start of a pipelined next request: leave it to gunicorn
@@ -112,13 +122,30 @@ def body_chunks(meta, stream, length: int):
     reader.length = 0
     remaining = length - len(pending)
     if pending:
-        yield pending
-    while remaining > 0:
-        chunk = sock.recv(min(CHUNK_BYTES, remaining))
+        yield pending, None
+    buffers = ReceiveBuffers()
+    while remaining >= buffers.size:
+        lease = buffers.take()
+        _receive_into(sock, memoryview(lease.buffer))
+        remaining -= buffers.size
+        yield lease.buffer, lease
+        lease.release()
+    while remaining > 0:  # the tail, shorter than a buffer
+        chunk = sock.recv(remaining)
         if not chunk:
             raise ParseError("The request body ended early.")
         remaining -= len(chunk)
-        yield chunk
+        yield chunk, None
+
+
+def _receive_into(sock, view: memoryview) -> None:
+    """Fill the whole view from the socket (MSG_WAITALL: in one call unless interrupted)."""
+    filled = 0
+    while filled < len(view):
+        received = sock.recv_into(view[filled:], 0, socket.MSG_WAITALL)
+        if not received:
+            raise ParseError("The request body ended early.")
+        filled += received
 
 
 class StreamingMultiPartParser(BaseParser):
@@ -138,8 +165,10 @@ class StreamingMultiPartParser(BaseParser):
         form = _Form()
         parser = MultipartParser(boundary, form.callbacks())
         try:
-            for chunk in body_chunks(meta, stream, length):
+            for chunk, lease in body_chunks(meta, stream, length):
+                form.lease = lease
                 parser.write(chunk)
+            form.lease = None
             parser.finalize()
         except Exception as exc:
             form.abort()
