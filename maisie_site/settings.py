@@ -37,6 +37,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "maisie_site.timing.ServerTimingMiddleware",
     "maisie_site.request_id.RequestIdMiddleware",
     "maisie_site.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -6,6 +6,13 @@ For each key that holds a number in enough models, one btree index on
 index and estimate their selectivity from the index's statistics. The indexed expression is the
 very SQL that JSONValue writes (expressions.py), so the planner matches the two.
 
+The same index gives a project's models sorted by the key, lowest first and models without it
+last (`ORDER BY … ASC NULLS LAST`), so a page of them reads a page of index entries instead of
+sorting every match. Read backwards it would put the models without the key first, so each key
+has a twin, `<name>_desc`, on `(project_id, <number> DESC NULLS LAST)` for "highest first".
+At 100,000 models in a project, a page of "best f1 first" over 87,000 matches went from a
+218 ms sort to 0.2 ms (docs/performance.md, "Web UI").
+
 Keys are chosen from the data, not configured: `manage.py search_indexes` (run it after large
 imports, or daily) creates the indexes the data calls for and drops those it no longer does.
 """
@@ -20,6 +27,7 @@ from registry.search.expressions import NUMBER, pg_typed_value
 
 FIELDS = {"hyperparameters": "hp", "parameters": "params", "metrics": "m"}
 PREFIX = "search_"
+DESCENDING = "_desc"  # the suffix of a key's index for descending sorts
 _TABLE = "registry_mlmodel"
 _MAX_KEY_LENGTH = 200  # a longer key is no one's common metric, and would make a long index definition
 
@@ -35,11 +43,20 @@ class KeyIndex:
         digest = hashlib.sha1(f"{self.field}\0{self.key}".encode(), usedforsecurity=False).hexdigest()[:16]
         return f"{PREFIX}{FIELDS[self.field]}_{digest}"
 
-    def create_sql(self) -> str:
+    @property
+    def descending_name(self) -> str:
+        return self.name + DESCENDING
+
+    def create_sql(self, descending: bool = False) -> str:
         # DDL takes no bound parameters; the driver quotes the key as a literal.
         value, params = pg_typed_value(f'"{self.field}"', (), self.key, NUMBER)
         expression = connection.ops.compose_sql(value, params)
-        return f'CREATE INDEX CONCURRENTLY "{self.name}" ON "{_TABLE}" ("project_id", ({expression}))'
+        if descending:
+            # The order of compile_ordering's `-key`: highest first, models without the key last.
+            name, column = self.descending_name, f"({expression}) DESC NULLS LAST"
+        else:
+            name, column = self.name, f"({expression})"
+        return f'CREATE INDEX CONCURRENTLY "{name}" ON "{_TABLE}" ("project_id", {column})'
 
 
 def hot_keys(min_share: float, limit: int) -> list[KeyIndex]:
@@ -62,13 +79,14 @@ def hot_keys(min_share: float, limit: int) -> list[KeyIndex]:
         return [KeyIndex(field, key, count) for field, key, count in cursor.fetchall()]
 
 
-def existing() -> dict[str, bool]:
-    """Name → valid, for every search index on the models table (a failed build leaves it invalid)."""
+def existing(descending: bool = False) -> dict[str, bool]:
+    """Name → valid, for every search index on the models table (a failed build leaves it invalid):
+    the keys' indexes for ranges and ascending sorts, or with `descending` their `_desc` twins."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = %s::regclass AND c.relname LIKE %s",
-            [_TABLE, PREFIX.replace("_", "\\_") + "%"],
+            "WHERE i.indrelid = %s::regclass AND c.relname LIKE %s AND (c.relname LIKE %s) = %s",
+            [_TABLE, PREFIX.replace("_", "\\_") + "%", "%" + DESCENDING.replace("_", "\\_"), descending],
         )
         return dict(cursor.fetchall())
 

@@ -24,7 +24,7 @@ def run(*args) -> str:
 def drop_search_indexes():
     """CREATE INDEX CONCURRENTLY cannot run in a test's transaction, so these tests commit: clean up."""
     yield
-    for name in indexes.existing():
+    for name in [*indexes.existing(), *indexes.existing(descending=True)]:
         with connection.cursor() as cursor:
             cursor.execute(indexes.drop_sql(name))
 
@@ -62,6 +62,8 @@ def plan(queryset) -> str:
 def test_it_indexes_the_numeric_keys_enough_models_have(models, drop_search_indexes):
     output = run("--min-share", "0.5")
     assert set(indexes.existing()) == names_of(("metrics", "acc"), ("metrics", 'it\'s "odd"'))
+    twins = {name + indexes.DESCENDING for name in names_of(("metrics", "acc"), ("metrics", 'it\'s "odd"'))}
+    assert set(indexes.existing(descending=True)) == twins
     assert "create" in output
     assert output.endswith("2 keys indexed (0 already); changed: +2 -0.\n")
 

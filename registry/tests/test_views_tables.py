@@ -7,10 +7,17 @@ import csv
 import io
 
 import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from registry import services
+from registry.search import indexes
 from registry.tests.factories import upload
+
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="expression indexes are for PostgreSQL")
 
 
 def names(response) -> list[str]:
@@ -153,6 +160,28 @@ class TestColumns:
         assert response.context["state"].columns == ["metrics.val/acc 1", "metrics.5", "metrics.a__b"]
         assert names(response) == ["x v1", "y v1"]
         assert [cell[0] for cell in response.context["rows"][0].cells] == ["0.5", "1", "2"]
+
+
+class TestRows:
+    def test_a_row_links_to_its_model_and_shows_when_it_was_made(self, signed_in, models):
+        model = models["a"]
+        content = signed_in.get(project_url(model.project)).content.decode()
+        created = timezone.localtime(model.created)
+        shown = {f: dateformat.format(created, f) for f in ("c", "Y-m-d H:i:s T", "Y-m-d H:i")}  # as `|date` would
+        assert f'<a href="/models/{model.pk}/">a</a>' in content
+        assert f'<time datetime="{shown["c"]}" title="{shown["Y-m-d H:i:s T"]}">{shown["Y-m-d H:i"]}</time>' in content
+
+    def test_key_cells_mark_numbers_missing_values_and_rounded_ones(self, signed_in, project, bob):
+        upload(bob, project, name="x", metrics={"f1": 0.123456789, "note": "ok"})
+        upload(bob, project, name="y", metrics={"f1": 0.5})
+        content = signed_in.get(project_url(project, "col=m.f1&col=m.note&ordering=name")).content.decode()
+        assert '<td class="num" title="0.123456789">0.123457</td><td title="&quot;ok&quot;">ok</td>' in content
+        assert '<td class="num">0.5</td><td><span class="missing" aria-label="none">\N{EN DASH}</span></td>' in content
+
+    def test_the_models_page_links_each_row_to_its_project(self, signed_in, models):
+        project = models["a"].project
+        content = signed_in.get("/models/").content.decode()
+        assert content.count(f'<td><a href="/projects/{project.pk}/">resnets</a></td>') == 4
 
 
 class TestSorting:
@@ -398,3 +427,46 @@ class TestQueryCounts:
         self.seed(project, bob, 5)
         with django_assert_num_queries(10):  # no cache to fill: one aggregate of the key counts
             signed_in.get(project_url(project))
+
+
+@on_postgresql
+class TestSortIndexes:
+    """A page sorted by a common numeric key reads that key's index (`manage.py search_indexes`) in
+    order, lowest or highest first, instead of sorting every model of the project."""
+
+    @pytest.fixture
+    def indexed(self, project, bob):
+        for i in range(4):
+            upload(bob, project, name=f"m{i}", metrics={"accuracy": i / 10})
+        call_command("search_indexes", "--min-share", "0.5", stdout=io.StringIO())
+        yield indexes.KeyIndex("metrics", "accuracy", 0)
+        # CREATE INDEX CONCURRENTLY cannot run in a test's transaction, so these tests commit: clean up.
+        with connection.cursor() as cursor:
+            for name in [*indexes.existing(), *indexes.existing(descending=True)]:
+                cursor.execute(indexes.drop_sql(name))
+
+    def plan(self, client, url: str) -> str:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        (page,) = [q["sql"] for q in queries if "ORDER BY" in q["sql"] and '"registry_mlmodel"."metrics"' in q["sql"]]
+        with connection.cursor() as cursor:
+            # The table is tiny: make the planner show whether an index can give the order.
+            cursor.execute("SET enable_seqscan = off; SET enable_sort = off")
+            try:
+                cursor.execute("EXPLAIN " + page)
+                return "\n".join(row[0] for row in cursor.fetchall())
+            finally:
+                cursor.execute("RESET enable_seqscan; RESET enable_sort")
+
+    @pytest.mark.django_db(transaction=True)
+    def test_highest_first_reads_the_descending_index(self, signed_in, project, indexed):
+        url = project_url(project, "ordering=-metrics.accuracy")
+        assert f"Index Scan using {indexed.descending_name} on" in self.plan(signed_in, url)
+        assert names(signed_in.get(url)) == ["m3 v1", "m2 v1", "m1 v1", "m0 v1"]
+
+    @pytest.mark.django_db(transaction=True)
+    def test_lowest_first_reads_the_ascending_index(self, signed_in, project, indexed):
+        url = project_url(project, "ordering=metrics.accuracy&min.m.accuracy=0.1")
+        assert f"Index Scan using {indexed.name} on" in self.plan(signed_in, url)
+        assert names(signed_in.get(url)) == ["m1 v1", "m2 v1", "m3 v1"]
