@@ -254,14 +254,16 @@ def count_rows(database: str, sql: str) -> int:
 def prepare_maisie(models: int, database: str, fresh: bool) -> None:
     seeded = not fresh and database_exists(database)
     if seeded and count_rows(database, "SELECT count(*) FROM registry_mlmodel") == models:
-        print(f"maisie: reusing {database} ({models} models), migrating it to this checkout's schema")
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=REPO,
-            env=maisie_env(database),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        print(f"maisie: reusing {database} ({models} models), brought to this checkout's schema and indexes")
+        for command in (["migrate", "--noinput", "-v0"], ["search_indexes"]):
+            subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=REPO,
+                env=maisie_env(database),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        vacuum(database)
         return
     print(f"maisie: building {database} with {models} models (minutes)...", flush=True)
     recreate_database(database)
