@@ -358,6 +358,9 @@ def run(args: argparse.Namespace, workdir: Path, servers: list[ServerProcess]) -
         began = time.monotonic()
         seeded = json.loads(django(args.python, env, "-", stdin=SEED).strip().splitlines()[-1])
         print(f"  seeded in {time.monotonic() - began:.0f} s", flush=True)
+    # Planner statistics, as autovacuum would gather them some time after a bulk load: without
+    # them PostgreSQL guesses "a few rows" and sorts every model for a page of the newest.
+    psql(database_url, "VACUUM ANALYZE")
 
     for name in ("load-a", "load-b"):
         servers.append(start_gunicorn(name, env, workdir, workers=args.workers or None, python=args.python))
