@@ -62,6 +62,9 @@ def user_deactivate(*, user: User, actor: User) -> None:
 
 def api_token_create(*, user: User, name: str, read_only: bool = False, expires: datetime | None = None):
     """Create a token; the secret is returned once and only its hash is kept."""
+    if expires is not None and expires <= timezone.now():
+        # It could never sign a request: the caller most likely got the date or its zone wrong.
+        raise ValidationError({"expires": "The expiry must be in the future."})
     prefix, secret = ApiToken.generate()
     token = ApiToken(user=user, name=name, prefix=prefix, hashed_secret=ApiToken.hash(secret))
     token.read_only = read_only

@@ -177,6 +177,17 @@ def test_a_token_with_a_future_expiry_works(api, alice):
     assert signed_with(secret).get(ME_URL).status_code == 200
 
 
+@pytest.mark.parametrize("ago", [timedelta(seconds=1), timedelta(days=365)])
+def test_an_expiry_in_the_past_is_refused_and_no_token_is_made(api, alice, ago):
+    response = api.as_user(alice).post(
+        TOKENS_URL, {"name": "ci", "expires": (timezone.now() - ago).isoformat()}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "expires" in response.json()["errors"]
+    assert not ApiToken.objects.exists()
+
+
 def test_an_expired_token_is_refused_with_401(api, alice):
     data = create_token(api.as_user(alice), expires=(timezone.now() + timedelta(hours=1)).isoformat())
     ApiToken.objects.filter(pk=data["id"]).update(expires=timezone.now() - timedelta(seconds=1))
