@@ -193,6 +193,9 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
     "SIGNING_KEY": SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # A token carries a digest of the password hash it was issued under, so changing or resetting
+    # a password cuts off every JWT issued before, as it does the other browser sessions.
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Maisie API",

@@ -247,6 +247,44 @@ def test_a_user_deleted_through_the_api_loses_their_jwt_at_once(api, caller, ali
     assert bearer(caller, token).get(REFRESH_URL).status_code == 401
 
 
+# --- Password changes ----------------------------------------------------------------------------
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def test_changing_the_password_cuts_off_the_jwts_issued_before(caller, alice):
+    token = log_in(caller, "alice").json()["data"]["access_token"]
+    other_session = log_in(APIClient(), "alice").json()["data"]["access_token"]
+
+    response = bearer(caller, token).patch(
+        f"/api/v1/users/{alice.id}/", {"password": NEW_PASSWORD, "old_password": PASSWORD}, format="json"
+    )
+    assert response.status_code == 200, response.content
+
+    for old in (token, other_session):
+        assert bearer(caller, old).get(ME_URL).status_code == 401
+        assert bearer(caller, old).get(REFRESH_URL).status_code == 401
+    fresh = log_in(caller, "alice", NEW_PASSWORD).json()["data"]["access_token"]
+    assert bearer(caller, fresh).get(ME_URL).status_code == 200
+
+
+def test_a_staff_reset_of_a_password_cuts_off_that_users_jwts_only(api, caller, alice, bob, staff):
+    alices = log_in(caller, "alice").json()["data"]["access_token"]
+    bobs = log_in(APIClient(), "bob").json()["data"]["access_token"]
+
+    assert api.as_user(staff).patch(f"/api/v1/users/{alice.id}/", {"password": NEW_PASSWORD}).status_code == 200
+
+    assert bearer(caller, alices).get(ME_URL).status_code == 401
+    assert bearer(caller, bobs).get(ME_URL).status_code == 200
+
+
+def test_a_refreshed_token_keeps_working_while_the_password_stays(caller, alice):
+    token = log_in(caller, "alice").json()["data"]["access_token"]
+    fresh = bearer(caller, token).get(REFRESH_URL).json()["data"]["access_token"]
+
+    assert bearer(caller, fresh).get(ME_URL).status_code == 200
+
+
 # --- Throttling ----------------------------------------------------------------------------------
 
 
