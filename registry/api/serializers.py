@@ -1,7 +1,6 @@
 """API shapes (see shared/reference/wire-format.md). Writes call registry.services."""
 
 from django.db.models import prefetch_related_objects
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,12 +11,6 @@ from registry.api.fields import JSONObjectField, TagListField
 from registry.api.links import links_for
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
 from registry.querysets import summary_prefetches
-
-
-def _absolute(request, name: str, pk: int) -> str:
-    path = reverse(name, args=[pk])
-    return request.build_absolute_uri(path) if request is not None else path
-
 
 # DRF's own datetime rendering (ISO 8601, UTC as "Z"), for shapes built without fields.
 _DATETIME = serializers.DateTimeField()
@@ -144,10 +137,10 @@ class ProjectSerializer(serializers.ModelSerializer):
         return self._cached_summary(project)["users"]
 
     def get__links(self, project) -> dict:
-        request = self.context.get("request")
+        links = links_for(self.context)
         return {
-            "self": _absolute(request, "api:project-detail", project.pk),
-            "workspace": _absolute(request, "api:workspace-detail", project.workspace_id),
+            "self": links.url("api:project-detail", project.pk),
+            "workspace": links.url("api:workspace-detail", project.workspace_id),
         }
 
     def create(self, validated_data):
