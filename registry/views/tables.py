@@ -38,24 +38,25 @@ class ModelTableView(LoginRequiredMixin, ListView):
     template_name = "registry/model_list.html"
     show_project = True
 
-    def get_scope(self):
-        return MLModel.objects.visible_to(self.request.user)
+    def get_scope_project(self):
+        """The one project the table shows, or None for every project the user can see."""
+        return None
 
-    def get_catalog_project(self):
-        return None  # the keys of every project the user can see
-
-    def get_counts(self):
-        """The uploader counts of get_scope()'s models, for MLModelFilterSet's totals."""
-        counts = ProjectUploaderCount.objects.visible_to(self.request.user)
-        project = self.get_catalog_project()
-        return counts if project is None else counts.filter(project=project)
+    def _in_scope(self, rows):
+        """Models, or their uploader counts, that the user may see in the table's scope."""
+        rows = rows.visible_to(self.request.user)
+        project = self.get_scope_project()
+        return rows if project is None else rows.filter(project=project)
 
     def get_queryset(self):
-        scope = self.get_scope()
-        self.catalog = key_catalog(self.request.user, self.get_catalog_project())
+        scope = self._in_scope(MLModel.objects)
+        self.catalog = key_catalog(self.request.user, self.get_scope_project())
         self.state = TableState.from_query(self.request.GET, self.catalog)
         self.filterset = self.filterset_class(
-            self.state.filterset_data(), queryset=scope, request=self.request, counts=self.get_counts()
+            self.state.filterset_data(),
+            queryset=scope,
+            request=self.request,
+            counts=self._in_scope(ProjectUploaderCount.objects),
         )
         if not self.filterset.is_valid() or self.state.errors:
             return scope.none()
@@ -170,10 +171,7 @@ class ProjectDetailView(ModelTableView):
         self.project = get_object_or_404(projects, pk=kwargs["pk"])
         return super().get(request, *args, **kwargs)
 
-    def get_scope(self):
-        return MLModel.objects.visible_to(self.request.user).filter(project=self.project)
-
-    def get_catalog_project(self):
+    def get_scope_project(self):
         return self.project
 
     def export_name(self) -> str:
