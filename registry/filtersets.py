@@ -76,7 +76,24 @@ class SearchFilter(django_filters.CharFilter):
         super().__init__(field_name="name", lookup_expr="icontains", label="Search", **kwargs)
 
 
-class WorkspaceFilterSet(django_filters.FilterSet):
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, building its form class once per FilterSet class.
+
+    django-filter makes a new form class (a metaclass run over every field) for each FilterSet
+    it builds, that is, for each request: 5 % of a list request's CPU. The fields depend on the
+    class alone (none here takes choices from the request), and each form still gets copies."""
+
+    _form_classes: dict[type, type] = {}
+
+    def get_form_class(self):
+        cls = type(self)
+        form_class = FilterSet._form_classes.get(cls)
+        if form_class is None:
+            form_class = FilterSet._form_classes[cls] = super().get_form_class()
+        return form_class
+
+
+class WorkspaceFilterSet(FilterSet):
     search = SearchFilter()
 
     class Meta:
@@ -84,7 +101,7 @@ class WorkspaceFilterSet(django_filters.FilterSet):
         fields = []
 
 
-class ProjectFilterSet(django_filters.FilterSet):
+class ProjectFilterSet(FilterSet):
     search = SearchFilter()
     workspace = IdListFilter(field_name="workspace_id")
 
@@ -93,7 +110,7 @@ class ProjectFilterSet(django_filters.FilterSet):
         fields = []
 
 
-class TagFilterSet(django_filters.FilterSet):
+class TagFilterSet(FilterSet):
     search = SearchFilter()
 
     class Meta:
@@ -105,7 +122,7 @@ class TagFilterSet(django_filters.FilterSet):
 SCOPE_FILTERS = ("workspace", "project", "projects", "user")
 
 
-class MLModelFilterSet(django_filters.FilterSet):
+class MLModelFilterSet(FilterSet):
     """`counts`: the ProjectUploaderCount rows of the same scope as `queryset` (the models the
     caller may see, perhaps of one project). Given them, a list narrowed only by SCOPE_FILTERS
     knows its total from those few rows: counting 100,000 visible models took 20 ms, and its

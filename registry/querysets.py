@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.query import ModelIterable
 
 
 def _is_staff(user) -> bool:
@@ -51,6 +52,9 @@ class _UploadedQuerySet(models.QuerySet):
 
 
 class MLModelQuerySet(_UploadedQuerySet):
+    # Set by with_related(): fetched models get their tags in one query (see _fetch_all).
+    _with_tags = False
+
     def with_known_count(self, count: int):
         """This queryset, answering `count()` with `count` (a total already known) instead of
         counting its rows. Anything chained on it (a filter, a page slice) counts again."""
@@ -63,14 +67,52 @@ class MLModelQuerySet(_UploadedQuerySet):
         return super().count() if known is None else known
 
     def with_related(self):
-        from django.db.models import Prefetch
-
-        # A plain list per model (read through `MLModel.tag_list`): a prefetch into the `tags`
-        # manager builds a QuerySet per model, which cost a list request more than its SQL.
-        tags = Prefetch("tags", to_attr="prefetched_tags")
-        related = self.select_related("uploader", "project").prefetch_related(tags)
+        """Project, uploader and tags come with each model (tags read through `MLModel.tag_list`)."""
+        related = self.select_related("uploader", "project")
+        related._with_tags = True
         related._known_count = getattr(self, "_known_count", None)  # the same rows, so the same total
         return related
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._with_tags = self._with_tags  # so a page slice or a .get() of with_related() has tags too
+        return clone
+
+    def _fetch_all(self):
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._with_tags and self._iterable_class is ModelIterable:
+            _attach_tags(self._result_cache, self.db)
+
+
+def _attach_tags(models: list, using: str) -> None:
+    """Each model's tags as `prefetched_tags`, one Tag object per distinct tag.
+
+    `prefetch_related("tags")` built a Tag per (model, tag) pair and ran the prefetch machinery:
+    on a page of 50 models that was an eighth of the request's CPU, though a page shows a few
+    distinct tags. Same query shape (the link table joined to the tag), same order (Tag.Meta)."""
+    from registry.models import MLModel, Tag
+
+    by_id: dict[int, list] = {}  # a list: a query that joins may return one model twice
+    for model in models:
+        model.prefetched_tags = []
+        by_id.setdefault(model.pk, []).append(model)
+    if not by_id:
+        return
+    links = (
+        MLModel.tags.through.objects.using(using)
+        .filter(mlmodel_id__in=list(by_id))
+        .order_by(*(f"tag__{name}" for name in Tag._meta.ordering), "tag_id")
+        .values_list("mlmodel_id", "tag_id", "tag__name", "tag__description")
+    )
+    tags: dict[int, Tag] = {}
+    fields = ["id", "name", "description"]
+    for model_id, tag_id, name, description in links:
+        tag = tags.get(tag_id)
+        if tag is None:
+            tag = tags[tag_id] = Tag.from_db(using, fields, (tag_id, name, description))
+        for model in by_id[model_id]:
+            model.prefetched_tags.append(tag)
 
 
 class ProjectCountQuerySet(_UploadedQuerySet):

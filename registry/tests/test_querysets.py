@@ -1,0 +1,55 @@
+"""registry.querysets: `with_related()` brings each model's project, uploader and tags."""
+
+from registry.models import MLModel
+from registry.tests.factories import upload
+
+
+def test_a_page_gets_its_tags_in_name_order_in_one_query(project, alice, django_assert_num_queries):
+    upload(alice, project, name="a", tags=["zeta", "alpha"])
+    upload(alice, project, name="b", tags=["mid"])
+    upload(alice, project, name="c")
+    with django_assert_num_queries(2):  # the models with project and uploader, then the tags
+        models = list(MLModel.objects.with_related().order_by("name"))
+        shown = {m.name: ([t.name for t in m.tag_list], m.project.name, m.uploader.login) for m in models}
+    assert shown == {
+        "a": (["alpha", "zeta"], "resnets", "alice"),
+        "b": (["mid"], "resnets", "alice"),
+        "c": ([], "resnets", "alice"),
+    }
+
+
+def test_models_sharing_a_tag_share_one_tag_object(project, alice):
+    upload(alice, project, name="a", tags=["prod"])
+    upload(alice, project, name="b", tags=["prod"])
+    first, second = MLModel.objects.with_related().order_by("name")
+    assert first.tag_list[0] is second.tag_list[0]
+    assert first.tag_list[0].pk == second.tag_list[0].pk and first.tag_list[0].name == "prod"
+
+
+def test_a_slice_a_get_and_a_filter_keep_the_tags(project, alice, django_assert_num_queries):
+    model = upload(alice, project, name="a", tags=["prod"])
+    related = MLModel.objects.with_related()
+    with django_assert_num_queries(6):
+        assert [t.name for t in related.order_by("pk")[:1][0].tag_list] == ["prod"]
+        assert [t.name for t in related.get(pk=model.pk).tag_list] == ["prod"]
+        assert [t.name for t in related.filter(name="a").visible_to(alice)[0].tag_list] == ["prod"]
+
+
+def test_a_model_a_join_returns_twice_has_its_tags_both_times(project, alice):
+    upload(alice, project, name="a", tags=["prod", "gpu"])
+    rows = list(MLModel.objects.with_related().filter(tags__name__in=["prod", "gpu"]))
+    assert len(rows) == 2 and rows[0].pk == rows[1].pk
+    assert [[t.name for t in row.tag_list] for row in rows] == [["gpu", "prod"], ["gpu", "prod"]]
+
+
+def test_values_and_counts_do_not_fetch_tags(project, alice, django_assert_num_queries):
+    upload(alice, project, name="a", tags=["prod"])
+    with django_assert_num_queries(2):
+        assert list(MLModel.objects.with_related().values_list("name", flat=True)) == ["a"]
+        assert MLModel.objects.with_related().count() == 1
+
+
+def test_tags_changed_after_a_fetch_show_on_the_next_fetch(project, alice):
+    model = upload(alice, project, name="a", tags=["prod"])
+    model.tags.clear()
+    assert MLModel.objects.with_related().get(pk=model.pk).tag_list == []
