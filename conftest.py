@@ -5,6 +5,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from maisie_site import paginator
 from registry import services
 from registry.models import Role
 
@@ -27,6 +28,14 @@ def _media_and_cache(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_counting_connection_left_open():
+    """A test that counted a page on PostgreSQL outside a transaction left the paginator's thread
+    a connection to the test database, which would stop the database being dropped at the end."""
+    yield
+    paginator.shutdown()
 
 
 def make_user(login: str, **extra) -> User:

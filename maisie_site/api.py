@@ -10,6 +10,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from maisie_site.paginator import OverlappingCountPaginator
+
 # Types orjson would write its own way are handed to DRF's encoder, so the bytes are DRF's.
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _LINE_SEPARATORS = (b"\xe2\x80\xa8", b"\xe2\x80\xa9")  # U+2028, U+2029 in UTF-8
@@ -50,6 +52,7 @@ def deleted() -> Response:
 
 
 class EnvelopePagination(PageNumberPagination):
+    django_paginator_class = OverlappingCountPaginator
     page_size = 20
     page_size_query_param = "per_page"
     max_page_size = 1000

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from django.views.generic import ListView
 
 from accounts.models import User
+from maisie_site.paginator import OverlappingCountPaginator
 from registry import rules
 from registry.filtersets import MLModelFilterSet
 from registry.models import MLModel, Project, ProjectUploaderCount, Tag, Workspace
@@ -35,6 +36,7 @@ class ModelTableView(LoginRequiredMixin, ListView):
     """`/models/`: every model the user can see, with workspace and project filters."""
 
     filterset_class = MLModelFilterSet
+    paginator_class = OverlappingCountPaginator  # as the API's: the total counted beside the page
     template_name = "registry/model_list.html"
     show_project = True
 
