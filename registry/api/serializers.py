@@ -1,6 +1,7 @@
 """API shapes (see shared/reference/wire-format.md). Writes call registry.services."""
 
 from django.db.models import prefetch_related_objects
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -208,10 +209,21 @@ class MLModelSerializer(serializers.ModelSerializer):
             "tags": [{"id": tag.pk, "name": tag.name, "description": tag.description} for tag in model.tag_list],
             "git": self.get_git(model),
             "file": self.get_file(model),
-            "created": _DATETIME.to_representation(model.created),
-            "updated": _DATETIME.to_representation(model.updated),
+            "created": self._timestamp(model.created),
+            "updated": self._timestamp(model.updated),
             "_links": self.get__links(model),
         }
+
+    def _timestamp(self, value) -> str | None:
+        """`_DATETIME.to_representation(value)` with the time zone looked up once per serializer
+        (one serializer renders a whole page): looked up per value, it was 5 % of a list's CPU."""
+        if value is None or value.tzinfo is None:
+            return _DATETIME.to_representation(value)
+        zone = self.__dict__.get("_zone")
+        if zone is None:
+            zone = self.__dict__["_zone"] = timezone.get_current_timezone()
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     def get_dataset(self, model) -> dict:
         return {"name": model.dataset_name, "description": model.dataset_description}

@@ -101,10 +101,10 @@ class TagViewSet(RegistryViewSet):
 
 
 class CountedFilterBackend(DjangoFilterBackend):
-    """django-filter's backend, also handing the FilterSet the view's `get_counts()` rows."""
+    """django-filter's backend, also handing the FilterSet the view's `get_counts` (uncalled)."""
 
     def get_filterset_kwargs(self, request, queryset, view):
-        return {**super().get_filterset_kwargs(request, queryset, view), "counts": view.get_counts()}
+        return {**super().get_filterset_kwargs(request, queryset, view), "counts": view.get_counts}
 
 
 class MLModelViewSet(RegistryViewSet):

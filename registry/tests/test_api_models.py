@@ -494,9 +494,11 @@ class TestRetrieve:
     def test_an_unknown_id_is_404(self, api, project, bob):
         assert api.as_user(bob).get(f"{URL}999999/").status_code == 404
 
-    def test_the_shape_is_what_the_declared_fields_render(self, api, project, bob, rf):
+    @pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+    def test_the_shape_is_what_the_declared_fields_render(self, api, project, bob, rf, zone):
         """The serializer builds its dictionary by hand for speed; DRF's field-by-field rendering
-        of the same declared fields is the reference it must keep matching."""
+        of the same declared fields is the reference it must keep matching, in any time zone."""
+        from django.utils import timezone
         from rest_framework import serializers
         from rest_framework.request import Request
 
@@ -515,11 +517,12 @@ class TestRetrieve:
         )
         model = MLModel.objects.with_related().get()
         request = Request(rf.get("/api/v1/models/", HTTP_HOST="testserver:8443"))
-        serializer = MLModelSerializer(model, context={"request": request})
+        with timezone.override(zone):
+            serializer = MLModelSerializer(model, context={"request": request})
+            reference = serializers.ModelSerializer.to_representation(serializer, model)
+            assert serializer.data == reference
 
-        reference = serializers.ModelSerializer.to_representation(serializer, model)
-
-        assert serializer.data == reference
+        assert serializer.data["created"].endswith("Z" if zone == "UTC" else "+05:30")
         assert list(serializer.data) == list(reference)
         assert serializer.data["_links"]["download"] == f"http://testserver:8443/api/v1/models/{model.pk}/download/"
         assert api.as_user(bob).get(detail(model)).json()["data"]["tags"] == reference["tags"]

@@ -59,7 +59,7 @@ def filterset_for(user, query: str) -> MLModelFilterSet:
     filterset = MLModelFilterSet(
         QueryDict(query),
         queryset=MLModel.objects.visible_to(user),
-        counts=ProjectUploaderCount.objects.visible_to(user),
+        counts=lambda: ProjectUploaderCount.objects.visible_to(user),
     )
     assert filterset.is_valid(), filterset.errors
     return filterset

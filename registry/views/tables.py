@@ -58,7 +58,7 @@ class ModelTableView(LoginRequiredMixin, ListView):
             self.state.filterset_data(),
             queryset=scope,
             request=self.request,
-            counts=self._in_scope(ProjectUploaderCount.objects),
+            counts=lambda: self._in_scope(ProjectUploaderCount.objects),
         )
         if not self.filterset.is_valid() or self.state.errors:
             return scope.none()
