@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import SimpleRateThrottle
 
-from maisie_site.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
+from maisie_site.env import env_bool, env_choice, env_float, env_int, env_list, env_rate, env_str
 
 REPO = Path(__file__).resolve().parents[2]
 OUR_PREFIXES = ("DJANGO_", "MAISIE_", "DATABASE_URL")
@@ -60,6 +60,10 @@ def last_line(text: str) -> str:
         ({"MAISIE_DATA_DIR": "{tmp}/a-file/data"}, "MAISIE_DATA_DIR"),
         ({"MAISIE_S3_BUCKET": "models", "MAISIE_S3_PRESIGNED_SECONDS": "soon"}, "MAISIE_S3_PRESIGNED_SECONDS"),
         ({"MAISIE_S3_PRESIGNED_DOWNLOADS": "perhaps"}, "MAISIE_S3_PRESIGNED_DOWNLOADS"),
+        (
+            {"DATABASE_URL": "postgres://u@127.0.0.1/x", "MAISIE_PG_RANDOM_PAGE_COST": "cheap"},
+            "MAISIE_PG_RANDOM_PAGE_COST",
+        ),
     ],
     ids=lambda value: ",".join(f"{key}={raw}" for key, raw in value.items()) if isinstance(value, dict) else None,
 )
@@ -177,6 +181,19 @@ def test_env_int_accepts_the_minimum_itself(monkeypatch):
 
 
 # --- env_str and secrets from files ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "value"), [("1.1", 1.1), ("4", 4.0), (" 0.5 ", 0.5), ("", 2.0)])
+def test_env_float_reads_a_number_or_the_default_when_blank(monkeypatch, raw, value):
+    monkeypatch.setenv("MAISIE_TEST_FLOAT", raw)
+    assert env_float("MAISIE_TEST_FLOAT", 2.0) == value
+
+
+@pytest.mark.parametrize("raw", ["fast", "nan", "inf", "-1", "0.001"])
+def test_env_float_refuses_a_non_number_or_one_out_of_range_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("MAISIE_TEST_FLOAT", raw)
+    with pytest.raises(ImproperlyConfigured, match=r"^MAISIE_TEST_FLOAT: "):
+        env_float("MAISIE_TEST_FLOAT", 2.0, minimum=0.01)
 
 
 def test_env_str_reads_the_variable_or_the_default(monkeypatch):

@@ -108,3 +108,34 @@ def test_check_deploy_complains_when_a_safety_knob_is_turned_off(tmp_path, varia
         timeout=60,
     )
     assert result.returncode != 0
+
+
+def test_postgresql_connections_plan_for_pages_in_memory(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"
+
+
+def test_options_from_database_url_are_kept_beside_the_planner_setting(tmp_path):
+    url = "postgres://u@127.0.0.1:5432/x?options=-c%20statement_timeout%3D5000"
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS']['options'])"
+    env = {**os.environ, "DATABASE_URL": url, "MAISIE_PG_RANDOM_PAGE_COST": "2", "MAISIE_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'maisie_site.settings'; django.setup(); {code}",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split("\n")[-2] == "-c random_page_cost=2.0 -c statement_timeout=5000"
