@@ -46,12 +46,12 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(REPO))
 from search import (  # noqa: E402  (sibling modules, found through the lines above)
+    configure_database,
     count_rows,
     database_exists,
     maisie_env,
     percentile,
     recreate_database,
-    set_parallel_workers,
     start_maisie,
     vacuum,
     wait_for_quiet,
@@ -410,7 +410,7 @@ def main() -> int:
 
     database = f"maisie_ui_{args.models}"
     prepare(database, args.models, args.fresh)
-    set_parallel_workers(database, 0)
+    configure_database(database, 0)
     project = project_id(database)
     servers: list[Server] = []
     try:
