@@ -296,6 +296,18 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
 
 
 @transaction.atomic
+def models_without_files_remove(file_names: Iterable[str]) -> int:
+    """`maisie_fsck --fix`: delete the models whose stored file is gone (no user: an operator's
+    repair), uncounting them as model_delete does, with the same locks in the same order."""
+    gone = MLModel.objects.filter(file__in=list(file_names))
+    _lock_projects(*gone.values_list("project_id", flat=True).distinct())
+    states = list(gone.select_for_update().values("id", *keystats.STATE_FIELDS))
+    MLModel.objects.filter(pk__in=[state["id"] for state in states]).delete()
+    keystats.record(removed=states)
+    return len(states)
+
+
+@transaction.atomic
 def model_delete(*, model: MLModel, user) -> None:
     if not rules.can_edit_model(user, model):
         raise PermissionDenied("Only the uploader or the workspace's owners can delete this model.")

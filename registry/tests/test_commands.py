@@ -7,7 +7,8 @@ from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from registry.models import MLModel
+from registry import keystats
+from registry.models import MLModel, ProjectKeyCount, ProjectUploaderCount
 from registry.tests.factories import upload
 
 
@@ -59,6 +60,22 @@ def test_fsck_reports_a_row_whose_file_is_missing_and_fix_removes_the_row(projec
     out = fsck("--fix")
     assert f"missing file: model {model.pk}" in out
     assert not MLModel.objects.filter(pk=model.pk).exists()
+
+
+def test_fsck_fix_uncounts_the_rows_it_removes_and_keeps_the_rest(project, bob, alice):
+    upload(bob, project, name="keep", hyperparameters={"lr": 0.1})
+    lost = upload(bob, project, name="lost", hyperparameters={"lr": 0.2, "only_here": 1})
+    other = upload(alice, project, name="lost-too", metrics={"acc": 0.5})
+    _storage().delete(lost.file.name)
+    _storage().delete(other.file.name)
+
+    out = fsck("--fix")
+
+    assert "2 rows with a missing file removed" in out and "key counts" not in out
+    assert list(MLModel.objects.values_list("name", flat=True)) == ["keep"]
+    assert keystats.drift() == 0
+    assert not ProjectKeyCount.objects.filter(key__in=["only_here", "acc"]).exists()
+    assert list(ProjectUploaderCount.objects.values_list("uploader__login", "model_count")) == [("bob", 1)]
 
 
 def test_ensure_admin_creates_admin_once_with_the_given_password(db, monkeypatch):

@@ -3,10 +3,9 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
 
-from registry import keystats
+from registry import keystats, services
 from registry.models import MLModel
 
 ROOT = "models"
@@ -52,10 +51,7 @@ class Command(BaseCommand):
         if fix:
             for name in orphans:
                 storage.delete(name)
-            with transaction.atomic():
-                gone = MLModel.objects.filter(file__in=missing)
-                keystats.record(removed=list(gone.select_for_update().values(*keystats.STATE_FIELDS)))
-                gone.delete()
+            services.models_without_files_remove(missing)
         verb = "removed" if fix else "found"
         self.stdout.write(
             f"{len(stored)} files, {len(rows)} models: {len(orphans)} orphan files and "
