@@ -38,28 +38,23 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}: expected an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name}: must be at least {minimum}, got {value}")
-    return value
+    return _env_number(name, default, minimum, int, "an integer")
 
 
 def env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    return _env_number(name, default, minimum, float, "a number")
+
+
+def _env_number(name: str, default, minimum, parse, expected: str):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}: expected a number, got {raw!r}") from None
-    if not value >= minimum or value == float("inf"):  # `not >=` also refuses nan
-        raise ImproperlyConfigured(f"{name}: must be a finite number of at least {minimum}, got {raw!r}")
+        raise ImproperlyConfigured(f"{name}: expected {expected}, got {raw!r}") from None
+    if not minimum <= value < float("inf"):  # also refuses nan, which compares false
+        raise ImproperlyConfigured(f"{name}: must be a finite number of at least {minimum}, got {value}")
     return value
 
 
