@@ -604,7 +604,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def measure(args, questions, maisie_call, mlflow_calls) -> dict:
-    """Alternate systems request by request, so that any background load hits both alike."""
+    """Alternate systems every --block requests, so that any background load hits both alike.
+
+    With --block 1 (the default) each request follows one of the other system's, whose work
+    (hundreds of ms of MLflow's, a few of Maisie's) has filled the CPU caches and the database's
+    working memory in between; a larger block measures each server the way a dedicated one runs,
+    warm from its own previous request, and still interleaves the two."""
     results = {}
     for question in questions:
         maisie = maisie_call(question)
@@ -615,10 +620,11 @@ def measure(args, questions, maisie_call, mlflow_calls) -> dict:
                 mlflow()
         times = {"maisie": [], "mlflow": []}
         deadline = {name: time.monotonic() + args.seconds for name in times}
-        for _ in range(args.requests):
+        for _ in range(0, args.requests, args.block):
             for name, call in (("maisie", maisie), ("mlflow", mlflow)):
-                if call and time.monotonic() < deadline[name]:
-                    times[name].append(timed(call))
+                for _ in range(min(args.block, args.requests - len(times[name]))):
+                    if call and time.monotonic() < deadline[name]:
+                        times[name].append(timed(call))
         results[question.number] = times
         times["load"] = os.getloadavg()[0]
         line = f"  question {question.number}: maisie n={len(times['maisie'])}"
@@ -633,7 +639,8 @@ def report(args, questions, results, totals) -> bool:
     print()
     print(
         f"Search latency, {args.models:,} models, PostgreSQL on loopback "
-        f"(max_parallel_workers_per_gather = {args.pg_parallel}, random_page_cost = {RANDOM_PAGE_COST}), ms"
+        f"(max_parallel_workers_per_gather = {args.pg_parallel}, random_page_cost = {RANDOM_PAGE_COST}), ms; "
+        f"the systems take turns every {args.block} request{'s' if args.block > 1 else ''}"
     )
     print()
     header = "| question | Maisie p50 | Maisie p95 | MLflow p50 | MLflow p95 | MLflow / Maisie (p50) |"
@@ -685,6 +692,7 @@ def main() -> int:
     parser.add_argument("--questions", default="1,2,3,4,5")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per question and system")
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--block", type=int, default=1, help="requests to one system before switching to the other (1)")
     parser.add_argument("--seconds", type=float, default=120, help="at most this long per question and system")
     parser.add_argument("--workers", type=int, default=2, help="server workers for each system")
     parser.add_argument("--skip-mlflow", action="store_true")
@@ -698,6 +706,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.mlflow_rest_runs < 1:
         parser.error("--mlflow-rest-runs must be at least 1: the copied runs take their shape from those")
+    if args.block < 1:
+        parser.error("--block must be at least 1")
     wanted = {int(n) for n in args.questions.split(",")}
     questions = [q for q in QUESTIONS if q.number in wanted]
     signal.signal(signal.SIGTERM, raise_on_signal)
@@ -739,7 +749,10 @@ def main() -> int:
         mlflow_calls = {} if args.skip_mlflow else {q.number: q.mlflow(context) for q in questions if q.mlflow}
         wait_for_quiet(args.wait_quiet)
         warn_if_busy("before measuring")
-        print(f"measuring: {args.requests} requests per question and system, alternating...", flush=True)
+        print(
+            f"measuring: {args.requests} requests per question and system, alternating every {args.block}...",
+            flush=True,
+        )
         results = measure(args, questions, maisie_call, mlflow_calls)
         warn_if_busy("after measuring")
         ok = report(args, questions, results, totals)
