@@ -85,6 +85,9 @@ class MLModelQuerySet(_UploadedQuerySet):
             _attach_tags(self._result_cache, self.db)
 
 
+_TAG_BATCH = 1000  # the API's largest page
+
+
 def _attach_tags(models: list, using: str) -> None:
     """Each model's tags as `prefetched_tags`, one Tag object per distinct tag, in Tag.Meta order.
 
@@ -101,9 +104,13 @@ def _attach_tags(models: list, using: str) -> None:
     if not by_id:
         return
     connection = connections[using]
+    ids, links = list(by_id), []
     with connection.cursor() as cursor:
-        cursor.execute(_tag_links_sql(connection, len(by_id)), list(by_id))
-        links = cursor.fetchall()
+        # In batches: SQLite takes a limited number of parameters, and a list view is one batch.
+        for start in range(0, len(ids), _TAG_BATCH):
+            batch = ids[start : start + _TAG_BATCH]
+            cursor.execute(_tag_links_sql(connection, len(batch)), batch)
+            links += cursor.fetchall()
     tags: dict[int, Tag] = {}
     fields = ["id", "name", "description"]
     for model_id, tag_id, name, description in links:

@@ -53,3 +53,15 @@ def test_tags_changed_after_a_fetch_show_on_the_next_fetch(project, alice):
     model = upload(alice, project, name="a", tags=["prod"])
     model.tags.clear()
     assert MLModel.objects.with_related().get(pk=model.pk).tag_list == []
+
+
+def test_many_models_get_their_tags_in_batches(project, alice, monkeypatch, django_assert_num_queries):
+    from registry import querysets
+
+    monkeypatch.setattr(querysets, "_TAG_BATCH", 2)
+    for i in range(5):
+        upload(alice, project, name=f"m{i}", tags=[f"t{i}", "all"])
+    with django_assert_num_queries(4):  # the models, then three batches of at most two
+        models = list(MLModel.objects.with_related().order_by("name"))
+    assert [[t.name for t in m.tag_list] for m in models] == [["all", f"t{i}"] for i in range(5)]
+    assert len({id(m.tag_list[0]) for m in models}) == 1  # "all" is one object across the batches
