@@ -38,6 +38,10 @@ class SignInView(auth_views.LoginView):
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
+    def form_invalid(self, form):
+        LoginNameThrottle.record_failure(_SignInAttempt(self.request))
+        return super().form_invalid(form)
+
 
 class SignOutView(auth_views.LogoutView):
     pass

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api.serializers import LoginResponseSerializer
-from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle
+from accounts.api.throttles import ChallengeNameThrottle, LoginIPThrottle, LoginNameThrottle
 from accounts.api.views import signed_in_payload
 from accounts.models import SshChallenge, SshPublicKey
 from maisie_site.api import deleted
@@ -71,7 +71,8 @@ class SshChallengeView(APIView):
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [LoginIPThrottle, LoginNameThrottle]
+    # A login locked by failed sign-ins gets no challenge; asking is counted on its own.
+    throttle_classes = [LoginIPThrottle, LoginNameThrottle, ChallengeNameThrottle]
 
     @extend_schema(request=SshChallengeRequestSerializer, responses=SshChallengeSerializer)
     def post(self, request):
@@ -99,5 +100,6 @@ class SshLoginView(APIView):
         try:
             user = services.ssh_sign_in(**serializer.validated_data)
         except services.SignInRefused as exc:
+            LoginNameThrottle.record_failure(request)
             raise exceptions.AuthenticationFailed(str(exc)) from exc
         return Response(signed_in_payload(user))

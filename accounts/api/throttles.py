@@ -26,6 +26,12 @@ class LoginIPThrottle(SettingsRateThrottle):
 
 
 class LoginNameThrottle(SettingsRateThrottle):
+    """Failed sign-ins per login name, from any address: after `login_user` failures the login is
+    refused for the rest of the period, even with the right password. Successful sign-ins do not
+    count (django-axes' rule), so a sweep of training jobs signing in as one user at once is not
+    locked out by its own successes; the per-address limit still counts every attempt.
+    The views call `record_failure` when a sign-in is refused."""
+
     scope = "login_user"
 
     def get_cache_key(self, request, view):
@@ -33,6 +39,35 @@ class LoginNameThrottle(SettingsRateThrottle):
         if not login:
             return None
         return self.cache_format % {"scope": self.scope, "ident": hashlib.sha256(login.encode()).hexdigest()}
+
+    def allow_request(self, request, view):
+        self.key = self.get_cache_key(request, view)
+        if self.rate is None or self.key is None:
+            return True
+        self.now = self.timer()
+        self.history = [moment for moment in self.cache.get(self.key, []) if moment > self.now - self.duration]
+        return self.throttle_failure() if len(self.history) >= self.num_requests else True
+
+    @classmethod
+    def record_failure(cls, request, view=None) -> None:
+        throttle = cls()
+        key = throttle.get_cache_key(request, view)
+        if throttle.rate is None or key is None:
+            return
+        now = throttle.timer()
+        history = [moment for moment in throttle.cache.get(key, []) if moment > now - throttle.duration]
+        throttle.cache.set(key, [now, *history], throttle.duration)
+
+
+class ChallengeNameThrottle(LoginNameThrottle):
+    """SSH challenges asked for per login name, every request counted, at the per-login rate."""
+
+    def get_cache_key(self, request, view):
+        key = super().get_cache_key(request, view)
+        return key and key.replace(f"throttle_{self.scope}_", "throttle_ssh_challenge_", 1)
+
+    def allow_request(self, request, view):
+        return SimpleRateThrottle.allow_request(self, request, view)
 
 
 class RegistrationThrottle(LoginIPThrottle):

@@ -49,6 +49,7 @@ class LoginView(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None:
+            LoginNameThrottle.record_failure(request)
             raise exceptions.AuthenticationFailed("Wrong login or password, or the account is deactivated.")
         return Response(signed_in_payload(user))
 

@@ -321,6 +321,25 @@ def test_it_counts_one_login_whatever_its_case_and_surrounding_spaces(caller, al
     assert log_in(caller, "alice", address="10.0.3.1").status_code == 429
 
 
+def test_successful_logins_do_not_count_toward_the_per_login_limit(caller, alice, login_rates):
+    # A sweep of jobs signing in as one user at once; each from its own address here, so the
+    # per-address limit (which counts every attempt) stays out of the way.
+    for attempt in range(login_rates["per_login"] * 3):
+        assert log_in(caller, "alice", address=f"10.0.4.{attempt}").status_code == 200
+
+    for attempt in range(login_rates["per_login"]):
+        assert log_in(caller, "alice", "guess", address=f"10.0.5.{attempt}").status_code == 401
+    assert log_in(caller, "alice", address="10.0.6.1").status_code == 429
+
+
+def test_a_missing_password_is_not_counted_as_a_guess(caller, alice, login_rates):
+    for attempt in range(login_rates["per_login"] * 2):
+        response = caller.post(LOGIN_URL, {"login": "alice"}, format="json", REMOTE_ADDR=f"10.0.7.{attempt}")
+        assert response.status_code == 400
+
+    assert log_in(caller, "alice", address="10.0.8.1").status_code == 200
+
+
 def test_it_throttles_one_address_trying_many_logins(caller, alice, login_rates):
     for attempt in range(login_rates["per_address"]):
         assert log_in(caller, f"user{attempt}", "guess", address="10.9.9.9").status_code == 401

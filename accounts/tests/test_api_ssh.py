@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from accounts.api.throttles import LoginNameThrottle
 from accounts.models import SshChallenge, SshPublicKey
 from accounts.ssh import signed_message
+from conftest import PASSWORD
 
 KEYS = "/api/v1/auth/ssh-keys/"
 CHALLENGE = "/api/v1/auth/ssh/challenge/"
@@ -408,6 +409,28 @@ def test_it_throttles_attempts_per_login_like_password_sign_in(db):
     statuses = [APIClient().post(CHALLENGE, {"login": "alice"}, format="json").status_code for _ in range(allowed + 1)]
 
     assert statuses == [200] * allowed + [429]
+
+
+def test_failed_ssh_sign_ins_lock_the_login_out_of_challenges_and_passwords(api, alice, ed_key, rsa_key):
+    register(api, alice, ed_key)
+    allowed = LoginNameThrottle().num_requests
+    for _ in range(allowed):
+        assert sign_in("alice", rsa_key).status_code == 401  # a key alice never registered
+
+    assert APIClient().post(CHALLENGE, {"login": "alice"}, format="json").status_code == 429
+    password = APIClient().post("/api/v1/auth/login/", {"login": "alice", "password": PASSWORD}, format="json")
+    assert password.status_code == 429
+
+
+def test_successful_ssh_sign_ins_do_not_lock_the_login(api, alice, ed_key):
+    register(api, alice, ed_key)
+    allowed = LoginNameThrottle().num_requests
+    for _ in range(allowed // 2 + 1):  # each also asks for a challenge, which is counted on its own
+        assert sign_in("alice", ed_key).status_code == 200
+    assert (
+        APIClient().post("/api/v1/auth/login/", {"login": "alice", "password": PASSWORD}, format="json").status_code
+        == 200
+    )
 
 
 def test_a_challenge_is_consumed_only_once(db):

@@ -58,6 +58,19 @@ class TestSignIn:
         assert response.status_code == 429 and b"Too many sign-in attempts" in response.content
         assert "_auth_user_id" not in client.session
 
+    def test_only_failed_attempts_count_toward_the_limit(self, client, alice, settings):
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login_user": "3/min"},
+        }
+        for _ in range(5):
+            response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+            assert response.status_code == 302
+            client.post("/accounts/logout/")
+        for _ in range(3):
+            assert client.post("/accounts/login/", {"username": "alice", "password": "wrong"}).status_code == 200
+        assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 429
+
     def test_signing_out_takes_a_post(self, client, alice):
         as_user(client, alice)
         assert client.get("/accounts/logout/").status_code == 405
