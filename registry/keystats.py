@@ -21,8 +21,9 @@ from collections.abc import Iterable
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from registry.models import MLModel, Project, ProjectKeyCount, ProjectUploaderCount
+from registry.search.fields import JSON_SECTIONS
 
-SECTIONS = ("hyperparameters", "parameters", "metrics")
+SECTIONS = JSON_SECTIONS
 KINDS = ("numbers", "booleans", "texts", "nulls")  # ProjectKeyCount's counts, in this order
 STATE_FIELDS = ("project_id", "uploader_id", "private", *SECTIONS)
 GROUP = ("project_id", "uploader_id", "private")

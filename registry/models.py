@@ -156,7 +156,7 @@ class MLModel(models.Model):
 
     @property
     def tag_list(self) -> list[Tag]:
-        """The tags, from `with_related()`'s prefetch when the model came from it, else one query."""
+        """The tags, as `with_related()` attached them when the model came from it, else one query."""
         prefetched = self.__dict__.get("prefetched_tags")
         return prefetched if prefetched is not None else list(self.tags.all())
 

@@ -45,7 +45,7 @@ class LoginNameThrottle(SettingsRateThrottle):
         if self.rate is None or self.key is None:
             return True
         self.now = self.timer()
-        self.history = [moment for moment in self.cache.get(self.key, []) if moment > self.now - self.duration]
+        self.history = self._recent(self.key, self.now)
         return self.throttle_failure() if len(self.history) >= self.num_requests else True
 
     @classmethod
@@ -55,16 +55,17 @@ class LoginNameThrottle(SettingsRateThrottle):
         if throttle.rate is None or key is None:
             return
         now = throttle.timer()
-        history = [moment for moment in throttle.cache.get(key, []) if moment > now - throttle.duration]
-        throttle.cache.set(key, [now, *history], throttle.duration)
+        throttle.cache.set(key, [now, *throttle._recent(key, now)], throttle.duration)
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        """The failures still inside the period, newest first (the order DRF's `wait()` reads)."""
+        return [moment for moment in self.cache.get(key, []) if moment > now - self.duration]
 
 
 class ChallengeNameThrottle(LoginNameThrottle):
     """SSH challenges asked for per login name, every request counted, at the per-login rate."""
 
-    def get_cache_key(self, request, view):
-        key = super().get_cache_key(request, view)
-        return key and key.replace(f"throttle_{self.scope}_", "throttle_ssh_challenge_", 1)
+    cache_format = "throttle_ssh_challenge_%(scope)s_%(ident)s"  # a count of its own
 
     def allow_request(self, request, view):
         return SimpleRateThrottle.allow_request(self, request, view)

@@ -49,6 +49,8 @@ FIELDS = (
     Field("size", INTEGER, "file_size"),
 )
 
+# The models' JSON dictionaries, in this order everywhere they are listed or counted.
+JSON_SECTIONS = tuple(field.name for field in FIELDS if field.kind == JSON)
 _BY_NAME = {name: field for field in FIELDS for name in (field.name, *field.aliases)}
 _LISTED = ", ".join(f"{f.name} ({', '.join(f.aliases)})" if f.aliases else f.name for f in FIELDS)
 

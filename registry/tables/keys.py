@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from django.db.models import Sum
 
 from registry.models import ProjectKeyCount
-from registry.search.fields import FIELDS, JSON
+from registry.search.fields import FIELDS, JSON, JSON_SECTIONS
 
-SECTIONS = tuple(field.name for field in FIELDS if field.kind == JSON)
+SECTIONS = JSON_SECTIONS
 SECTION_LABELS = {"hyperparameters": "Hyperparameters", "parameters": "Parameters", "metrics": "Metrics"}
 ALIASES = {name: field.name for field in FIELDS if field.kind == JSON for name in (field.name, *field.aliases)}
 NUMBER, TEXT, BOOLEAN = "number", "text", "boolean"
