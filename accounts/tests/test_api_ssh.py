@@ -433,6 +433,15 @@ def test_successful_ssh_sign_ins_do_not_lock_the_login(api, alice, ed_key):
     )
 
 
+def test_asking_for_challenges_is_not_counted_as_failed_sign_ins(alice):
+    allowed = LoginNameThrottle().num_requests
+    for _ in range(allowed):
+        ask_challenge("alice")
+
+    password = APIClient().post("/api/v1/auth/login/", {"login": "alice", "password": PASSWORD}, format="json")
+    assert password.status_code == 200
+
+
 def test_a_challenge_is_consumed_only_once(db):
     challenge = SshChallenge.objects.issue("alice")
 
