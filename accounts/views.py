@@ -32,15 +32,15 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        attempt = _SignInAttempt(request)
-        if not all(throttle().allow_request(attempt, self) for throttle in (LoginIPThrottle, LoginNameThrottle)):
+        self.attempt = _SignInAttempt(request)
+        if not all(throttle().allow_request(self.attempt, self) for throttle in (LoginIPThrottle, LoginNameThrottle)):
             context = self.get_context_data(form=self.get_form(), throttled=True)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        LoginNameThrottle.record_failure(_SignInAttempt(self.request))
-        return super().form_invalid(form)
+    def form_valid(self, form):
+        LoginNameThrottle.uncount(self.attempt)  # counted as a failure until it proved right
+        return super().form_valid(form)
 
 
 class SignOutView(auth_views.LogoutView):

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api.serializers import LoginResponseSerializer
-from accounts.api.throttles import ChallengeNameThrottle, LoginIPThrottle, LoginNameThrottle
+from accounts.api.throttles import ChallengeNameThrottle, LoginIPThrottle, LoginLockedThrottle, LoginNameThrottle
 from accounts.api.views import signed_in_payload
 from accounts.models import SshChallenge, SshPublicKey
 from maisie_site.api import deleted
@@ -72,7 +72,7 @@ class SshChallengeView(APIView):
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
     # A login locked by failed sign-ins gets no challenge; asking is counted on its own.
-    throttle_classes = [LoginIPThrottle, LoginNameThrottle, ChallengeNameThrottle]
+    throttle_classes = [LoginIPThrottle, LoginLockedThrottle, ChallengeNameThrottle]
 
     @extend_schema(request=SshChallengeRequestSerializer, responses=SshChallengeSerializer)
     def post(self, request):
@@ -96,10 +96,12 @@ class SshLoginView(APIView):
     @extend_schema(request=SshLoginSerializer, responses=LoginResponseSerializer)
     def post(self, request):
         serializer = SshLoginSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            LoginNameThrottle.uncount(request)  # no signature was checked
+            raise exceptions.ValidationError(serializer.errors)
         try:
             user = services.ssh_sign_in(**serializer.validated_data)
         except services.SignInRefused as exc:
-            LoginNameThrottle.record_failure(request)
             raise exceptions.AuthenticationFailed(str(exc)) from exc
+        LoginNameThrottle.uncount(request)
         return Response(signed_in_payload(user))

@@ -46,11 +46,13 @@ class LoginView(APIView):
     @extend_schema(request=LoginSerializer, responses=LoginResponseSerializer)
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            LoginNameThrottle.uncount(request)  # no password was checked
+            raise exceptions.ValidationError(serializer.errors)
         user = authenticate(request, **serializer.validated_data)
         if user is None:
-            LoginNameThrottle.record_failure(request)
             raise exceptions.AuthenticationFailed("Wrong login or password, or the account is deactivated.")
+        LoginNameThrottle.uncount(request)
         return Response(signed_in_payload(user))
 
 

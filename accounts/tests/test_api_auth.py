@@ -397,3 +397,68 @@ def test_the_configured_default_rate_per_address_is_enforced(caller, db):
         assert log_in(caller, f"user{attempt}", "guess", address="10.9.9.9").status_code == 401
 
     assert log_in(caller, "alice", address="10.9.9.9").status_code == 429
+
+
+# --- How the limits count over time ---------------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The throttles' clock, at the start of a period and moved by hand: `clock.now += 30`."""
+    from accounts.api import throttles
+
+    class Clock:
+        now = 6_000_000.0  # a multiple of the 60 s period: the start of a window
+
+    monkeypatch.setattr(throttles.CountingThrottle, "timer", lambda self: Clock.now)
+    return Clock
+
+
+def test_failures_of_the_last_period_still_weigh_as_it_slides_past(caller, alice, login_rates, clock):
+    for _ in range(3):
+        assert log_in(caller, "alice", "guess").status_code == 401
+    clock.now += 60  # the next window: the three failures count in full at its start...
+    assert log_in(caller, "alice").status_code == 429
+    clock.now += 20  # ...and by two thirds a third of the way in: 2 + this one is the limit
+    assert log_in(caller, "alice", "guess").status_code == 401
+    assert log_in(caller, "alice").status_code == 429
+    clock.now += 100  # two periods after the first failures
+    assert log_in(caller, "alice").status_code == 200
+
+
+def test_retry_after_says_when_an_attempt_will_be_allowed(caller, alice, login_rates, clock):
+    for _ in range(3):
+        log_in(caller, "alice", "guess")
+    clock.now += 15
+
+    refused = log_in(caller, "alice")
+    assert refused.status_code == 429
+    # Three failures this window: the count falls to two 20 s into the next one, 65 s from now.
+    assert int(refused.headers["Retry-After"]) == 65
+    clock.now += 64
+    assert log_in(caller, "alice").status_code == 429
+    clock.now += 1
+    assert log_in(caller, "alice").status_code == 200
+
+
+def test_refused_attempts_do_not_count_so_a_lock_ends_on_time(caller, alice, login_rates, clock):
+    for _ in range(3):
+        log_in(caller, "alice", "guess")
+    for attempt in range(19):  # hammering the locked login (from many addresses) into the next window
+        clock.now += 4
+        assert log_in(caller, "alice", "guess", address=f"10.1.1.{attempt}").status_code == 429
+    clock.now += 4  # 80 s in, when the three failures weigh two: the lock ends as if no one had tried
+    assert log_in(caller, "alice").status_code == 200
+
+
+def test_the_counters_are_kept_per_window_in_the_shared_cache(caller, alice, login_rates, clock):
+    from django.core.cache import cache
+
+    log_in(caller, "alice", "guess")
+    login_key = LoginNameThrottle().cache_format % {
+        "scope": "login_user",
+        "ident": __import__("hashlib").sha256(b"alice").hexdigest(),
+    }
+    assert cache.get(f"{login_key}:{int(clock.now // 60)}") == 1
+    log_in(caller, "alice")  # a success gives its place back
+    assert cache.get(f"{login_key}:{int(clock.now // 60)}") == 1

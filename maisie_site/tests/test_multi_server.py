@@ -196,3 +196,22 @@ def test_failed_logins_spread_over_both_servers_share_one_throttle(shared):
     assert statuses == [401, 401, 401, 429, 429]  # 3/min per login name, counted in Redis
     assert any(b"throttle_login_user_" in key for key in redis_db().scan_iter())
     assert attempt(server_b, who=f"{login}x") == 401  # the limit is per login name
+
+
+def test_parallel_failed_logins_on_both_servers_get_no_more_tries_than_the_limit(shared):
+    server_a, server_b = shared
+    login = f"trudy{uuid.uuid4().hex[:8]}"
+    attempts = 12
+    start = threading.Barrier(attempts)
+
+    def attempt(server):
+        start.wait(timeout=TIMEOUT)  # all at once: each password check takes a while
+        return requests.post(
+            f"{server.url}/api/v1/auth/login/", json={"login": login, "password": "guess"}, timeout=TIMEOUT
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=attempts) as pool:
+        statuses = list(pool.map(attempt, [server_a, server_b] * (attempts // 2)))
+
+    # 3/min per login name, however the attempts overlap: the rest are refused unchecked.
+    assert sorted(statuses) == [401] * 3 + [429] * (attempts - 3)
