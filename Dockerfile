@@ -28,6 +28,7 @@ USER 10001
 EXPOSE 8000
 VOLUME ["/data"]
 # /healthz answers before host checks and HTTPS redirects, and says only ok or unavailable.
+# It asks the port gunicorn binds (GUNICORN_BIND, as gunicorn.conf.py reads it), not always 8000.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('GUNICORN_BIND', ':8000').rpartition(':')[2]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "maisie_site.wsgi:application"]
