@@ -139,3 +139,28 @@ def test_options_from_database_url_are_kept_beside_the_planner_setting(tmp_path)
         check=True,
     )
     assert done.stdout.split("\n")[-2] == "-c random_page_cost=2.0 -c statement_timeout=5000"
+
+
+def test_a_gunicorn_worker_freezes_what_it_loaded_for_the_garbage_collector(tmp_path):
+    """gunicorn.conf.py's post_worker_init, run as gunicorn runs it: after the app is loaded."""
+    probe = (
+        "import gc, runpy, sys\n"
+        "import maisie_site.wsgi\n"  # what a worker loads before the hook
+        "assert 'registry.api.views' not in sys.modules\n"
+        "before = gc.get_freeze_count()\n"
+        "runpy.run_path('gunicorn.conf.py')['post_worker_init'](None)\n"
+        "print(before, gc.get_freeze_count(), *gc.get_threshold(), 'registry.api.views' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        env=_production_env(MAISIE_DATA_DIR=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    before, frozen, first, second, third, views_loaded = result.stdout.split()
+    assert int(before) == 0 and int(frozen) > 50_000  # Django, DRF and the app's modules
+    assert (int(first), int(second), int(third)) == (10_000, 10, 10)
+    assert views_loaded == "True"  # the URL configuration was loaded before the freeze
