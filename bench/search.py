@@ -296,6 +296,25 @@ def configure_database(database: str, workers: int) -> None:
     conn.close()
 
 
+def server_memory_settings() -> str:
+    """What the PostgreSQL server caches with, printed with the figures: a count that visits
+    thousands of heap pages is fast or slow by whether they stayed in `shared_buffers` while
+    the other system ran (docs/performance.md)."""
+    conn = pg_connect()
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'effective_cache_size')"
+        )
+        settings = {name: (int(value), unit) for name, value, unit in cursor.fetchall()}
+    conn.close()
+    described = []
+    for name in ("shared_buffers", "effective_cache_size"):
+        value, unit = settings[name]
+        mib = value * 8 // 1024 if unit == "8kB" else value // 1024 if unit == "kB" else value
+        described.append(f"{name} {mib} MiB")
+    return ", ".join(described)
+
+
 def vacuum(database: str) -> None:
     conn = pg_connect(database)
     with conn.cursor() as cursor:
@@ -748,6 +767,7 @@ def main() -> int:
         totals = {q.number: check_maisie_answer(q.number, json.loads(maisie_call(q)())) for q in questions}
         mlflow_calls = {} if args.skip_mlflow else {q.number: q.mlflow(context) for q in questions if q.mlflow}
         wait_for_quiet(args.wait_quiet)
+        print(f"PostgreSQL server (both systems): {server_memory_settings()}", flush=True)
         warn_if_busy("before measuring")
         print(
             f"measuring: {args.requests} requests per question and system, alternating every {args.block}...",
