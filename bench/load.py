@@ -28,14 +28,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from maisie_site.tests.servers import ServerError, ServerProcess, app_env, start_gunicorn  # noqa: E402
+from maisie_site.tests.servers import ServerError, ServerProcess, app_env, multipart, start_gunicorn  # noqa: E402
 
 READ_P95_TARGET_MS = 200
 HTTP_TIMEOUT = 60
@@ -170,21 +169,6 @@ def request(port: int, method: str, path: str, headers: dict[str, str], body: by
         conn.close()
 
 
-def multipart(fields: dict[str, str], content: bytes) -> tuple[str, bytes]:
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-        for key, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="load.pt"\r\n'
-        f"Content-Type: application/octet-stream\r\n\r\n".encode()
-        + content
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return f"multipart/form-data; boundary={boundary}", b"".join(parts)
-
-
 # --- Load -------------------------------------------------------------------------------------
 
 
@@ -227,7 +211,7 @@ class Load:
         if kind == "get":
             return kind, "GET", f"/api/v1/models/{rng.choice(self.seeded.models)}/", None, headers, 200
         fields = {"name": f"upload-{rng.randrange(UPLOAD_NAMES)}", "project_id": str(rng.choice(self.seeded.projects))}
-        content_type, body = multipart(fields, rng.randbytes(UPLOAD_BYTES))
+        content_type, body = multipart(fields, "load.pt", rng.randbytes(UPLOAD_BYTES))
         return kind, "POST", "/api/v1/models/", body, {**headers, "Content-Type": content_type}, 201
 
     def client(self, number: int, start_at: float, record_from: float, stop_at: float, max_requests: int) -> None:

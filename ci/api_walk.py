@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 
 from ci.standins import SmokeFailed
+from maisie_site.tests.servers import multipart
 
 
 def http(method: str, url: str, token: str | None = None, body: bytes | None = None, headers=None):
@@ -29,21 +30,6 @@ def http(method: str, url: str, token: str | None = None, body: bytes | None = N
 
 def post_json(url: str, data: dict, token: str | None = None):
     return http("POST", url, token, json.dumps(data).encode(), {"Content-Type": "application/json"})
-
-
-def multipart(fields: dict[str, str], name: str, content: bytes) -> tuple[str, bytes]:
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-        for key, value in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + content
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    return f"multipart/form-data; boundary={boundary}", b"".join(parts)
 
 
 def _expect(what: str, status: int, body: bytes, wanted: int) -> dict:

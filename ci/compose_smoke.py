@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ci.api_walk import http, walk  # noqa: E402
-from ci.standins import PYTHON, SmokeFailed, engine_answers, ensure, run  # noqa: E402
+from ci.standins import PYTHON, SmokeFailed, engine_answers, ensure, report, run  # noqa: E402
 
 PROJECT = "maisiesmoke"
 PROXY = "http://127.0.0.1:8000"
@@ -126,14 +126,5 @@ def smoke() -> None:
         compose("down", "-v", "--remove-orphans", env=env, check=False)
 
 
-def main() -> None:
-    try:
-        smoke()
-    except SmokeFailed as failure:
-        print(f"compose smoke: FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
-    print("compose smoke: passed")
-
-
 if __name__ == "__main__":
-    main()
+    report("compose smoke", smoke)

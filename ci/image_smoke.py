@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ci.api_walk import walk  # noqa: E402
-from ci.standins import PYTHON, SmokeFailed, docker, engine_answers, ensure  # noqa: E402
+from ci.standins import PYTHON, SmokeFailed, docker, engine_answers, ensure, report  # noqa: E402
 from maisie_site.tests.servers import free_port, start_moto  # noqa: E402
 
 IMAGE = "maisie:smoke"
@@ -42,26 +42,24 @@ REDIS = os.environ.get("MAISIE_SMOKE_REDIS", "redis://127.0.0.1:6379/3")
 HEALTHY_SECONDS = 90
 
 
-def create_database(name: str) -> str:
+def _on_server(*statements: str) -> None:
     import psycopg2
 
     connection = psycopg2.connect(f"{PG}/postgres")
-    connection.autocommit = True
+    connection.autocommit = True  # CREATE and DROP DATABASE run outside a transaction
     with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            cursor.execute(statement)
     connection.close()
+
+
+def create_database(name: str) -> str:
+    _on_server(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     return f"{PG}/{name}"
 
 
 def drop_database(name: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(f"{PG}/postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    connection.close()
+    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def wait_healthy(container: str) -> float:
@@ -141,15 +139,10 @@ def smoke(work: Path) -> None:
         drop_database(database)
 
 
-def main() -> None:
+def smoke_in_a_scratch_folder() -> None:
     with tempfile.TemporaryDirectory(prefix="maisie-image-smoke-") as work:
-        try:
-            smoke(Path(work))
-        except SmokeFailed as failure:
-            print(f"image smoke: FAILED: {failure}", file=sys.stderr)
-            sys.exit(1)
-    print("image smoke: passed")
+        smoke(Path(work))
 
 
 if __name__ == "__main__":
-    main()
+    report("image smoke", smoke_in_a_scratch_folder)

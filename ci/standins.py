@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "standins"
@@ -69,3 +71,13 @@ def ensure(tag: str, standin: str, **build_args: str) -> str:
         flags = [arg for key, value in build_args.items() for arg in ("--build-arg", f"{key}={value}")]
         docker("build", "-t", tag, *flags, context)
     return "stand-in (no registry answered)"
+
+
+def report(name: str, smoke: Callable[[], None]) -> None:
+    """Run a smoke script's checks: `<name>: passed`, or what failed and exit 1."""
+    try:
+        smoke()
+    except SmokeFailed as failure:
+        print(f"{name}: FAILED: {failure}", file=sys.stderr)
+        sys.exit(1)
+    print(f"{name}: passed")

@@ -41,11 +41,15 @@ class CountingThrottle(SimpleRateThrottle):
             return self.throttle_failure()
         return True
 
-    def take(self, request, key: str) -> float:
-        """Count one attempt now; return the sliding count, this attempt included."""
+    def _windows(self, key: str) -> tuple[float, str, str]:
+        """Now, and the cache keys of this window's counter and the previous one's."""
         now = self.timer()
         window = int(now // self.duration)
-        counter = f"{key}:{window}"
+        return now, f"{key}:{window}", f"{key}:{window - 1}"
+
+    def take(self, request, key: str) -> float:
+        """Count one attempt now; return the sliding count, this attempt included."""
+        now, counter, previous = self._windows(key)
         # Two periods: the next window still reads this one as its previous.
         self.cache.add(counter, 0, timeout=2 * self.duration)
         try:
@@ -55,7 +59,7 @@ class CountingThrottle(SimpleRateThrottle):
             current = 1
         taken = request.__dict__.setdefault(_TAKEN, {})
         taken[key] = counter
-        return self._sliding(current, self.cache.get(f"{key}:{window - 1}", 0), now)
+        return self._sliding(current, self.cache.get(previous, 0), now)
 
     def give_back(self, request, key: str) -> None:
         counter = request.__dict__.get(_TAKEN, {}).pop(key, None)
@@ -65,9 +69,8 @@ class CountingThrottle(SimpleRateThrottle):
 
     def count(self, key: str) -> float:
         """The sliding count now, without counting an attempt."""
-        now = self.timer()
-        window = int(now // self.duration)
-        return self._sliding(self.cache.get(f"{key}:{window}", 0), self.cache.get(f"{key}:{window - 1}", 0), now)
+        now, current, previous = self._windows(key)
+        return self._sliding(self.cache.get(current, 0), self.cache.get(previous, 0), now)
 
     def _sliding(self, current: int, previous: int, now: float) -> float:
         self._now, self._current, self._previous = now, current, previous

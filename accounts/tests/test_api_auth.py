@@ -1,6 +1,7 @@
 """`POST /api/v1/auth/login/` and `GET /api/v1/auth/token/`: JWTs, the published client's quirks,
 deactivation and login throttling, all through the real request stack."""
 
+import hashlib
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -457,7 +458,7 @@ def test_the_counters_are_kept_per_window_in_the_shared_cache(caller, alice, log
     log_in(caller, "alice", "guess")
     login_key = LoginNameThrottle().cache_format % {
         "scope": "login_user",
-        "ident": __import__("hashlib").sha256(b"alice").hexdigest(),
+        "ident": hashlib.sha256(b"alice").hexdigest(),
     }
     assert cache.get(f"{login_key}:{int(clock.now // 60)}") == 1
     log_in(caller, "alice")  # a success gives its place back

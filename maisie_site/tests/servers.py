@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -165,6 +166,22 @@ def launch(
 def bin_path(program: str, python: str | None = None) -> str:
     """A console script installed beside the Python that runs us (the project's venv)."""
     return str(Path(python or sys.executable).parent / program)
+
+
+def multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[str, bytes]:
+    """A multipart/form-data body of text fields and one `file` part: (Content-Type, body)."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return f"multipart/form-data; boundary={boundary}", b"".join(parts)
 
 
 # --- moto ---------------------------------------------------------------------------------------

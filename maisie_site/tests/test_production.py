@@ -83,14 +83,14 @@ def _production_env(**extra) -> dict:
     return env
 
 
+def _python(*args: str, env: dict) -> subprocess.CompletedProcess:
+    """This interpreter on `args` in a process of its own, in the repository, with `env`."""
+    return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
 def test_check_deploy_reports_nothing_with_production_settings(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=_production_env(MAISIE_DATA_DIR=str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = _python(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=_production_env(MAISIE_DATA_DIR=str(tmp_path))
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
@@ -99,14 +99,8 @@ def test_check_deploy_reports_nothing_with_production_settings(tmp_path):
 @pytest.mark.parametrize("variable", ["DJANGO_SECURE_SSL_REDIRECT", "DJANGO_HSTS_SECONDS"])
 def test_check_deploy_complains_when_a_safety_knob_is_turned_off(tmp_path, variable):
     value = "false" if variable.endswith("REDIRECT") else "0"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=_production_env(MAISIE_DATA_DIR=str(tmp_path), **{variable: value}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = _production_env(MAISIE_DATA_DIR=str(tmp_path), **{variable: value})
+    result = _python("manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0
 
 
@@ -125,19 +119,9 @@ def test_options_from_database_url_are_kept_beside_the_planner_setting(tmp_path)
     code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS']['options'])"
     env = {**os.environ, "DATABASE_URL": url, "MAISIE_PG_RANDOM_PAGE_COST": "2", "MAISIE_DATA_DIR": str(tmp_path)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'maisie_site.settings'; django.setup(); {code}",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    setup = "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'maisie_site.settings'; django.setup()"
+    done = _python("-c", f"{setup}; {code}", env=env)
+    done.check_returncode()
     assert done.stdout.split("\n")[-2] == "-c random_page_cost=2.0 -c statement_timeout=5000"
 
 
@@ -151,14 +135,7 @@ def test_a_gunicorn_worker_freezes_what_it_loaded_for_the_garbage_collector(tmp_
         "runpy.run_path('gunicorn.conf.py')['post_worker_init'](None)\n"
         "print(before, gc.get_freeze_count(), *gc.get_threshold(), 'registry.api.views' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=REPO,
-        env=_production_env(MAISIE_DATA_DIR=str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _python("-c", probe, env=_production_env(MAISIE_DATA_DIR=str(tmp_path)))
     assert result.returncode == 0, result.stderr
     before, frozen, first, second, third, views_loaded = result.stdout.split()
     assert int(before) == 0 and int(frozen) > 50_000  # Django, DRF and the app's modules
