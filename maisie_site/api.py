@@ -4,6 +4,8 @@ Views return plain serializer data; the renderer adds the envelope so no view re
 Errors are shaped in maisie_site/api_errors.py.
 """
 
+import json
+
 import orjson
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
@@ -29,15 +31,27 @@ class EnvelopeJSONRenderer(JSONRenderer):
         time (stdlib json was 7 % of a list request's CPU). What orjson cannot write as DRF does
         (an indent asked for, integers past 64 bits, non-string keys) goes to DRF's renderer."""
         if data is None or self.get_indent(accepted_media_type, renderer_context) is not None:
-            return super().render(data, accepted_media_type, renderer_context)
+            return super().render(_decoded(data), accepted_media_type, renderer_context)
         try:
             rendered = orjson.dumps(data, default=self.encoder_class().default, option=_ORJSON_OPTIONS)
         except orjson.JSONEncodeError:
-            return super().render(data, accepted_media_type, renderer_context)
+            return super().render(_decoded(data), accepted_media_type, renderer_context)
         if any(separator in rendered for separator in _LINE_SEPARATORS):
             # As DRF does, so the JSON is also valid JavaScript.
             rendered = rendered.replace(_LINE_SEPARATORS[0], b"\\u2028").replace(_LINE_SEPARATORS[1], b"\\u2029")
         return rendered
+
+
+def _decoded(data):
+    """`data` with JSON already written by the database (`orjson.Fragment`s, see
+    registry/api/rendered.py) read back, for DRF's encoder, which cannot embed them."""
+    if isinstance(data, orjson.Fragment):
+        return json.loads(orjson.dumps(data))  # a Fragment is written as the text it holds
+    if isinstance(data, dict):
+        return {key: _decoded(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_decoded(item) for item in data]
+    return data
 
 
 def enveloped(body: dict, status_code: int = status.HTTP_200_OK) -> Response:

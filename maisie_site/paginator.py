@@ -4,7 +4,9 @@ A filtered list's `total_items` is an exact COUNT(*) over every match. On Postgr
 take as long as reading and rendering the page: 3,806 matches of two JSON conditions take 17 ms
 of heap visits, the page of 50 a few ms of SQL and more of Python. Neither needs the other, so
 the count runs on a thread of its own (one per process, with its own persistent connection)
-while this thread reads the rows; the request takes about the longer of the two, not the sum.
+while this thread reads the rows, and it is waited for only when the total is first asked for:
+the API asks after it has built and serialised the page, so the count runs beside all of that;
+the request takes about the longer of the two, not the sum.
 
 Only where that is the same answer as counting first: PostgreSQL, a queryset not yet read,
 no total already known, and no transaction open on this thread's connection (its uncommitted
@@ -20,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
@@ -70,10 +73,21 @@ class OverlappingCountPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         try:
             rows = list(self.object_list[bottom : bottom + self.per_page])
-        finally:
-            total = counted.result()  # waited for even if the read failed: no count outlives the request
-        self.__dict__["count"] = total  # Paginator.count is a cached_property
+        except BaseException:
+            counted.result()  # no count outlives a failed request
+            raise
+        if rows or number == 1:
+            # A page with rows exists, and so does an empty first page: the number is valid
+            # without the total, which is waited for when `count` is first read.
+            self.__dict__["_counting"] = counted
+            return self._get_page(rows, number, self)
+        self.__dict__["count"] = counted.result()  # past the end, or not: the total decides
         return self._get_page(rows, self.validate_number(number), self)
+
+    @cached_property
+    def count(self) -> int:
+        counting = self.__dict__.pop("_counting", None)
+        return counting.result() if counting is not None else Paginator.count.func(self)
 
     def get_page(self, number):
         """Django's forgiving lookup (the web UI's): not a number is page 1, past the end the last."""

@@ -19,13 +19,18 @@ class Links:
         self._templates: dict[str, tuple[str, str]] = {}
 
     def url(self, name: str, pk: int) -> str:
+        head, tail = self.template(name)
+        return f"{head}{pk}{tail}"
+
+    def template(self, name: str) -> tuple[str, str]:
+        """What comes before and after the id in the URL named `name`."""
         template = self._templates.get(name)
         if template is None:
             path = reverse(name, args=[_PLACEHOLDER])
             absolute = self._request.build_absolute_uri(path) if self._request is not None else path
             head, _, tail = absolute.partition(_PLACEHOLDER)
             template = self._templates[name] = (head, tail)
-        return f"{template[0]}{pk}{template[1]}"
+        return template
 
 
 def links_for(context: dict) -> Links:

@@ -4,6 +4,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from orjson import Fragment
 from rest_framework import serializers
 
 from accounts.models import User
@@ -193,6 +194,8 @@ class MLModelSerializer(serializers.ModelSerializer):
     # rendering cost about 0.7 ms a model, most of a list request's time. test_api_models pins
     # this output to what the declared fields produce, so the two cannot drift apart.
     def to_representation(self, model):
+        if isinstance(model, Fragment):
+            return model  # already this shape, written by PostgreSQL (registry/api/rendered.py)
         uploader = model.uploader
         return {
             "id": model.pk,

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from maisie_site.api import deleted
 from registry import services
+from registry.api import rendered
 from registry.api.parsers import StreamingMultiPartParser
 from registry.api.serializers import (
     MembershipSerializer,
@@ -115,6 +116,12 @@ class MLModelViewSet(RegistryViewSet):
 
     def get_queryset(self):
         return MLModel.objects.visible_to(self.request.user).with_related()
+
+    def paginate_queryset(self, queryset):
+        # On PostgreSQL a list page comes back from the database as the API's JSON.
+        if self.action == "list" and rendered.renders(queryset):
+            queryset = rendered.rendered(queryset, self.request)
+        return super().paginate_queryset(queryset)
 
     def get_counts(self):
         """The uploader counts of the same scope as get_queryset(), for MLModelFilterSet's totals."""

@@ -8,3 +8,11 @@ def assert_error(response, status_code: int) -> dict:
     assert "data" not in body
     assert body["status"] == "error"
     return body
+
+
+def model_list_queries() -> int:
+    """Statements of a model list request: the user behind the JWT, the count, the page and, where
+    the database does not render the page with its tags (registry/api/rendered.py), the tags."""
+    from django.db import connection
+
+    return 3 if connection.vendor == "postgresql" else 4

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conftest import make_user
 from registry import services
 from registry.models import MLModel, Role, Tag
+from registry.tests.assertions import model_list_queries
 from registry.tests.factories import upload, upload_form
 
 URL = "/api/v1/models/"
@@ -447,8 +448,7 @@ class TestList:
             upload(alice if i % 2 else bob, project, name=f"m{i}", tags=tags[: i % 3])
         client = api.as_user(bob)
 
-        # user, count, page, tags
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(model_list_queries()):
             response = client.get(URL)
 
         assert len(response.json()["data"]) == count
