@@ -280,20 +280,28 @@ def prepare_maisie(models: int, database: str, fresh: bool) -> None:
     vacuum(database)
 
 
-RANDOM_PAGE_COST = 1.1  # what Maisie sets on its own connections (MAISIE_PG_RANDOM_PAGE_COST)
+# What Maisie sets on its own connections (MAISIE_PG_SEQ_PAGE_COST, MAISIE_PG_RANDOM_PAGE_COST).
+PAGE_COSTS = {"seq_page_cost": 0.1, "random_page_cost": 0.1}
+# MLflow sets none; its database gets the page costs it ran fastest with, measured here on
+# questions 1, 2 and 5 (p50 of 30, ms): server defaults (1, 4): 172 / 328 / 408; (1, 1.1):
+# 129 / 236 / 423; Maisie's (0.1, 0.1): 321 / 301 / 476.
+MLFLOW_PAGE_COSTS = {"seq_page_cost": 1.0, "random_page_cost": 1.1}
 
 
-def configure_database(database: str, workers: int) -> None:
-    """Both databases get the same settings. Parallel query helps a big machine; on two cores
-    shared with the app server its workers compete for them (a count of ~97,000 rows: 65 ms
-    with 2 workers, 20 ms without, measured here). random_page_cost: Maisie sets 1.1 on its
-    connections (data in memory or on SSD); MLflow's database gets the same, so neither
-    system's planner works from costs the other's does not."""
+def configure_database(database: str, workers: int, page_costs: dict[str, float] = PAGE_COSTS) -> None:
+    """Parallel query helps a big machine; on two cores shared with the app server its workers
+    compete for them (a count of ~97,000 rows: 65 ms with 2 workers, 20 ms without, measured
+    here), so neither database uses it. Page costs: each system's own best (see above)."""
     conn = pg_connect()
     with conn.cursor() as cursor:
         cursor.execute(f'ALTER DATABASE "{database}" SET max_parallel_workers_per_gather = {int(workers)}')
-        cursor.execute(f'ALTER DATABASE "{database}" SET random_page_cost = {RANDOM_PAGE_COST}')
+        for name, value in page_costs.items():
+            cursor.execute(f'ALTER DATABASE "{database}" SET {name} = {value}')
     conn.close()
+
+
+def _described(page_costs: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value}" for name, value in page_costs.items())
 
 
 def server_memory_settings() -> str:
@@ -657,8 +665,8 @@ def measure(args, questions, maisie_call, mlflow_calls) -> dict:
 def report(args, questions, results, totals) -> bool:
     print()
     print(
-        f"Search latency, {args.models:,} models, PostgreSQL on loopback "
-        f"(max_parallel_workers_per_gather = {args.pg_parallel}, random_page_cost = {RANDOM_PAGE_COST}), ms; "
+        f"Search latency, {args.models:,} models, PostgreSQL on loopback (max_parallel_workers_per_gather = "
+        f"{args.pg_parallel}; Maisie {_described(PAGE_COSTS)}, MLflow {_described(MLFLOW_PAGE_COSTS)}), ms; "
         f"the systems take turns every {args.block} request{'s' if args.block > 1 else ''}"
     )
     print()
@@ -746,7 +754,7 @@ def main() -> int:
                 recreate_database(mlflow_db)
             if not database_exists(mlflow_db):
                 recreate_database(mlflow_db)
-            configure_database(mlflow_db, args.pg_parallel)
+            configure_database(mlflow_db, args.pg_parallel, MLFLOW_PAGE_COSTS)
             server = start_mlflow(mlflow_db, args.workers, servers)
             context.mlflow_port = server.port
             context.experiments = prepare_mlflow(server.port, mlflow_db, args.models, args.mlflow_rest_runs, args.fresh)

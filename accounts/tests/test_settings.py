@@ -64,6 +64,10 @@ def last_line(text: str) -> str:
             {"DATABASE_URL": "postgres://u@127.0.0.1/x", "MAISIE_PG_RANDOM_PAGE_COST": "cheap"},
             "MAISIE_PG_RANDOM_PAGE_COST",
         ),
+        (
+            {"DATABASE_URL": "postgres://u@127.0.0.1/x", "MAISIE_PG_SEQ_PAGE_COST": "0"},
+            "MAISIE_PG_SEQ_PAGE_COST",
+        ),
     ],
     ids=lambda value: ",".join(f"{key}={raw}" for key, raw in value.items()) if isinstance(value, dict) else None,
 )

@@ -110,8 +110,8 @@ def test_postgresql_connections_plan_for_pages_in_memory(db):
     if connection.vendor != "postgresql":
         pytest.skip("a PostgreSQL planner setting")
     with connection.cursor() as cursor:
-        cursor.execute("SHOW random_page_cost")
-        assert cursor.fetchone()[0] == "1.1"
+        cursor.execute("SELECT current_setting('seq_page_cost'), current_setting('random_page_cost')")
+        assert cursor.fetchone() == ("0.1", "0.1")
 
 
 def test_options_from_database_url_are_kept_beside_the_planner_setting(tmp_path):
@@ -122,7 +122,7 @@ def test_options_from_database_url_are_kept_beside_the_planner_setting(tmp_path)
     setup = "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'maisie_site.settings'; django.setup()"
     done = _python("-c", f"{setup}; {code}", env=env)
     done.check_returncode()
-    assert done.stdout.split("\n")[-2] == "-c random_page_cost=2.0 -c statement_timeout=5000"
+    assert done.stdout.split("\n")[-2] == "-c seq_page_cost=0.1 -c random_page_cost=2.0 -c statement_timeout=5000"
 
 
 def test_a_gunicorn_worker_freezes_what_it_loaded_for_the_garbage_collector(tmp_path):
