@@ -42,6 +42,7 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(REPO))
 import mlflow_server  # noqa: E402  (sibling modules, found through the lines above)
 import psycopg2  # noqa: E402  (from the project's .venv)
+from pg_server import PrivatePostgres  # noqa: E402
 from transfer import Server, free_port, raise_on_signal, warn_if_busy  # noqa: E402
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
@@ -730,6 +731,11 @@ def main() -> int:
     parser.add_argument(
         "--wait-quiet", type=float, default=0, help="wait up to this many seconds for a load average below 1"
     )
+    parser.add_argument(
+        "--shared-buffers",
+        help="run both systems on a PostgreSQL server of the bench's own with this shared_buffers (e.g. 2GB) "
+        "instead of the machine's (bench/pg_server.py); its databases are built once, in var/",
+    )
     args = parser.parse_args()
     if args.mlflow_rest_runs < 1:
         parser.error("--mlflow-rest-runs must be at least 1: the copied runs take their shape from those")
@@ -738,8 +744,22 @@ def main() -> int:
     wanted = {int(n) for n in args.questions.split(",")}
     questions = [q for q in QUESTIONS if q.number in wanted]
     signal.signal(signal.SIGTERM, raise_on_signal)
+    private = None
+    if args.shared_buffers:
+        global DATA_DIR  # the databases' uploaded files live beside the server that holds them
+        DATA_DIR = DATA_DIR / f"postgres-{args.shared_buffers}"
+        PG["port"] = free_port()
+        private = PrivatePostgres(DATA_DIR / "server", PG["port"], {"shared_buffers": args.shared_buffers})
+        private.start()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        return run(args, questions)
+    finally:
+        if private is not None:
+            private.stop()
 
+
+def run(args, questions: list[Question]) -> int:
     maisie_db, mlflow_db = f"maisie_bench_{args.models}", f"mlflow_bench_{args.models}"
     prepare_maisie(args.models, maisie_db, args.fresh)
     configure_database(maisie_db, args.pg_parallel)
