@@ -688,7 +688,7 @@ def report(args, questions, results, totals) -> bool:
             if question.number in RATIO_QUESTIONS:
                 ok &= ratio >= RATIO_TARGET
             mark = "*" if question.mlflow_note else ""
-            cells += [f"{f50:.1f}{mark}", f"{f95:.1f}{mark}", f"{ratio:.0f}x"]
+            cells += [f"{f50:.1f}{mark}", f"{f95:.1f}{mark}", f"{ratio:.1f}x"]  # 9.9x is not 10x
         else:
             cells += ["-", "-", "-"]
         if question.mlflow_note:
