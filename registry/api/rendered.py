@@ -16,6 +16,8 @@ kind of value. Elsewhere (SQLite, or a request in another time zone than UTC, wh
 timestamps below assume) lists are built by the serializer.
 """
 
+from functools import cache
+
 from django.db import connections
 from django.db.models import TextField
 from django.db.models.expressions import RawSQL
@@ -43,11 +45,15 @@ def _timestamp(column: str) -> str:
     )
 
 
-def _model_json_sql(connection) -> str:
+@cache
+def _model_json_sql(alias: str) -> str:
     """The API's JSON of the models table's current row, as text: a column for Django's own
-    page query, so the table is planned once and the row is joined to nothing else."""
+    page query, so the table is planned once and the row is joined to nothing else. Written
+    once per database: it holds names only, the links are parameters."""
     from accounts.models import User
     from registry.models import MLModel, Project, Tag
+
+    connection = connections[alias]
 
     def table(model) -> str:
         return connection.ops.quote_name(model._meta.db_table)
@@ -92,8 +98,7 @@ class RenderedModelIterable(BaseIterable):
     def __iter__(self):
         queryset = self.queryset
         links = [part for name, _ in _LINKS.values() for part in self.links.template(name)]
-        sql = _model_json_sql(connections[queryset.db])  # names only: the links are parameters
-        column = RawSQL(sql, links, output_field=TextField())  # noqa: S611
+        column = RawSQL(_model_json_sql(queryset.db), links, output_field=TextField())  # noqa: S611
         for text in queryset.values_list(column, flat=True):
             yield Fragment(text)
 
