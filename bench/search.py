@@ -46,6 +46,8 @@ from pg_server import PrivatePostgres  # noqa: E402
 from transfer import Server, free_port, raise_on_signal, warn_if_busy  # noqa: E402
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+# With --shared-buffers or --own-servers, the port of the server that holds each database.
+PORTS: dict[str, int] = {}
 LOGIN, PASSWORD = "seed", "bench-search-password"  # the seeded owner, in a throw-away database
 P95_TARGET_MS = 50
 RATIO_TARGET = 10
@@ -207,7 +209,7 @@ def maisie_env(database: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAISIE_", "DJANGO_"))}
     env.update(
         {
-            "DATABASE_URL": f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{database}",
+            "DATABASE_URL": pg_url(database, "postgres"),
             "MAISIE_DATA_DIR": str(DATA_DIR / database),
             "DJANGO_SETTINGS_MODULE": "maisie_site.settings",
             "DJANGO_DEBUG": "false",
@@ -220,20 +222,31 @@ def maisie_env(database: str) -> dict[str, str]:
     return env
 
 
-def pg_connect(database: str = "postgres"):
-    connection = psycopg2.connect(dbname=database, **PG)
+def pg_address(database: str) -> dict:
+    """Where `database` lives: the machine's server unless the bench started one for it."""
+    return {**PG, "port": PORTS.get(database, PG["port"])}
+
+
+def pg_url(database: str, scheme: str) -> str:
+    address = pg_address(database)
+    return f"{scheme}://{address['user']}@{address['host']}:{address['port']}/{database}"
+
+
+def pg_connect(database: str = "postgres", server_of: str | None = None):
+    """A connection to `database`, or to the maintenance database of the server holding `server_of`."""
+    connection = psycopg2.connect(dbname=database, **pg_address(server_of or database))
     connection.autocommit = True
     return connection
 
 
 def database_exists(name: str) -> bool:
-    with pg_connect() as conn, conn.cursor() as cursor:
+    with pg_connect(server_of=name) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         return cursor.fetchone() is not None
 
 
 def recreate_database(name: str) -> None:
-    conn = pg_connect()
+    conn = pg_connect(server_of=name)
     with conn.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cursor.execute(f'CREATE DATABASE "{name}"')
@@ -293,7 +306,7 @@ def configure_database(database: str, workers: int, page_costs: dict[str, float]
     """Parallel query helps a big machine; on two cores shared with the app server its workers
     compete for them (a count of ~97,000 rows: 65 ms with 2 workers, 20 ms without, measured
     here), so neither database uses it. Page costs: each system's own best (see above)."""
-    conn = pg_connect()
+    conn = pg_connect(server_of=database)
     with conn.cursor() as cursor:
         cursor.execute(f'ALTER DATABASE "{database}" SET max_parallel_workers_per_gather = {int(workers)}')
         for name, value in page_costs.items():
@@ -305,11 +318,11 @@ def _described(page_costs: dict[str, float]) -> str:
     return ", ".join(f"{name} {value}" for name, value in page_costs.items())
 
 
-def server_memory_settings() -> str:
+def server_memory_settings(database: str) -> str:
     """What the PostgreSQL server caches with, printed with the figures: a count that visits
     thousands of heap pages is fast or slow by whether they stayed in `shared_buffers` while
     the other system ran (docs/performance.md)."""
-    conn = pg_connect()
+    conn = pg_connect(server_of=database)
     with conn.cursor() as cursor:
         cursor.execute(
             "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'effective_cache_size')"
@@ -402,7 +415,7 @@ def start_mlflow(database: str, workers: int, servers: list[Server]) -> Server:
         "--workers",
         str(workers),
         "--backend-store-uri",
-        f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{database}",
+        pg_url(database, "postgresql+psycopg2"),
         "--artifacts-destination",
         str(workdir / "artifacts"),
     ]
@@ -664,9 +677,15 @@ def measure(args, questions, maisie_call, mlflow_calls) -> dict:
 
 
 def report(args, questions, results, totals) -> bool:
+    if args.own_servers:
+        where = f"each system on a PostgreSQL server of its own, shared_buffers {args.shared_buffers or '128MB'}"
+    elif args.shared_buffers:
+        where = f"both systems on one PostgreSQL server, shared_buffers {args.shared_buffers}"
+    else:
+        where = "both systems on the machine's PostgreSQL server"
     print()
     print(
-        f"Search latency, {args.models:,} models, PostgreSQL on loopback (max_parallel_workers_per_gather = "
+        f"Search latency, {args.models:,} models, {where}, on loopback (max_parallel_workers_per_gather = "
         f"{args.pg_parallel}; Maisie {_described(PAGE_COSTS)}, MLflow {_described(MLFLOW_PAGE_COSTS)}), ms; "
         f"the systems take turns every {args.block} request{'s' if args.block > 1 else ''}"
     )
@@ -736,6 +755,12 @@ def main() -> int:
         help="run both systems on a PostgreSQL server of the bench's own with this shared_buffers (e.g. 2GB) "
         "instead of the machine's (bench/pg_server.py); its databases are built once, in var/",
     )
+    parser.add_argument(
+        "--own-servers",
+        action="store_true",
+        help="run each system on a PostgreSQL server of its own (bench/pg_server.py), both with "
+        "--shared-buffers or PostgreSQL's default 128MB; built once, in var/",
+    )
     args = parser.parse_args()
     if args.mlflow_rest_runs < 1:
         parser.error("--mlflow-rest-runs must be at least 1: the copied runs take their shape from those")
@@ -744,23 +769,54 @@ def main() -> int:
     wanted = {int(n) for n in args.questions.split(",")}
     questions = [q for q in QUESTIONS if q.number in wanted]
     signal.signal(signal.SIGTERM, raise_on_signal)
-    private = None
-    if args.shared_buffers:
-        global DATA_DIR  # the databases' uploaded files live beside the server that holds them
-        DATA_DIR = DATA_DIR / f"postgres-{args.shared_buffers}"
-        PG["port"] = free_port()
-        private = PrivatePostgres(DATA_DIR / "server", PG["port"], {"shared_buffers": args.shared_buffers})
-        private.start()
+    private = private_servers(args)
     DATA_DIR.mkdir(parents=True, exist_ok=True)
+    started: list[PrivatePostgres] = []
     try:
+        for server in private:
+            server.start()
+            started.append(server)
         return run(args, questions)
     finally:
-        if private is not None:
-            private.stop()
+        for server in started:
+            server.stop()
+
+
+def database_names(models: int) -> tuple[str, str]:
+    return f"maisie_bench_{models}", f"mlflow_bench_{models}"
+
+
+def private_servers(args) -> list[PrivatePostgres]:
+    """The PostgreSQL servers of the bench's own (bench/pg_server.py), not yet started.
+
+    --shared-buffers SIZE: one for both systems, with that much cache. --own-servers: one for
+    each system, as each registry is deployed, with the same settings (PostgreSQL's default
+    128MB, or --shared-buffers): sharing one server's cache, the system that reads more pages
+    evicts the other's between their alternating requests. Neither: the machine's server."""
+    global DATA_DIR  # the databases' uploaded files live beside the server that holds them
+    if not args.shared_buffers and not args.own_servers:
+        return []
+    shared_buffers = args.shared_buffers or "128MB"
+    maisie_db, mlflow_db = database_names(args.models)
+    if args.own_servers:
+        DATA_DIR = DATA_DIR / f"own-servers-{shared_buffers}"
+        layout = {"maisie": [maisie_db], "mlflow": [mlflow_db]}
+    else:
+        DATA_DIR = DATA_DIR / f"postgres-{shared_buffers}"
+        layout = {"server": [maisie_db, mlflow_db]}
+    servers, ports = [], set()
+    for folder, databases in layout.items():
+        port = free_port()
+        while port in ports:  # not yet listening, so free_port could hand it out twice
+            port = free_port()
+        ports.add(port)
+        servers.append(PrivatePostgres(DATA_DIR / folder, port, {"shared_buffers": shared_buffers}))
+        PORTS.update(dict.fromkeys(databases, port))
+    return servers
 
 
 def run(args, questions: list[Question]) -> int:
-    maisie_db, mlflow_db = f"maisie_bench_{args.models}", f"mlflow_bench_{args.models}"
+    maisie_db, mlflow_db = database_names(args.models)
     prepare_maisie(args.models, maisie_db, args.fresh)
     configure_database(maisie_db, args.pg_parallel)
     servers: list[Server] = []
@@ -795,7 +851,12 @@ def run(args, questions: list[Question]) -> int:
         totals = {q.number: check_maisie_answer(q.number, json.loads(maisie_call(q)())) for q in questions}
         mlflow_calls = {} if args.skip_mlflow else {q.number: q.mlflow(context) for q in questions if q.mlflow}
         wait_for_quiet(args.wait_quiet)
-        print(f"PostgreSQL server (both systems): {server_memory_settings()}", flush=True)
+        if args.own_servers:
+            print(f"PostgreSQL server (Maisie's own): {server_memory_settings(maisie_db)}", flush=True)
+            if not args.skip_mlflow:
+                print(f"PostgreSQL server (MLflow's own): {server_memory_settings(mlflow_db)}", flush=True)
+        else:
+            print(f"PostgreSQL server (both systems): {server_memory_settings(maisie_db)}", flush=True)
         warn_if_busy("before measuring")
         print(
             f"measuring: {args.requests} requests per question and system, alternating every {args.block}...",
