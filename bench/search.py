@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/search.py                       # 100,000 models, both systems
     .venv/bin/python bench/search.py --models 1000000 --questions 1,2,3 --skip-mlflow
+    .venv/bin/python bench/search.py --own-servers          # each system on a PostgreSQL server of its own
 
 Both systems get the same workload (`manage.py seed_models`: 2 workspaces x 5 projects, 10
 hyperparameters, 5 parameters, 5 metrics and 2 tags per model) in PostgreSQL databases of their
 own on loopback (`maisie_bench_<N>`, `mlflow_bench_<N>`), built on the first run and reused
-after. The five questions of issue 3 are asked one after the other, alternating between the two
-servers so that background load falls on both alike; each reports p50/p95 over --requests
-timed requests (after --warmup), bounded by --seconds per question and system.
+after: on the machine's server, on one of the bench's own (--shared-buffers), or on one each
+(--own-servers; see private_servers). The five questions of issue 3 are asked one after the
+other, alternating between the two servers so that background load falls on both alike; each
+reports p50/p95 over --requests timed requests (after --warmup), bounded by --seconds per
+question and system.
 
 Maisie runs as in production: gunicorn, 2 sync workers, DEBUG off, a JWT as a normal client
 would hold. MLflow runs `mlflow server` from bench/.mlflow-venv with a PostgreSQL backend store
