@@ -1,5 +1,6 @@
-"""A PostgreSQL server of the benchmark's own, for runs that need server settings (memory) the
-machine's server does not have: `bench/search.py --shared-buffers 2GB`.
+"""A PostgreSQL server of the benchmark's own: `bench/search.py` runs each system on one (or both
+on one, `--servers one`), with settings of its choosing (`--shared-buffers`), not on the
+machine's server, which both would share and whose settings it does not own.
 
 Made with this machine's PostgreSQL binaries (Debian's /usr/lib/postgresql/<version>/bin),
 `initdb` once into a folder under var/ (kept, so its databases are built once), started on a

@@ -2,16 +2,15 @@
 
     .venv/bin/python bench/search.py                       # 100,000 models, both systems
     .venv/bin/python bench/search.py --models 1000000 --questions 1,2,3 --skip-mlflow
-    .venv/bin/python bench/search.py --own-servers          # each system on a PostgreSQL server of its own
+    .venv/bin/python bench/search.py --servers machine      # both on the machine's PostgreSQL server
 
 Both systems get the same workload (`manage.py seed_models`: 2 workspaces x 5 projects, 10
 hyperparameters, 5 parameters, 5 metrics and 2 tags per model) in PostgreSQL databases of their
 own on loopback (`maisie_bench_<N>`, `mlflow_bench_<N>`), built on the first run and reused
-after: on the machine's server, on one of the bench's own (--shared-buffers), or on one each
-(--own-servers; see private_servers). The five questions of issue 3 are asked one after the
-other, alternating between the two servers so that background load falls on both alike; each
-reports p50/p95 over --requests timed requests (after --warmup), bounded by --seconds per
-question and system.
+after, by default each on a PostgreSQL server of its own (--servers; see private_servers).
+The five questions of issue 3 are asked one after the other, alternating between the two
+servers so that background load falls on both alike; each reports p50/p95 over --requests
+timed requests (after --warmup), bounded by --seconds per question and system.
 
 Maisie runs as in production: gunicorn, 2 sync workers, DEBUG off, a JWT as a normal client
 would hold. MLflow runs `mlflow server` from bench/.mlflow-venv with a PostgreSQL backend store
@@ -49,7 +48,9 @@ from pg_server import PrivatePostgres  # noqa: E402
 from transfer import Server, free_port, raise_on_signal, warn_if_busy  # noqa: E402
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-# With --shared-buffers or --own-servers, the port of the server that holds each database.
+# Where the databases live (--servers), and on the bench's own servers the port of each database's.
+SERVER_LAYOUTS = ("own", "one", "machine")
+DEFAULT_SHARED_BUFFERS = "128MB"  # PostgreSQL's default
 PORTS: dict[str, int] = {}
 LOGIN, PASSWORD = "seed", "bench-search-password"  # the seeded owner, in a throw-away database
 P95_TARGET_MS = 50
@@ -680,12 +681,11 @@ def measure(args, questions, maisie_call, mlflow_calls) -> dict:
 
 
 def report(args, questions, results, totals) -> bool:
-    if args.own_servers:
-        where = f"each system on a PostgreSQL server of its own, shared_buffers {args.shared_buffers or '128MB'}"
-    elif args.shared_buffers:
-        where = f"both systems on one PostgreSQL server, shared_buffers {args.shared_buffers}"
-    else:
-        where = "both systems on the machine's PostgreSQL server"
+    where = {
+        "own": f"each system on a PostgreSQL server of its own, shared_buffers {args.shared_buffers}",
+        "one": f"both systems on one PostgreSQL server, shared_buffers {args.shared_buffers}",
+        "machine": "both systems on the machine's PostgreSQL server",
+    }[args.servers]
     print()
     print(
         f"Search latency, {args.models:,} models, {where}, on loopback (max_parallel_workers_per_gather = "
@@ -754,17 +754,20 @@ def main() -> int:
         "--wait-quiet", type=float, default=0, help="wait up to this many seconds for a load average below 1"
     )
     parser.add_argument(
-        "--shared-buffers",
-        help="run both systems on a PostgreSQL server of the bench's own with this shared_buffers (e.g. 2GB) "
-        "instead of the machine's (bench/pg_server.py); its databases are built once, in var/",
+        "--servers",
+        choices=SERVER_LAYOUTS,
+        default="own",
+        help="own: each system on a PostgreSQL server of the bench's own (bench/pg_server.py; built once, "
+        "in var/); one: both on one such server; machine: both on the machine's server (127.0.0.1:5432)",
     )
     parser.add_argument(
-        "--own-servers",
-        action="store_true",
-        help="run each system on a PostgreSQL server of its own (bench/pg_server.py), both with "
-        "--shared-buffers or PostgreSQL's default 128MB; built once, in var/",
+        "--shared-buffers",
+        default=DEFAULT_SHARED_BUFFERS,
+        help="shared_buffers of the bench's own servers (default: PostgreSQL's, 128MB)",
     )
     args = parser.parse_args()
+    if args.servers == "machine" and args.shared_buffers != DEFAULT_SHARED_BUFFERS:
+        parser.error("--shared-buffers sets the bench's own servers; the machine's keeps its own setting")
     if args.mlflow_rest_runs < 1:
         parser.error("--mlflow-rest-runs must be at least 1: the copied runs take their shape from those")
     if args.block < 1:
@@ -792,16 +795,17 @@ def database_names(models: int) -> tuple[str, str]:
 def private_servers(args) -> list[PrivatePostgres]:
     """The PostgreSQL servers of the bench's own (bench/pg_server.py), not yet started.
 
-    --shared-buffers SIZE: one for both systems, with that much cache. --own-servers: one for
-    each system, as each registry is deployed, with the same settings (PostgreSQL's default
-    128MB, or --shared-buffers): sharing one server's cache, the system that reads more pages
-    evicts the other's between their alternating requests. Neither: the machine's server."""
+    By default each system gets one, both with the same settings (PostgreSQL's defaults), as
+    each registry is deployed. Sharing one server's cache (`--servers one` or `machine`), the
+    system that reads more pages evicts the other's between their alternating requests: MLflow's
+    question 2 reads ~130,000 buffers, and Maisie's count then reads its 3,300 back from the
+    operating system (docs/performance.md)."""
     global DATA_DIR  # the databases' uploaded files live beside the server that holds them
-    if not args.shared_buffers and not args.own_servers:
+    if args.servers == "machine":
         return []
-    shared_buffers = args.shared_buffers or "128MB"
+    shared_buffers = args.shared_buffers
     maisie_db, mlflow_db = database_names(args.models)
-    if args.own_servers:
+    if args.servers == "own":
         DATA_DIR = DATA_DIR / f"own-servers-{shared_buffers}"
         layout = {"maisie": [maisie_db], "mlflow": [mlflow_db]}
     else:
@@ -854,7 +858,7 @@ def run(args, questions: list[Question]) -> int:
         totals = {q.number: check_maisie_answer(q.number, json.loads(maisie_call(q)())) for q in questions}
         mlflow_calls = {} if args.skip_mlflow else {q.number: q.mlflow(context) for q in questions if q.mlflow}
         wait_for_quiet(args.wait_quiet)
-        if args.own_servers:
+        if args.servers == "own":
             print(f"PostgreSQL server (Maisie's own): {server_memory_settings(maisie_db)}", flush=True)
             if not args.skip_mlflow:
                 print(f"PostgreSQL server (MLflow's own): {server_memory_settings(mlflow_db)}", flush=True)
