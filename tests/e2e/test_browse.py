@@ -90,6 +90,21 @@ def test_browse_filter_sort_and_compare(page, project):
     page.wait_for_function("!location.search.includes('q=')")
     assert sorted(table_names(page)) == ["alpha", "beta", "delta", "gamma"]
 
+    # A malformed query: its error inline, saying where; the text stays in the box and the URL.
+    page.get_by_label("Query").fill("metrics.f1 >")
+    page.get_by_label("Query").press("Enter")
+    page.wait_for_function("location.search.includes('q=metrics.f1')")
+    assert query(page)["q"] == ["metrics.f1 >"]
+    alert = page.get_by_role("alert")
+    assert alert.is_visible()
+    assert "Expected a value (a number, a quoted string, true, false or null) at offset 12" in alert.inner_text()
+    assert page.get_by_label("Query").input_value() == "metrics.f1 >"
+    assert table_names(page) == []
+    page.get_by_label("Query").fill("")
+    page.get_by_label("Query").press("Enter")
+    page.wait_for_function("!location.search.includes('q=')")
+    assert sorted(table_names(page)) == ["alpha", "beta", "delta", "gamma"]
+
     # Select two rows and compare them; the better accuracy is highlighted.
     compare = page.get_by_role("button", name="Compare selected")
     assert compare.is_disabled()
