@@ -19,6 +19,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+from transfer import raise_on_signal  # a sibling module (bench/)
+
 
 def _binaries() -> Path:
     versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
@@ -61,12 +63,13 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a server setting")
     args = parser.parse_args()
     server = PrivatePostgres(args.folder.resolve(), args.port, dict(item.split("=", 1) for item in args.set))
+    # Ctrl-C or kill stops the server too; a shell starting this in the background ignores SIGINT.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, raise_on_signal)
     server.start()
     print(f"PostgreSQL on 127.0.0.1:{args.port} (user postgres, trust); Ctrl-C stops it", flush=True)
     try:
         signal.pause()
-    except KeyboardInterrupt:
-        pass
     finally:
         server.stop()
 

@@ -45,6 +45,12 @@ def query(page) -> dict:
     return parse_qs(urlparse(page.url).query, keep_blank_values=True)
 
 
+def submit_query(page, text: str) -> None:
+    box = page.get_by_label("Query")
+    box.fill(text)
+    box.press("Enter")
+
+
 def test_browse_filter_sort_and_compare(page, project):
     sign_in(page, "alice", PASSWORD)
     page.get_by_role("link", name="resnets").first.click()
@@ -79,20 +85,17 @@ def test_browse_filter_sort_and_compare(page, project):
     assert page.get_by_role("link", name="metrics.accuracy ≥ 0.8").is_visible()
 
     # The query box: the search language, in the URL as `q`, joined with the panel's filters.
-    page.get_by_label("Query").fill('hp.optimizer = "adam" and metrics.f1 > 0.85')
-    page.get_by_label("Query").press("Enter")
+    submit_query(page, 'hp.optimizer = "adam" and metrics.f1 > 0.85')
     page.wait_for_url("**q=**")
     assert query(page)["q"] == ['hp.optimizer = "adam" and metrics.f1 > 0.85']
     assert table_names(page) == ["gamma"]
     page.get_by_role("link", name="metrics.accuracy ≥ 0.8").click()  # remove the panel filter
-    page.get_by_label("Query").fill("")
-    page.get_by_label("Query").press("Enter")
+    submit_query(page, "")
     page.wait_for_function("!location.search.includes('q=')")
     assert sorted(table_names(page)) == ["alpha", "beta", "delta", "gamma"]
 
     # A malformed query: its error inline, saying where; the text stays in the box and the URL.
-    page.get_by_label("Query").fill("metrics.f1 >")
-    page.get_by_label("Query").press("Enter")
+    submit_query(page, "metrics.f1 >")
     page.wait_for_function("location.search.includes('q=metrics.f1')")
     assert query(page)["q"] == ["metrics.f1 >"]
     alert = page.get_by_role("alert")
@@ -100,8 +103,7 @@ def test_browse_filter_sort_and_compare(page, project):
     assert "Expected a value (a number, a quoted string, true, false or null) at offset 12" in alert.inner_text()
     assert page.get_by_label("Query").input_value() == "metrics.f1 >"
     assert table_names(page) == []
-    page.get_by_label("Query").fill("")
-    page.get_by_label("Query").press("Enter")
+    submit_query(page, "")
     page.wait_for_function("!location.search.includes('q=')")
     assert sorted(table_names(page)) == ["alpha", "beta", "delta", "gamma"]
 
