@@ -1,8 +1,19 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 
+from accounts.forms import AdminSignInForm
 from accounts.models import ApiToken, SshChallenge, SshPublicKey, User
+
+# The admin's sign-in counts against the same limits and per-login lock as every other sign-in
+# (served by accounts.views.admin_sign_in, which answers 429 when it refuses).
+admin.site.login_form = AdminSignInForm
+
+# What only a superuser may give: otherwise a staff user allowed to change users could make
+# themselves superuser or grant themselves every permission.
+SUPERUSER_ONLY_FIELDS = ["is_superuser", "groups", "user_permissions"]
 
 
 class UserChangeFormForLogin(UserChangeForm):
@@ -38,6 +49,40 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["login", "full_name", "email", "password1", "password2"]}),
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else fields + SUPERUSER_ONLY_FIELDS
+
+    def has_change_permission(self, request, obj=None):
+        # A superuser's password, flags and profile are theirs and other superusers' to change
+        # (the password form asks this too); other staff see the account read-only.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Groups carry permissions: only superusers make or change them (a staff user in a group
+    could otherwise grant it, and so themselves, every permission)."""
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -56,8 +101,13 @@ class SshPublicKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "key_type", "fingerprint", "last_used", "created"]
     list_filter = ["key_type"]
     search_fields = ["name", "fingerprint", "user__login"]
-    readonly_fields = ["key_type", "fingerprint", "last_used", "created"]
+    # A key added or swapped here would let whoever holds its private half sign in as the user:
+    # keys are registered by their owner (after a recent sign-in); staff can only remove them.
+    readonly_fields = ["user", "public_key", "key_type", "fingerprint", "last_used", "created"]
     fields = ["user", "name", "public_key", "key_type", "fingerprint", "last_used", "created"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(SshChallenge)

@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from accounts import schema  # noqa: F401  (registers the OpenAPI auth extensions)
+        from accounts import recent, schema  # noqa: F401  (OpenAPI auth extensions; the sign-in time receiver)

@@ -3,10 +3,15 @@
 from datetime import timedelta
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle
 from accounts.models import ApiToken, SshPublicKey, User
+
+THROTTLED = "Too many sign-in attempts. Wait a minute and try again."
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -57,3 +62,75 @@ class SshPublicKeyForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+
+
+class SignInAttempt:
+    """What the API's login throttles read from a request, for a password typed into a page."""
+
+    def __init__(self, request, login: str):
+        self.META = request.META
+        self.headers = request.headers
+        self.data = {"login": login}
+
+    def allowed(self) -> bool:
+        """Count the attempt per address and per login; False when either limit is reached."""
+        return all(throttle().allow_request(self, None) for throttle in (LoginIPThrottle, LoginNameThrottle))
+
+    def was_right(self) -> None:
+        """The password was right (or none was checked): it is no failed sign-in."""
+        LoginNameThrottle.uncount(self)
+
+
+class ThrottledSignInMixin:
+    """Django's sign-in forms behind the API's sign-in limits and per-login lock: every check of a
+    password counts per address and, until it proves right, per login. `throttled` says the
+    form refused to check it."""
+
+    throttled = False
+
+    def clean(self):
+        attempt = SignInAttempt(self.request, str(self.data.get("username", "")))
+        if not attempt.allowed():
+            self.throttled = True
+            raise ValidationError(THROTTLED, code="throttled")
+        checked = bool(self.cleaned_data.get("username") and self.cleaned_data.get("password"))
+        try:
+            return super().clean()
+        finally:
+            if not checked or self.user_cache is not None:
+                attempt.was_right()
+
+
+class SignInForm(ThrottledSignInMixin, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(ThrottledSignInMixin, AdminAuthenticationForm):
+    pass
+
+
+class ConfirmPasswordForm(forms.Form):
+    """ "Confirm your password" before creating a credential, limited like a sign-in."""
+
+    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    throttled = False
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean(self):
+        user = self.request.user
+        attempt = SignInAttempt(self.request, user.login)
+        if not attempt.allowed():
+            self.throttled = True
+            raise ValidationError(THROTTLED, code="throttled")
+        password = self.cleaned_data.get("password")
+        if password is None:
+            attempt.was_right()  # nothing was checked
+        elif not user.check_password(password):
+            raise ValidationError({"password": "That is not your password."})
+        else:
+            attempt.was_right()
+        return self.cleaned_data

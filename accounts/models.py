@@ -11,6 +11,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts import ssh
@@ -22,6 +23,15 @@ login_validator = RegexValidator(
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
+
+    def by_login(self, login: str):
+        """The user whose login is `login` in any case (logins are unique regardless of case)."""
+        return self.alias(login_lower=Lower("login")).filter(login_lower=str(login).lower())
+
+    def get_by_natural_key(self, username):
+        # Sign-in (Django's ModelBackend, the admin, the API) accepts a login in any case: `Admin`
+        # can only mean `admin`, since no two logins differ only by case (see User.Meta).
+        return self.by_login(username).get()
 
     def create_user(self, login, password=None, **extra):
         if not login:
@@ -55,9 +65,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            # `Admin` beside `admin` would let one person pose as another in lists and logs.
+            models.UniqueConstraint(
+                Lower("login"),
+                name="accounts_user_login_unique_in_any_case",
+                violation_error_message="A user with that login already exists.",
+            )
+        ]
 
     def __str__(self):
         return self.login
+
+    def validate_constraints(self, exclude=None):
+        # The only constraint of its own is the login's; say so on the field the user filled in.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            raise ValidationError({"login": exc.messages}) from exc
 
     def get_full_name(self):
         return self.full_name or self.login
@@ -206,3 +231,15 @@ class SshChallenge(models.Model):
         """Mark it used if it is still open. One conditional UPDATE, so of two concurrent callers
         (or a replay) exactly one gets True."""
         return SshChallenge.objects.open().filter(pk=self.pk).update(used=timezone.now()) == 1
+
+
+class ThrottleCounter(models.Model):
+    """One counter of `accounts.counters.DatabaseCounterCache`: the sign-in limits' shared store
+    when there is no Redis. Rows expire; expired ones are swept as new ones are made."""
+
+    key = models.CharField(max_length=250, primary_key=True)
+    value = models.BigIntegerField(default=0)
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.key} = {self.value}"

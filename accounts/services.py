@@ -21,13 +21,38 @@ def _validate_password(password: str, user: User) -> None:
         raise ValidationError({"password": exc.messages}) from exc
 
 
-def user_create(*, login: str, password: str, full_name: str = "", email: str = "", **staff_fields) -> User:
+def _save_new_login(user: User) -> None:
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # the same login (in any case) created at once; full_clean saw neither
+        raise ValidationError({"login": "A user with that login already exists."}) from exc
+
+
+def user_create(
+    *, login: str, password: str, full_name: str = "", email: str = "", actor: User | None = None, **staff_fields
+) -> User:
+    """A new user; `actor` (when a person asks, not a command) must be a superuser to make one."""
+    if actor is not None and staff_fields.get("is_superuser") and not actor.is_superuser:
+        raise PermissionDenied("Only superusers can grant superuser.")
     user = User(login=login, full_name=full_name, email=email, **staff_fields)
     _validate_password(password, user)
     user.set_password(password)
     user.full_clean()
-    user.save()
+    _save_new_login(user)
     return user
+
+
+def _check_superuser_rules(*, user: User, actor: User, password: str | None, fields: dict) -> None:
+    """Staff manage users, but only superusers make superusers or touch one's sign-in: otherwise
+    any staff account could make itself superuser, or take a superuser's account over."""
+    if actor.is_superuser:
+        return
+    if fields.get("is_superuser", user.is_superuser) != user.is_superuser:
+        raise PermissionDenied("Only superusers can grant or take away superuser.")
+    changed = [name for name in STAFF_ONLY_FIELDS if name in fields and fields[name] != getattr(user, name)]
+    if user.is_superuser and (password is not None or changed):
+        raise PermissionDenied("Only superusers can change a superuser's password, staff or active flag.")
 
 
 @transaction.atomic
@@ -37,6 +62,7 @@ def user_update(*, user: User, actor: User, password: str | None = None, old_pas
     forbidden = [name for name in STAFF_ONLY_FIELDS if name in fields and not actor.is_staff]
     if forbidden:
         raise PermissionDenied(f"Only staff can set {', '.join(forbidden)}.")
+    _check_superuser_rules(user=user, actor=actor, password=password, fields=fields)
     if password is not None:
         # Staff resetting someone else's password need not know it; everyone else proves they do.
         if actor.pk == user.pk and not user.check_password(old_password or ""):
@@ -56,6 +82,7 @@ def user_deactivate(*, user: User, actor: User) -> None:
         raise PermissionDenied("Only staff can delete users.")
     if actor.pk == user.pk:
         raise ValidationError({"id": "You cannot delete your own account."})
+    _check_superuser_rules(user=user, actor=actor, password=None, fields={"is_active": False})
     user.is_active = False
     user.save(update_fields=["is_active", "updated"])
 
@@ -110,7 +137,7 @@ def ssh_sign_in(*, login: str, challenge: str, signature: str) -> User:
     raw = ssh.decode_signature(signature)
     if raw is None:
         raise SignInRefused("The signature is not valid base64.")
-    user = User.objects.filter(login=login).first()
+    user = User.objects.by_login(login).first()  # in any case, like a password sign-in
     message = ssh.signed_message(login, challenge)
     key = next((key for key in user.ssh_keys.all() if key.verifies(raw, message)), None) if user else None
     if key is None:

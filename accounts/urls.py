@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/password_change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("account/", views.ProfileView.as_view(), name="profile"),
+    path("account/confirm/", views.ConfirmPasswordView.as_view(), name="confirm_password"),
     path("account/tokens/", views.ApiTokenCreateView.as_view(), name="token_create"),
     path("account/tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="token_revoke"),
     path("account/ssh-keys/", views.SshKeyAddView.as_view(), name="sshkey_add"),

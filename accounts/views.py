@@ -1,46 +1,51 @@
 """Account pages: sign in and out, password change (Django's auth views), profile, tokens and SSH keys."""
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse, reverse_lazy
-from django.views.generic import TemplateView
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.generic import FormView, TemplateView
 
-from accounts import services
-from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle
-from accounts.forms import ApiTokenForm, ProfileForm, SshPublicKeyForm, add_service_errors
+from accounts import recent, services
+from accounts.forms import (
+    ApiTokenForm,
+    ConfirmPasswordForm,
+    ProfileForm,
+    SignInForm,
+    SshPublicKeyForm,
+    add_service_errors,
+)
 from accounts.models import ApiToken
 
 NEW_TOKEN_SESSION_KEY = "accounts:new-token"
 
 
-class _SignInAttempt:
-    """What the API's login throttles read from a request, taken from the sign-in form."""
-
-    def __init__(self, request):
-        self.META = request.META
-        self.headers = request.headers
-        self.data = {"login": request.POST.get("username", "")}
-
-
 class SignInView(auth_views.LoginView):
-    """Django's sign-in, limited by the same per-address and per-login counters as the API login."""
+    """Django's sign-in, limited by the same per-address and per-login counters as the API login
+    (accounts.forms.SignInForm)."""
 
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    authentication_form = SignInForm
 
-    def post(self, request, *args, **kwargs):
-        self.attempt = _SignInAttempt(request)
-        if not all(throttle().allow_request(self.attempt, self) for throttle in (LoginIPThrottle, LoginNameThrottle)):
-            context = self.get_context_data(form=self.get_form(), throttled=True)
-            return self.render_to_response(context, status=429)
-        return super().post(request, *args, **kwargs)
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.throttled:
+            response.status_code = 429
+        return response
 
-    def form_valid(self, form):
-        LoginNameThrottle.uncount(self.attempt)  # counted as a failure until it proved right
-        return super().form_valid(form)
+
+def admin_sign_in(request):
+    """The admin's sign-in page (`admin.site.login`, with accounts.forms.AdminSignInForm set in
+    accounts/admin.py): the same limits and lock as every other sign-in, 429 when refused."""
+    response = admin.site.login(request)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if getattr(form, "throttled", False):
+        response.status_code = 429
+    return response
 
 
 class SignOutView(auth_views.LogoutView):
@@ -67,6 +72,7 @@ class ProfileView(LoginRequiredMixin, TemplateView):
         context.setdefault("profile_form", ProfileForm(initial={"full_name": user.full_name, "email": user.email}))
         context.setdefault("token_form", ApiTokenForm())
         context.setdefault("ssh_form", SshPublicKeyForm(user=user))
+        context["recent_sign_in"] = recent.is_recent(self.request)
         context["tokens"] = user.api_tokens.all()
         context["ssh_keys"] = user.ssh_keys.all()
         # A new token's secret is shown on the one page view after it was made, then forgotten.
@@ -89,8 +95,51 @@ class ProfileView(LoginRequiredMixin, TemplateView):
         return self.invalid(profile_form=form)
 
 
-class ApiTokenCreateView(ProfileView):
+class ConfirmPasswordView(LoginRequiredMixin, FormView):
+    """`/account/confirm/`: type your password again before creating an API token or adding an
+    SSH key, when the sign-in is older than MAISIE_RECENT_SIGN_IN_SECONDS (accounts/recent.py)."""
+
+    template_name = "accounts/confirm_password.html"
+    form_class = ConfirmPasswordForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def get_success_url(self):
+        target = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        safe = url_has_allowed_host_and_scheme(
+            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        )
+        return target if safe else reverse("accounts:profile")
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "next": self.request.GET.get("next", "")}
+
+    def form_valid(self, form):
+        recent.mark_session(self.request)
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 429 if form.throttled else 400
+        return response
+
+
+class RecentSignInRequiredMixin:
+    """For the pages that create credentials: an old sign-in confirms its password first."""
+
+    anchor = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not recent.is_recent(request):
+            messages.info(request, "Confirm your password, then create it again.")
+            return redirect(f"{reverse('accounts:confirm_password')}?next={reverse('accounts:profile')}{self.anchor}")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ApiTokenCreateView(RecentSignInRequiredMixin, ProfileView):
     http_method_names = ["post"]
+    anchor = "%23tokens"
 
     def post(self, request):
         form = ApiTokenForm(request.POST)
@@ -111,8 +160,9 @@ class ApiTokenRevokeView(ProfileView):
         return redirect(reverse("accounts:profile") + "#tokens")
 
 
-class SshKeyAddView(ProfileView):
+class SshKeyAddView(RecentSignInRequiredMixin, ProfileView):
     http_method_names = ["post"]
+    anchor = "%23ssh-keys"
 
     def post(self, request):
         form = SshPublicKeyForm(request.POST, user=request.user)

@@ -152,6 +152,11 @@ MAISIE_S3_PRESIGNED_DOWNLOADS = env_bool("MAISIE_S3_PRESIGNED_DOWNLOADS", True)
 # Uploads are spooled to disk next to the media folder (so a move into storage is a rename)
 # and never held in memory; see registry/uploads.py.
 MAISIE_MAX_UPLOAD_BYTES = env_int("MAISIE_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
+# A request body's budget under gunicorn (registry/api/parsers.py, gunicorn.conf.py): no read
+# waits longer than the timeout, and an upload slower on average than the rate (after a first
+# timeout's grace) is cut off with 408, so a slow client costs itself, not the site.
+MAISIE_BODY_READ_TIMEOUT = env_int("MAISIE_BODY_READ_TIMEOUT", 60, minimum=1)
+MAISIE_BODY_MIN_RATE = env_int("MAISIE_BODY_MIN_RATE", 16 * 1024, minimum=1)
 FILE_UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
 try:
     FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)  # Django checks that it exists
@@ -162,13 +167,19 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 
 MAISIE_OPEN_REGISTRATION = env_bool("MAISIE_OPEN_REGISTRATION", False)
 
-# --- Cache (throttle counters live here). Redis when MAISIE_REDIS_URL is set so limits hold
-# across app servers; otherwise per-process memory.
+# --- Caches. The sign-in limits count in the "throttle" cache, which every worker of every app
+# server must share for a limit to be exact: Redis when MAISIE_REDIS_URL is set, otherwise a
+# table in the database (accounts/counters.py: atomic increments, which Django's database and
+# file caches do not have). Per-process memory counted once per gunicorn worker.
 MAISIE_REDIS_URL = env_str("MAISIE_REDIS_URL")
 if MAISIE_REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": MAISIE_REDIS_URL}}
+    _redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": MAISIE_REDIS_URL}
+    CACHES = {"default": _redis, "throttle": _redis}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "throttle": {"BACKEND": "accounts.counters.DatabaseCounterCache"},
+    }
 
 # --- API
 REST_FRAMEWORK = {
@@ -183,7 +194,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["maisie_site.api.EnvelopeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "maisie_site.api.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -202,6 +213,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 JWT_LIFETIME = timedelta(seconds=env_int("MAISIE_JWT_SECONDS", 3600, minimum=60))
+# Creating an API token or registering an SSH key needs a password or SSH sign-in this recent
+# (a JWT's auth_time, a browser session's sign-in); an API token can never (accounts/recent.py).
+MAISIE_RECENT_SIGN_IN_SECONDS = env_int("MAISIE_RECENT_SIGN_IN_SECONDS", 600, minimum=10)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": JWT_LIFETIME,
     "USER_ID_FIELD": "id",

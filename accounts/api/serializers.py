@@ -46,7 +46,7 @@ class UserSerializer(serializers.ModelSerializer):
         if not self.context["request"].user.is_staff:
             for name in services.STAFF_ONLY_FIELDS:
                 validated_data.pop(name, None)
-        return services.user_create(**validated_data)
+        return services.user_create(actor=self.context["request"].user, **validated_data)
 
     def update(self, instance, validated_data):
         if "login" in validated_data and validated_data["login"] != instance.login:

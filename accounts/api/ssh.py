@@ -16,6 +16,7 @@ from accounts.api.serializers import LoginResponseSerializer
 from accounts.api.throttles import ChallengeNameThrottle, LoginIPThrottle, LoginLockedThrottle, LoginNameThrottle
 from accounts.api.views import signed_in_payload
 from accounts.models import SshChallenge, SshPublicKey
+from accounts.permissions import ReadOnlyTokenPermission, RecentSignInToCreate
 from maisie_site.api import deleted
 
 # An RSA key of MAX_RSA_BITS is under 3 kB in OpenSSH form; refuse anything far larger unread.
@@ -41,6 +42,7 @@ class SshPublicKeyViewSet(
 
     serializer_class = SshPublicKeySerializer
     queryset = SshPublicKey.objects.all()
+    permission_classes = [permissions.IsAuthenticated, ReadOnlyTokenPermission, RecentSignInToCreate]
 
     def get_queryset(self):
         return self.queryset.filter(user=self.request.user)

@@ -1,17 +1,19 @@
-"""Login attempts are limited per client address and per login name, across app servers when
-the cache is shared (Redis).
+"""Login attempts are limited per client address and per login name, in counters that every
+worker of every app server shares: the "throttle" cache (Redis, or a table in the database,
+see accounts/counters.py and settings.CACHES).
 
 DRF's SimpleRateThrottle keeps a list of request times that it reads, checks and writes back.
 Requests arriving together (on several app servers, or while a sign-in's password hash runs
 for a fraction of a second) all read the same list and all pass: twelve parallel guesses got
 twelve password checks under a limit of three. So these limits are counters changed with
-`cache.incr`, which is atomic in Redis and in the local-memory cache: an attempt takes its
+`cache.incr`, which is atomic in Redis and in the database counters: an attempt takes its
 place in the count before it is checked, and one over the limit gives its place back.
 """
 
 import contextlib
 import hashlib
 
+from django.core.cache import caches
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -30,6 +32,10 @@ class CountingThrottle(SimpleRateThrottle):
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+    @property
+    def cache(self):
+        return caches["throttle"]
 
     def allow_request(self, request, view):
         key = self.get_cache_key(request, view)
@@ -111,7 +117,9 @@ class LoginNameThrottle(CountingThrottle):
     scope = "login_user"
 
     def get_cache_key(self, request, view):
-        login = str(request.data.get("login", "")).strip().lower()
+        data = request.data
+        # A JSON body that is no object (`[]`, `"x"`, `1`) names no login; the view refuses it.
+        login = str(data.get("login", "")).strip().lower() if hasattr(data, "get") else ""
         if not login:
             return None
         return self.cache_format % {"scope": self.scope, "ident": hashlib.sha256(login.encode()).hexdigest()}

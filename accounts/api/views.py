@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.db.models import Q
+from django.db.models.functions import Lower
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, viewsets
 from rest_framework.decorators import action
@@ -7,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import services
+from accounts import recent, services
 from accounts.api.serializers import (
     ApiTokenSerializer,
     LoginResponseSerializer,
@@ -18,18 +20,22 @@ from accounts.api.serializers import (
 from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle, RegistrationThrottle
 from accounts.filtersets import UserFilterSet
 from accounts.models import ApiToken, User
-from accounts.permissions import ReadOnlyTokenPermission
+from accounts.permissions import ReadOnlyTokenPermission, RecentSignInToCreate
 from maisie_site.api import deleted
 
 
-def token_payload(user) -> dict:
-    return {"access_token": str(AccessToken.for_user(user)), "valid_for": token_lifetime_seconds()}
+def token_payload(user, auth_time: int | None) -> dict:
+    """A JWT for `user`; `auth_time` is when its chain began with a password or SSH sign-in."""
+    token = AccessToken.for_user(user)
+    if auth_time is not None:
+        token[recent.AUTH_TIME_CLAIM] = auth_time
+    return {"access_token": str(token), "valid_for": token_lifetime_seconds()}
 
 
 def signed_in_payload(user) -> dict:
     """What every sign-in answers (password or SSH key): a JWT and who it belongs to."""
     profile = {"id": user.id, "login": user.login, "full_name": user.full_name, "email": user.email}
-    return {**token_payload(user), "user": profile}
+    return {**token_payload(user, auth_time=recent.now()), "user": profile}
 
 
 class LoginView(APIView):
@@ -64,7 +70,8 @@ class TokenRefreshView(APIView):
         if isinstance(request.auth, ApiToken):
             # A JWT would outlive the API token's expiry and revocation and drop its read-only flag.
             raise exceptions.PermissionDenied("A personal API token cannot be exchanged for a JWT.")
-        return Response(token_payload(request.user))
+        # The new JWT is as recent a sign-in as the old one, not a fresh one (accounts/recent.py).
+        return Response(token_payload(request.user, auth_time=recent.authenticated_at(request)))
 
 
 class OpenRegistration(permissions.BasePermission):
@@ -83,6 +90,21 @@ class UserViewSet(viewsets.ModelViewSet):
     throttle_classes = [RegistrationThrottle]
     # Deactivated users vanish from the API; staff reactivate them in the admin.
     queryset = User.objects.filter(is_active=True)
+
+    def get_queryset(self):
+        """Staff see everyone; others themselves and the people they share a workspace with, plus
+        whoever `?login=` or `?email=` names exactly (to invite them), not the whole directory."""
+        users, viewer = super().get_queryset(), self.request.user
+        if viewer.is_staff:
+            return users
+        known = Q(pk=viewer.pk) | Q(memberships__workspace__memberships__user=viewer)
+        login = self.request.query_params.get("login", "").strip()
+        email = self.request.query_params.get("email", "").strip()
+        if login:
+            known |= Q(login_lower=login.lower())
+        if email:
+            known |= Q(email__iexact=email)
+        return users.filter(pk__in=User.objects.alias(login_lower=Lower("login")).filter(known).values("pk"))
 
     def update(self, request, *args, **kwargs):
         kwargs["partial"] = True
@@ -104,6 +126,7 @@ class ApiTokenViewSet(
 
     serializer_class = ApiTokenSerializer
     queryset = ApiToken.objects.all()
+    permission_classes = [permissions.IsAuthenticated, ReadOnlyTokenPermission, RecentSignInToCreate]
 
     def get_queryset(self):
         return self.queryset.filter(user=self.request.user)

@@ -453,7 +453,9 @@ def test_refused_attempts_do_not_count_so_a_lock_ends_on_time(caller, alice, log
 
 
 def test_the_counters_are_kept_per_window_in_the_shared_cache(caller, alice, login_rates, clock):
-    from django.core.cache import cache
+    from django.core.cache import caches
+
+    cache = caches["throttle"]
 
     log_in(caller, "alice", "guess")
     login_key = LoginNameThrottle().cache_format % {

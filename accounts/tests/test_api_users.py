@@ -6,7 +6,8 @@ from rest_framework.test import APIClient
 from accounts.api.throttles import RegistrationThrottle
 from accounts.models import User
 from conftest import PASSWORD, make_user
-from registry.models import MLModel
+from registry import services
+from registry.models import MLModel, Role
 from registry.tests.factories import upload
 
 USERS_URL = "/api/v1/users/"
@@ -41,7 +42,7 @@ def test_anonymous_callers_cannot_list_users(api, alice):
     assert "data" not in response.json()
 
 
-def test_a_user_sees_others_as_id_login_and_full_name_only(api, alice, bob):
+def test_a_user_sees_others_as_id_login_and_full_name_only(api, alice, bob, workspace):
     response = api.as_user(alice).get(USERS_URL)
 
     assert response.status_code == 200
@@ -84,7 +85,7 @@ def test_deactivated_users_are_not_listed(api, alice, bob, staff):
         assert "bob" not in logins
 
 
-def test_the_list_is_paged_in_the_envelope(api, alice, bob, carol):
+def test_the_list_is_paged_in_the_envelope(api, alice, bob, carol, workspace):
     body = api.as_user(alice).get(USERS_URL, {"per_page": 2, "page": 2}).json()
 
     assert [user["login"] for user in body["data"]] == ["carol"]
@@ -100,8 +101,9 @@ def test_the_list_is_paged_in_the_envelope(api, alice, bob, carol):
 
 @pytest.mark.parametrize("others", [1, 12])
 def test_the_list_takes_a_fixed_number_of_queries(api, alice, others, django_assert_num_queries):
+    space = services.workspace_create(user=alice, name="Crowd")
     for number in range(others):
-        make_user(f"user{number}")
+        services.membership_set(workspace=space, actor=alice, user=make_user(f"user{number}"), role=Role.MEMBER)
     client = api.as_user(alice)
 
     # The JWT's user, the page count, the page.
@@ -115,14 +117,16 @@ def test_the_list_takes_a_fixed_number_of_queries(api, alice, others, django_ass
     ("search", "expected"),
     [("ali", ["alice"]), ("ALI", ["alice"]), ("Bob", ["bob"]), ("o", ["bob", "carol"]), ("nobody", [])],
 )
-def test_search_matches_login_or_full_name_ignoring_case(api, alice, bob, carol, search, expected):
+def test_search_matches_login_or_full_name_ignoring_case(api, alice, bob, carol, workspace, search, expected):
     response = api.as_user(alice).get(USERS_URL, {"search": search})
 
     assert [user["login"] for user in response.json()["data"]] == expected
 
 
 def test_search_matches_the_full_name_where_the_login_does_not(api, alice, db):
-    User.objects.create_user("jdoe", PASSWORD, full_name="Jane Doe")
+    jane = User.objects.create_user("jdoe", PASSWORD, full_name="Jane Doe")
+    space = services.workspace_create(user=alice, name="Crowd")
+    services.membership_set(workspace=space, actor=alice, user=jane, role=Role.VIEWER)
 
     response = api.as_user(alice).get(USERS_URL, {"search": "jane"})
 
@@ -136,7 +140,7 @@ def test_anonymous_callers_cannot_read_a_user(api, alice):
     assert api.get(user_url(alice)).status_code == 401
 
 
-def test_a_user_reads_another_user_as_id_login_and_full_name(api, alice, bob):
+def test_a_user_reads_another_user_as_id_login_and_full_name(api, alice, bob, workspace):
     response = api.as_user(alice).get(user_url(bob))
 
     assert response.status_code == 200
@@ -399,7 +403,7 @@ def test_a_refused_edit_changes_nothing_else_in_the_same_request(api, alice):
 
 
 @pytest.mark.parametrize("method", ["put", "patch"])
-def test_a_user_cannot_edit_another_user(api, alice, bob, method):
+def test_a_user_cannot_edit_another_user(api, alice, bob, workspace, method):
     response = getattr(api.as_user(alice), method)(user_url(bob), {"full_name": "Bobby"}, format="json")
 
     assert response.status_code == 403
@@ -407,7 +411,7 @@ def test_a_user_cannot_edit_another_user(api, alice, bob, method):
     assert bob.full_name == "Bob"
 
 
-def test_a_user_cannot_change_another_users_password(api, alice, bob):
+def test_a_user_cannot_change_another_users_password(api, alice, bob, workspace):
     body = {"password": NEW_PASSWORD, "old_password": PASSWORD}
 
     response = api.as_user(alice).patch(user_url(bob), body, format="json")
@@ -490,7 +494,7 @@ def test_a_deleted_user_cannot_log_in(api, bob, staff):
     assert not can_log_in("bob")
 
 
-def test_non_staff_cannot_delete_users(api, alice, bob):
+def test_non_staff_cannot_delete_users(api, alice, bob, workspace):
     response = api.as_user(alice).delete(user_url(bob))
 
     assert response.status_code == 403
