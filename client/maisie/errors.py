@@ -7,6 +7,7 @@ the per-field ``errors`` it returned.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -67,6 +68,25 @@ class ChecksumMismatch(MaisieError):
     """A downloaded file's SHA-256 differs from the one the server recorded at upload."""
 
     exit_code = 8
+
+
+class TargetExists(ValidationError):
+    """A download would replace an existing file, and overwriting was not asked for."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} already exists; pass overwrite=True to replace it.")
+        self.path = path
+
+
+class HiddenFileName(ValidationError):
+    """The server names a model's file as a hidden file (``.bashrc``), and that was not asked for."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"The model's stored file name {name!r} starts with a dot (a hidden file); pass "
+            "allow_hidden=True to save it under that name, or a file path to save it under another."
+        )
+        self.name = name
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

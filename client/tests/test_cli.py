@@ -5,6 +5,7 @@ import stat
 
 import pytest
 from click.testing import CliRunner
+from maisie import Models
 from maisie.cli import cli
 from maisie.core import user_config_path, write_settings
 
@@ -292,3 +293,46 @@ def test_not_signed_in_says_what_to_do(server, isolated):
     assert done.returncode == 3
     assert "maisie login" in done.stderr
     no_traceback(done)
+
+
+def test_download_refuses_to_replace_a_file_without_force(signed_in, isolated):
+    model = Models(signed_in.settings).upload(
+        "cli-force", write(isolated / "up" / "w.pt", b"new"), git=False, progress=False
+    )
+    (isolated / "w.pt").write_bytes(b"old")
+
+    refused = run_cli("models", "download", str(model["id"]))
+    assert refused.returncode == 6
+    no_traceback(refused)
+    assert refused.stderr.strip() == f"Error: {isolated / 'w.pt'} already exists; use --force to replace it."
+    assert (isolated / "w.pt").read_bytes() == b"old"
+
+    forced = run_cli("models", "download", str(model["id"]), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (isolated / "w.pt").read_bytes() == b"new"
+
+
+def test_download_refuses_a_hidden_stored_name_without_allow_hidden(signed_in, isolated):
+    model = Models(signed_in.settings).upload(
+        "cli-hidden", write(isolated / "up" / ".profile", b"x"), git=False, progress=False
+    )
+    (isolated / "dl").mkdir()
+
+    refused = run_cli("models", "download", str(model["id"]), "-o", str(isolated / "dl"))
+    assert refused.returncode == 6
+    no_traceback(refused)
+    assert "'.profile' starts with a dot" in refused.stderr and "--allow-hidden" in refused.stderr
+    assert list((isolated / "dl").iterdir()) == []
+
+    allowed = run_cli("models", "download", str(model["id"]), "-o", str(isolated / "dl"), "--allow-hidden")
+    assert allowed.returncode == 0, allowed.stderr
+    assert (isolated / "dl" / ".profile").read_bytes() == b"x"
+    renamed = run_cli("models", "download", str(model["id"]), "-o", str(isolated / "dl" / "profile.txt"))
+    assert renamed.returncode == 0, renamed.stderr
+    assert (isolated / "dl" / "profile.txt").read_bytes() == b"x"
+
+
+def write(path, content: bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path

@@ -11,6 +11,7 @@ import click
 from maisie.cli import AliasedGroup, CliError, State, output_options, pass_state
 from maisie.cli.common import delete_many, fetch, paging_options, show_list, show_object, yes_option
 from maisie.cli.output import echo_json, file_label, user_label
+from maisie.errors import HiddenFileName, TargetExists
 from maisie.resources.models import Models
 
 #: `--columns` prefixes and the dictionaries they name
@@ -232,11 +233,27 @@ def get(state: State, id: int) -> None:
     type=click.Path(path_type=Path),
     help="A folder, or the file to write (default: the stored file name here).",
 )
+@click.option("-f", "--force", is_flag=True, help="Replace the file if it exists.")
+@click.option("--allow-hidden", is_flag=True, help="Save under a stored file name that starts with a dot (`.bashrc`).")
 @output_options
 @pass_state
-def download(state: State, id: int, output: Path | None) -> None:
-    """Download model ID, resuming an interrupted download and checking its SHA-256."""
-    path = Models(state.config).download(id, output, progress=state.progress)
+def download(state: State, id: int, output: Path | None, force: bool, allow_hidden: bool) -> None:
+    """Download model ID, resuming an interrupted download and checking its SHA-256.
+
+    An existing file is not replaced without --force, and a stored file name that starts with
+    a dot is refused without --allow-hidden (or -o with a name of your own)."""
+    try:
+        path = Models(state.config).download(
+            id, output, progress=state.progress, overwrite=force, allow_hidden=allow_hidden
+        )
+    except TargetExists as exc:
+        raise CliError(f"{exc.path} already exists; use --force to replace it.", exc.exit_code) from None
+    except HiddenFileName as exc:
+        raise CliError(
+            f"The model's stored file name {exc.name!r} starts with a dot (a hidden file); use "
+            "--allow-hidden to save it under that name, or -o to choose another.",
+            exc.exit_code,
+        ) from None
     if state.json:
         echo_json({"id": id, "path": str(path)})
     else:

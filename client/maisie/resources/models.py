@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from maisie.errors import ValidationError
+from maisie.errors import HiddenFileName, ValidationError
 from maisie.resources.base import Resource
 from maisie.utils.git import git_fields
 from maisie.utils.inputs import load_mapping, to_json
@@ -165,7 +165,15 @@ class Models(Resource):
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
-    def download(self, id: int, path: str | Path | None = None, *, progress: bool | None = None) -> Path:
+    def download(
+        self,
+        id: int,
+        path: str | Path | None = None,
+        *,
+        progress: bool | None = None,
+        overwrite: bool = False,
+        allow_hidden: bool = False,
+    ) -> Path:
         """Downloads requested model, verified against the SHA-256 recorded at upload.
 
         The file is written to a partial file beside the target and renamed into place once
@@ -173,21 +181,27 @@ class Models(Resource):
         the next call. A mismatch raises :class:`maisie.errors.ChecksumMismatch` and leaves
         nothing behind.
 
+        The stored file name comes from the server, so it is reduced to a plain name (no folders,
+        no ``..``, no control characters), and a name starting with a dot (``.bashrc``) is
+        refused unless `allow_hidden`. An existing file is not replaced unless `overwrite`.
+
         :param id: id of the model to download
         :param path: a folder to save it in under its stored file name, or a file path
             (default: the stored file name in the working folder)
         :param progress: show a progress bar on stderr (default: when stderr is a terminal)
+        :param overwrite: replace an existing file (otherwise :class:`maisie.errors.TargetExists`)
+        :param allow_hidden: save under a stored file name that starts with a dot (otherwise
+            :class:`maisie.errors.HiddenFileName`)
         :returns: the path of the downloaded file
         """
         model = self.get(id)
         info = model.get("file") or {}
         name = safe_filename(info.get("name"), f"model-{int(id)}")
-        if path is None:
-            target = Path.cwd() / name
-        else:
-            target = Path(path).expanduser().absolute()
-            if target.is_dir():
-                target = target / name
+        target = Path.cwd() if path is None else Path(path).expanduser().absolute()
+        if target.is_dir():
+            if name.startswith(".") and not allow_hidden:
+                raise HiddenFileName(name)
+            target = target / name
         if not target.parent.is_dir():
             raise ValidationError(f"Folder {target.parent} does not exist.")
         return download_file(
@@ -198,6 +212,7 @@ class Models(Resource):
             size=info.get("size"),
             progress=progress,
             label=f"Downloading {name}",
+            overwrite=overwrite,
         )
 
     # --- tags ------------------------------------------------------------------------------------

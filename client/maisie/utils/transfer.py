@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from maisie.errors import ChecksumMismatch, ConnectionFailed, ValidationError
+from maisie.errors import ChecksumMismatch, ConnectionFailed, TargetExists, ValidationError
 from maisie.utils import http
 from maisie.utils.progress import Progress
 
@@ -149,9 +149,12 @@ class MultipartUpload:
 
 
 def safe_filename(name: str | None, fallback: str) -> str:
-    """A server-given file name reduced to a plain name in the target folder."""
-    base = re.split(r"[\\/]", name or "")[-1].strip()
-    base = "".join(ch for ch in base if ch.isprintable())
+    """A server-given file name reduced to a plain name in the target folder: its last path
+    component (either separator), without control characters, never `.` or `..`.
+
+    A name starting with a dot is kept: the caller decides whether it may write a hidden file."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
     return base if base not in ("", ".", "..") else fallback
 
 
@@ -184,6 +187,7 @@ def download_file(
     progress: bool | None = None,
     label: str = "",
     attempts: int | None = None,
+    overwrite: bool = True,
 ) -> Path:
     """Download `url` to `target`: through a partial file, resumed with ``Range``, verified, then
     renamed into place.
@@ -197,9 +201,14 @@ def download_file(
     :param sha256: the expected SHA-256 in hex (from the model's ``file.sha256``)
     :param size: the expected size in bytes, when known
     :param progress: draw a progress bar on stderr; by default when stderr is a terminal
+    :param overwrite: replace `target` if it exists; otherwise :class:`TargetExists` is raised,
+        before the transfer and again if the file appeared meanwhile (the verified partial file
+        is then kept, so a call with `overwrite` finishes without a transfer)
     :returns: the path of the downloaded file
     """
     target = Path(target)
+    if not overwrite and os.path.lexists(target):
+        raise TargetExists(target)
     expected = (sha256 or "").lower() or None
     temp = partial_path(target, expected)
     attempts = attempts or http.ATTEMPTS
@@ -288,8 +297,26 @@ def download_file(
         logger.warning("The server gave no SHA-256 for %s; it was not verified", target.name)
     with temp.open("rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(temp, target)
+    _move_into_place(temp, target, overwrite)
     return target
+
+
+def _move_into_place(temp: Path, target: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(temp, target)
+        return
+    # A hard link fails if the name is taken, atomically: a file that appeared during the
+    # download is not replaced (a rename would replace it without a word).
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        raise TargetExists(target) from None
+    except OSError:  # a file system without hard links: check, then rename
+        if os.path.lexists(target):
+            raise TargetExists(target) from None
+        os.replace(temp, target)
+        return
+    temp.unlink()
 
 
 def _start_from_content_range(value: str | None) -> int:
