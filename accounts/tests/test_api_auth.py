@@ -465,3 +465,12 @@ def test_the_counters_are_kept_per_window_in_the_shared_cache(caller, alice, log
     assert cache.get(f"{login_key}:{int(clock.now // 60)}") == 1
     log_in(caller, "alice")  # a success gives its place back
     assert cache.get(f"{login_key}:{int(clock.now // 60)}") == 1
+
+
+@pytest.mark.parametrize("path", [LOGIN_URL, "/api/v1/auth/ssh/challenge/", "/api/v1/auth/ssh/login/"])
+@pytest.mark.parametrize("body", ["[]", '"x"', "1", "null", '[{"login": "alice"}]'])
+def test_a_json_body_that_is_not_an_object_is_a_400(caller, alice, path, body):
+    response = caller.post(path, body, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["status"] == "error" and "data" not in response.json()

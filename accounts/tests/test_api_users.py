@@ -525,3 +525,130 @@ def test_anonymous_callers_cannot_delete_users(api, bob):
 
 def test_deleting_an_unknown_user_answers_404(api, staff):
     assert api.as_user(staff).delete(f"{USERS_URL}999999/").status_code == 404
+
+
+# --- Superuser: only superusers grant it or touch a superuser's sign-in ---------------------------
+
+
+@pytest.fixture
+def manager(db):
+    """Staff, but not superuser."""
+    return make_user("manager", is_staff=True)
+
+
+def test_staff_who_are_not_superusers_cannot_make_themselves_superuser(api, manager):
+    response = api.as_user(manager).put(user_url(manager), {"is_superuser": True}, format="json")
+
+    assert response.status_code == 403
+    manager.refresh_from_db()
+    assert manager.is_superuser is False
+
+
+def test_staff_who_are_not_superusers_cannot_create_a_superuser(api, manager):
+    response = api.as_user(manager).post(USERS_URL, new_user(is_staff=True, is_superuser=True), format="json")
+
+    assert response.status_code == 403
+    assert not User.objects.filter(login="dave").exists()
+
+
+def test_staff_who_are_not_superusers_cannot_reset_a_superusers_password(api, manager, staff):
+    response = api.as_user(manager).put(user_url(staff), {"password": NEW_PASSWORD}, format="json")
+
+    assert response.status_code == 403
+    assert can_log_in("root", PASSWORD) and not can_log_in("root", NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("change", [{"is_active": False}, {"is_staff": False}, {"is_superuser": False}])
+def test_staff_who_are_not_superusers_cannot_change_a_superusers_flags(api, manager, staff, change):
+    response = api.as_user(manager).put(user_url(staff), change, format="json")
+
+    assert response.status_code == 403
+    staff.refresh_from_db()
+    assert staff.is_active and staff.is_staff and staff.is_superuser
+
+
+def test_staff_who_are_not_superusers_cannot_deactivate_a_superuser(api, manager, staff):
+    response = api.as_user(manager).delete(user_url(staff))
+
+    assert response.status_code == 403
+    staff.refresh_from_db()
+    assert staff.is_active is True
+
+
+def test_staff_who_are_not_superusers_still_manage_other_users(api, manager, alice):
+    client = api.as_user(manager)
+
+    assert client.put(user_url(alice), {"password": NEW_PASSWORD, "is_staff": True}, format="json").status_code == 200
+    assert can_log_in("alice", NEW_PASSWORD)
+    assert client.delete(user_url(alice)).status_code in (200, 204)
+
+
+def test_superusers_grant_superuser_and_reset_a_superusers_password(api, manager, staff):
+    client = api.as_user(staff)
+
+    assert client.put(user_url(manager), {"is_superuser": True}, format="json").status_code == 200
+    other_root = make_user("root2", is_staff=True, is_superuser=True)
+    assert client.put(user_url(other_root), {"password": NEW_PASSWORD}, format="json").status_code == 200
+    manager.refresh_from_db()
+    assert manager.is_superuser and can_log_in("root2", NEW_PASSWORD)
+
+
+# --- The directory: people who share a workspace, or named exactly --------------------------------
+
+
+def test_a_user_lists_only_people_sharing_a_workspace(api, alice, bob, eve, workspace):
+    logins = [user["login"] for user in api.as_user(eve).get(USERS_URL).json()["data"]]
+    assert logins == ["eve"]
+
+    logins = [user["login"] for user in api.as_user(bob).get(USERS_URL).json()["data"]]
+    assert logins == ["alice", "bob", "carol"]
+
+
+def test_a_user_cannot_read_someone_who_shares_no_workspace(api, alice, eve):
+    response = api.as_user(eve).get(user_url(alice))
+
+    assert response.status_code == 404
+
+
+def test_search_does_not_reach_beyond_shared_workspaces(api, alice, eve):
+    response = api.as_user(eve).get(USERS_URL, {"search": "a"})
+
+    assert [user["login"] for user in response.json()["data"]] == []
+
+
+@pytest.mark.parametrize("query", [{"login": "ALICE"}, {"email": "Alice@Example.com"}])
+def test_an_exact_login_or_email_finds_someone_to_invite(api, alice, bob, eve, query):
+    response = api.as_user(eve).get(USERS_URL, query)
+
+    assert [user["login"] for user in response.json()["data"]] == ["alice"]
+    assert set(response.json()["data"][0]) == PUBLIC_FIELDS
+
+
+def test_staff_list_everyone(api, alice, eve, staff):
+    logins = {user["login"] for user in api.as_user(staff).get(USERS_URL).json()["data"]}
+    assert {"alice", "eve", "root"} <= logins
+
+
+# --- Logins are unique in any case ----------------------------------------------------------------
+
+
+def test_a_login_differing_only_by_case_is_refused(api, alice, staff):
+    response = api.as_user(staff).post(USERS_URL, new_user(login="Alice"), format="json")
+
+    assert response.status_code == 400
+    assert "login" in response.json()["errors"]
+    assert User.objects.count() == 2
+
+
+def test_the_database_refuses_a_login_differing_only_by_case(alice):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user("ALICE", PASSWORD)
+
+
+def test_sign_in_takes_the_login_in_any_case(api, alice):
+    response = APIClient().post("/api/v1/auth/login/", {"login": "ALICE", "password": PASSWORD}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["data"]["user"]["login"] == "alice"
