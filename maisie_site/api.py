@@ -7,11 +7,13 @@ Errors are shaped in maisie_site/api_errors.py.
 import json
 
 import orjson
-from rest_framework import status
+from django.conf import settings
+from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from maisie_site import storable
 from maisie_site.paginator import OverlappingCountPaginator
 
 # Types orjson would write its own way are handed to DRF's encoder, so the bytes are DRF's.
@@ -31,15 +33,42 @@ class EnvelopeJSONRenderer(JSONRenderer):
         time (stdlib json was 7 % of a list request's CPU). What orjson cannot write as DRF does
         (an indent asked for, integers past 64 bits, non-string keys) goes to DRF's renderer."""
         if data is None or self.get_indent(accepted_media_type, renderer_context) is not None:
-            return super().render(_decoded(data), accepted_media_type, renderer_context)
+            return self._drf_render(data, accepted_media_type, renderer_context)
         try:
             rendered = orjson.dumps(data, default=self.encoder_class().default, option=_ORJSON_OPTIONS)
         except orjson.JSONEncodeError:
-            return super().render(_decoded(data), accepted_media_type, renderer_context)
+            return self._drf_render(data, accepted_media_type, renderer_context)
         if any(separator in rendered for separator in _LINE_SEPARATORS):
             # As DRF does, so the JSON is also valid JavaScript.
             rendered = rendered.replace(_LINE_SEPARATORS[0], b"\\u2028").replace(_LINE_SEPARATORS[1], b"\\u2029")
         return rendered
+
+    def _drf_render(self, data, accepted_media_type, renderer_context) -> bytes:
+        data = _decoded(data)
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            # A lone surrogate that UTF-8 cannot hold, in a row stored before input was checked
+            # (maisie_site/storable.py): written back as the JSON escape it came in as, so one
+            # such row cannot turn every list that shows it into a 500.
+            return json.dumps(data, cls=self.encoder_class, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, nesting at most storable.MAX_JSON_DEPTH levels and holding no NUL, lone
+    surrogate, NaN or infinity anywhere (400): DRF's own recursed until the interpreter gave up.
+    DRF hands it `request.body`, which Django caps at DATA_UPLOAD_MAX_MEMORY_SIZE (a 413, see
+    api_errors.py)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            data = storable.loads(stream.read().decode(encoding))
+        except ValueError as exc:  # UnicodeDecodeError and json's errors are ValueErrors
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        if error := storable.json_error(data):
+            raise exceptions.ParseError(f"JSON parse error - {error}")
+        return data
 
 
 def _decoded(data):

@@ -4,13 +4,22 @@ Kept apart from maisie_site/api.py because DRF's settings import the renderer fr
 and this module imports DRF's views, which read those settings.
 """
 
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import (
+    NON_FIELD_ERRORS,
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from maisie_site.db_unavailable import is_database_unavailable, unavailable_response
 
 
 class ExplainedHttp404(Http404):
@@ -23,13 +32,23 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class BodyTooLarge(PayloadTooLarge):
+    default_detail = "The request body is larger than this server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE)."
+
+
 def exception_handler(exc, context):
     """Turn every API error into `{"status": "error", "message": ..., "errors": {...}}`."""
+    if is_database_unavailable(exc):
+        return unavailable_response(context["request"], exc)
     # Services raise Django's exceptions so the HTML views can use them too.
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound(str(exc) if isinstance(exc, ExplainedHttp404) else None)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, RequestDataTooBig):  # a JSON or form body past Django's memory limit
+        exc = BodyTooLarge()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(str(exc))
     elif isinstance(exc, DjangoValidationError):
         detail = as_serializer_error(exc)
         if NON_FIELD_ERRORS in detail:  # Django's "__all__" reads as DRF's name for it

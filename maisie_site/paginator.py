@@ -24,6 +24,10 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
+# PostgreSQL's OFFSET and LIMIT are bigints: a page past this could only be past the end, and
+# asking for it would fail in the database ("bigint out of range") instead of being a 404.
+_MAX_ROW = 2**63 - 1
+
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 _pool_lock = threading.Lock()
@@ -69,8 +73,10 @@ class OverlappingCountPaginator(Paginator):
         if not self._overlaps():
             return super().page(number)
         number = self._whole_number(number)
-        counted = _counter().submit(_count, self.object_list)
         bottom = (number - 1) * self.per_page
+        if bottom + self.per_page > _MAX_ROW:
+            return super().page(number)  # counts first, so a page past the end is EmptyPage
+        counted = _counter().submit(_count, self.object_list)
         try:
             rows = list(self.object_list[bottom : bottom + self.per_page])
         except BaseException:

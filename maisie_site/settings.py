@@ -40,6 +40,7 @@ MIDDLEWARE = [
     "maisie_site.timing.ServerTimingMiddleware",
     "maisie_site.request_id.RequestIdMiddleware",
     "maisie_site.health.HealthCheckMiddleware",
+    "maisie_site.db_unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

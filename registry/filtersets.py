@@ -12,6 +12,7 @@ from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from maisie_site.storable import validate_text
 from registry.models import MLModel, Project, Tag, Workspace
 from registry.search.expressions import JSONHasKey
 from registry.search.filters import OrderingFilter, QueryFilter
@@ -27,6 +28,11 @@ class _ListField(forms.Field):
             return []
         values = value if isinstance(value, list | tuple) else [value]
         return [part.strip() for item in values for part in str(item).split(",") if part.strip()]
+
+    def validate(self, value):
+        super().validate(value)
+        for item in value:
+            validate_text(item)  # a NUL would reach the database as a tag name or key to compare
 
 
 class _IdListField(_ListField):

@@ -5,6 +5,7 @@ import json
 from django import forms
 
 from accounts.models import User
+from maisie_site import storable
 from registry.models import MLModel, Project, Role, Tag, Workspace
 
 JSON_HELP = "A JSON object, e.g. <code>{}</code>."
@@ -35,7 +36,7 @@ class JSONObjectField(forms.CharField):
         if not text:
             return {}
         try:
-            parsed = json.loads(text)
+            parsed = storable.loads(text)  # nesting limited: deep JSON is this error, not a 500
         except ValueError as exc:
             raise forms.ValidationError(f"This is not valid JSON: {exc}.") from exc
         if not isinstance(parsed, dict):

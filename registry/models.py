@@ -1,12 +1,12 @@
 """Workspaces hold projects, projects hold models; members see what their workspace holds."""
 
-import math
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from maisie_site.storable import validate_json, validate_text
 from registry.querysets import MLModelQuerySet, ProjectCountQuerySet, ProjectQuerySet, WorkspaceQuerySet
 
 
@@ -82,22 +82,12 @@ class Tag(models.Model):
             raise ValidationError({"name": "A tag name cannot contain a comma."})
 
 
-def _has_non_finite_number(value) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_non_finite_number(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_non_finite_number(item) for item in value)
-    return False
-
-
 def validate_json_object(value):
     if not isinstance(value, dict):
         raise ValidationError("Must be a JSON object.")
-    # NaN and Infinity are not JSON: the databases refuse them and the API could not render them.
-    if _has_non_finite_number(value):
-        raise ValidationError("NaN and infinite numbers are not JSON values.")
+    # No NUL, lone surrogate, NaN or infinity in any key or value, and a bounded depth: what
+    # either database can store and the API can write back (maisie_site/storable.py).
+    validate_json(value)
 
 
 def model_file_key(instance, filename: str) -> str:
@@ -149,6 +139,19 @@ class MLModel(models.Model):
 
     def __str__(self):
         return f"{self.name} v{self.version}"
+
+    def clean(self):
+        # The JSON fields have validate_json_object; this holds the text fields to the same rule
+        # (the file's name comes from the multipart body, not from a form field that checks it).
+        errors = {}
+        for field in self._meta.concrete_fields:
+            if isinstance(field, models.CharField | models.TextField):
+                try:
+                    validate_text(getattr(self, field.attname))
+                except ValidationError as error:
+                    errors[field.name] = error.error_list
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def visibility(self) -> str:

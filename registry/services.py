@@ -11,6 +11,7 @@ from functools import partial
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.http import Http404
 
 from registry import keystats, rules
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
@@ -34,7 +35,14 @@ def _save(instance, **fields):
     for key, value in fields.items():
         setattr(instance, key, value)
     instance.full_clean()
-    instance.save()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        # Another request took the same unique name between full_clean's check and this write:
+        # checked again, the clash is the field's 400, not a 500.
+        instance.full_clean()
+        raise
     return instance
 
 
@@ -60,13 +68,22 @@ def workspace_delete(*, workspace: Workspace, user) -> None:
         raise PermissionDenied("Only the workspace's owners can delete it.")
     _lock_projects(*workspace.projects.values_list("pk", flat=True))
     files = list(MLModel.objects.filter(project__workspace=workspace).values_list("file", flat=True))
-    workspace.delete()
+    _delete_or_404(workspace)
     _delete_files_on_commit(files)
+
+
+def _delete_or_404(instance) -> None:
+    """Delete the row, or answer 404 when a parallel request deleted it first: the DELETE waits
+    for that request's row lock, then finds nothing (and this transaction rolls back)."""
+    _, deleted = instance.delete()
+    if not deleted.get(instance._meta.label):
+        raise Http404(f"No such {instance._meta.verbose_name}.")
 
 
 @transaction.atomic
 def membership_set(*, workspace: Workspace, actor, user, role: str) -> tuple[Membership, bool]:
     """Add `user` to the workspace with `role`, or change their role. Returns (membership, created)."""
+    _lock_owners(workspace)  # before the rights check: an owner demoted meanwhile is no longer one
     if not rules.can_manage_workspace(actor, workspace):
         raise PermissionDenied("Only the workspace's owners can manage its members.")
     if role not in Role.values:
@@ -75,7 +92,11 @@ def membership_set(*, workspace: Workspace, actor, user, role: str) -> tuple[Mem
         raise ValidationError({"user_id": "This user is deactivated."})
     membership = Membership.objects.select_for_update().filter(workspace=workspace, user=user).first()
     if membership is None:
-        return Membership.objects.create(workspace=workspace, user=user, role=role), True
+        try:
+            with transaction.atomic():
+                return Membership.objects.create(workspace=workspace, user=user, role=role), True
+        except IntegrityError:  # added by a parallel request (a workspace with no owner to lock)
+            membership = Membership.objects.select_for_update().get(workspace=workspace, user=user)
     if membership.role == Role.OWNER and role != Role.OWNER:
         _ensure_another_owner(workspace, user)
     membership.role = role
@@ -86,6 +107,7 @@ def membership_set(*, workspace: Workspace, actor, user, role: str) -> tuple[Mem
 @transaction.atomic
 def membership_remove(*, workspace: Workspace, actor, user) -> None:
     """Owners remove anyone; a member may leave on their own."""
+    _lock_owners(workspace)
     if actor.pk != user.pk and not rules.can_manage_workspace(actor, workspace):
         raise PermissionDenied("Only the workspace's owners can remove members.")
     membership = Membership.objects.select_for_update().filter(workspace=workspace, user=user).first()
@@ -94,6 +116,17 @@ def membership_remove(*, workspace: Workspace, actor, user) -> None:
     if membership.role == Role.OWNER:
         _ensure_another_owner(workspace, user)
     membership.delete()
+
+
+def _lock_owners(workspace: Workspace) -> None:
+    """Lock the workspace's owner memberships, lowest id first, until the transaction ends.
+
+    Every membership write takes these locks first, so "is there another owner?" and the write
+    that depends on the answer happen one transaction at a time: two owners demoting each other
+    at once left workspaces with no owner. One order, so two writers never wait for each other.
+    """
+    owners = Membership.objects.select_for_update().filter(workspace=workspace, role=Role.OWNER)
+    list(owners.order_by("pk").values_list("pk", flat=True))
 
 
 def _ensure_another_owner(workspace: Workspace, leaving_user) -> None:
@@ -126,7 +159,7 @@ def project_delete(*, project: Project, user) -> None:
         raise PermissionDenied("Only the project's creator or the workspace's owners can delete it.")
     _lock_projects(project.pk)  # its key counts go with it (CASCADE)
     files = list(project.models.values_list("file", flat=True))
-    project.delete()
+    _delete_or_404(project)
     _delete_files_on_commit(files)
 
 
@@ -281,6 +314,8 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
         raise PermissionDenied("You cannot move a model into a project where you cannot write.")
     _lock_projects(model.project_id, *([target.pk] if moved else []))
     before = _stored_state(model)
+    if before is None:  # deleted by a parallel request: saving would insert it again
+        raise Http404("No such model.")
     renamed = "name" in fields and fields["name"] != model.name
     for key, value in fields.items():
         setattr(model, key, value)
@@ -312,9 +347,10 @@ def model_delete(*, model: MLModel, user) -> None:
     if not rules.can_edit_model(user, model):
         raise PermissionDenied("Only the uploader or the workspace's owners can delete this model.")
     _lock_projects(model.project_id)
-    before = _stored_state(model)
+    before = _stored_state(model)  # locks the row: a parallel delete of it waits here, then finds none
+    if before is None:
+        raise Http404("No such model.")
     name = model.file.name
     model.delete()
-    if before:
-        keystats.record(removed=[before])
+    keystats.record(removed=[before])
     _delete_files_on_commit([name])

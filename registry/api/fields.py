@@ -1,14 +1,8 @@
-import json
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-
-def _reject_constant(name: str):
-    # Python's json reads NaN and Infinity, which are not JSON: PostgreSQL and SQLite refuse
-    # to store them, and the API could not render them back.
-    raise ValueError(f"{name} is not a JSON value")
+from maisie_site import storable
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)
@@ -25,11 +19,14 @@ class JSONObjectField(serializers.Field):
             if not data.strip():
                 return {}
             try:
-                data = json.loads(data, parse_constant=_reject_constant)
+                data = storable.loads(data)
             except ValueError as exc:
                 self.fail("invalid_json", error=exc)
         if not isinstance(data, dict):
             self.fail("not_object", kind=type(data).__name__)
+        # Refused here, before any write, as the model's own validation would (storable.py).
+        if error := storable.json_error(data):
+            raise serializers.ValidationError(error, code="unstorable")
         return data
 
     def to_representation(self, value):
@@ -42,10 +39,13 @@ class TagListField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            return data.split(",")
-        if isinstance(data, list) and all(isinstance(item, str) for item in data):
-            return data
-        raise serializers.ValidationError("Give tags as a comma-separated string or a list of names.")
+            data = data.split(",")
+        elif not (isinstance(data, list) and all(isinstance(item, str) for item in data)):
+            raise serializers.ValidationError("Give tags as a comma-separated string or a list of names.")
+        for name in data:
+            if error := storable.text_error(name):
+                raise serializers.ValidationError(f"Tag names: {error}", code="unstorable")
+        return data
 
     def to_representation(self, value):
         return value

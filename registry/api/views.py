@@ -5,11 +5,11 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from accounts.models import User
-from maisie_site.api import deleted
+from maisie_site.api import JSONParser, deleted
 from registry import services
 from registry.api import rendered
 from registry.api.parsers import StreamingMultiPartParser

@@ -29,7 +29,9 @@ class _CompiledField(forms.Field):
             # Not stripped: the offsets in messages count from the start of what was sent.
             return type(self).compile(str(value))
         except QueryError as error:
-            raise forms.ValidationError(str(error), code="invalid") from None
+            # The message quotes the query; as a parameter, a "%" in it is never read as a format
+            # (django-filter's API errors apply `message % params` to every message).
+            raise forms.ValidationError("%(error)s", code="invalid", params={"error": str(error)}) from None
 
 
 class QueryField(_CompiledField):

@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from maisie_site.storable import unstorable_at
 from registry.search.errors import query_error
 
 MAX_QUERY_LENGTH = 2000  # characters; enough for ~100 conditions, and bounds the work of a bad one
@@ -144,10 +145,10 @@ def _unicode_escape(text: str, position: int) -> str:
 
 def _refuse_unstorable_characters(text: str, offset: int) -> None:
     # PostgreSQL cannot hold NUL in text and UTF-8 cannot hold a lone surrogate: refuse them here
-    # rather than let the database fail on them.
-    for index, char in enumerate(text):
-        if char == "\x00" or "\ud800" <= char <= "\udfff":
-            raise query_error(offset + index, f"Character U+{ord(char):04X} is not allowed")
+    # rather than let the database fail on them (the same rule as stored text, storable.py).
+    index = unstorable_at(text)
+    if index is not None:
+        raise query_error(offset + index, f"Character U+{ord(text[index]):04X} is not allowed")
 
 
 def _number(text: str, match: re.Match, position: int) -> Token:

@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -243,7 +244,8 @@ class TestDelete:
         stale = MLModel.objects.get(pk=model.pk)
         services.model_delete(model=model, user=bob)
 
-        services.model_delete(model=stale, user=bob)
+        with pytest.raises(Http404):  # the second delete is a 404 (issue 20), and uncounts nothing
+            services.model_delete(model=stale, user=bob)
 
         assert key_rows(project) == {(bob.pk, False, "metrics", "acc"): (1, 0, 0, 0)}
 
