@@ -3,16 +3,72 @@
 import gc
 import multiprocessing
 import os
+import socket
+import struct
+
+from gunicorn.workers.gthread import ThreadWorker
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sync workers: uploads and downloads are long streaming requests that each hold one worker;
-# the usual (2 x cores) + 1 keeps the CPUs busy while some workers wait on disk or network.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "sync"
-# A multi-GiB upload over a slow link takes a long time; the timeout is per request.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 3600))
+# Threads, not one request per process: uploads and downloads are long streaming requests, and
+# with sync workers one slow client per worker (any account) stalled every request, /healthz
+# included. A slow client now holds one thread; see SlowClientWorker for the rest. Each thread
+# may hold a database connection: PostgreSQL needs workers x (threads + 1) per app server.
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# A worker process is alive as long as its main loop runs (heartbeat), whatever its requests
+# take; slow requests are bounded by the body budget and the socket timeouts below instead.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
 graceful_timeout = 60
 keepalive = 5
+# Seconds any one receive or send on a client connection may wait (headers, bodies, responses):
+# a client that stops reading or sending is dropped. MAISIE_BODY_READ_TIMEOUT, as settings.py reads it.
+SOCKET_TIMEOUT = int(os.environ.get("MAISIE_BODY_READ_TIMEOUT") or 60)
+
+
+class SlowClientWorker(ThreadWorker):
+    """gunicorn's gthread worker, with two changes for slow clients.
+
+    - It takes a new connection only while one of its threads is free. The stock worker accepts
+      up to worker_connections and queues them behind its busy threads, so a worker whose threads
+      all serve slow clients kept taking requests (/healthz too) that another worker could have
+      answered at once; now they wait in the listen queue for a worker with a free thread.
+    - Every client socket gets kernel send and receive timeouts (SO_SNDTIMEO, SO_RCVTIMEO) of
+      SOCKET_TIMEOUT, so no read of a request or write of a response waits for ever on a client
+      that stopped. The upload parser tightens the receive timeout to its body budget.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.busy = 0  # connections handed to the thread pool and not finished (main thread only)
+
+    def enqueue_req(self, conn):
+        self.busy += 1
+        super().enqueue_req(conn)
+        if self.busy >= self.cfg.threads:
+            super().set_accept_enabled(False)
+
+    def finish_request(self, conn, fs):
+        self.busy -= 1
+        super().finish_request(conn, fs)
+
+    def set_accept_enabled(self, enabled):
+        # The main loop turns accepting back on whenever it has connection slots; a free thread
+        # is needed too.
+        super().set_accept_enabled(enabled and self.busy < self.cfg.threads)
+
+    def handle(self, conn):
+        if not getattr(conn, "timeouts_set", False):
+            timeval = struct.pack("@ll", SOCKET_TIMEOUT, 0)
+            try:
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+                conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+            except OSError:
+                pass  # the client is gone; handling will find out
+            conn.timeouts_set = True
+        return super().handle(conn)
+
+
+worker_class = SlowClientWorker
 # Recycle workers now and then to bound the effect of any slow leak.
 max_requests = 2000
 max_requests_jitter = 200

@@ -4,17 +4,34 @@ Shared by the API's download endpoint and the web UI's download button.
 """
 
 import base64
+import contextlib
+import hashlib
+import logging
+import os
 import re
 import sys
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
+from rest_framework.exceptions import APIException
 
 from maisie_site.api_errors import ExplainedHttp404
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+logger = logging.getLogger(__name__)
+
+# Offsets of more than 30 digits are past any file (and int() refuses over 4,300 digits): such a
+# header does not match and is ignored, as RFC 9110 allows for a Range it does not understand.
+_RANGE = re.compile(r"^bytes=(\d{0,30})-(\d{0,30})$")
 _BLOCK = 1024 * 1024
+
+
+class StoredFileDamaged(APIException):
+    """The stored bytes are not the ones recorded: served, they would carry a false ETag/Digest."""
+
+    status_code = 500
+    default_detail = "The model's stored file does not match its record; an administrator can run maisie_fsck --verify."
+    default_code = "stored_file_damaged"
 
 
 def _digest_headers(response, model) -> None:
@@ -88,6 +105,53 @@ def _open(model, wanted: tuple[int, int] | None):
     return fileobj
 
 
+def _stored_size(fileobj) -> int | None:
+    """The size of what was opened: a file's, or an S3 GET's Content-Length; None if unknown."""
+    try:
+        return os.fstat(fileobj.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        pass
+    length = getattr(fileobj, "_content_length", None)  # botocore's StreamingBody
+    return int(length) if length is not None else None
+
+
+def _check_size(model, fileobj, expected: int) -> None:
+    """A stored file whose size is not the recorded one is damaged (cut short, or replaced): a
+    stat (or the GET's own header) finds it at no cost, where re-hashing every download would
+    cost a core per GB/s. Same size, other bytes is left to `maisie_fsck --verify`."""
+    size = _stored_size(fileobj)
+    if size is not None and size != expected:
+        fileobj.close()
+        logger.error("stored file of model %s is %s bytes, not %s: %s", model.pk, size, expected, model.file.name)
+        raise StoredFileDamaged()
+
+
+def stored_sha256(model) -> tuple[str, int]:
+    """SHA-256 and size of the bytes the storage holds for a model, read as a download reads them."""
+    digest, size = hashlib.sha256(), 0
+    fileobj = _open(model, None)
+    try:
+        while chunk := fileobj.read(_BLOCK):
+            digest.update(chunk)
+            size += len(chunk)
+    finally:
+        fileobj.close()
+    return digest.hexdigest(), size
+
+
+def _bound_sends(request) -> None:
+    """Under gunicorn: a client that takes no bytes for MAISIE_BODY_READ_TIMEOUT is dropped.
+
+    gunicorn hands a whole file to socket.sendfile(), which on a socket without a Python
+    timeout waits for ever for a reader that stopped (the kernel's send timeout only makes it
+    wait in a select()); with one, each wait is bounded. gthread resets the socket to blocking
+    before the connection's next request."""
+    sock = request.META.get("gunicorn.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(settings.MAISIE_BODY_READ_TIMEOUT)
+
+
 def _ranged(fileobj, length: int):
     try:
         while length > 0:
@@ -121,6 +185,8 @@ def model_file_response(request, model) -> HttpResponse:
         raise ExplainedHttp404(
             "The model's file is missing from storage; an administrator can run maisie_fsck."
         ) from None
+    _check_size(model, fileobj, size if wanted is None or not _is_s3(model.file.storage) else wanted[1] - wanted[0] + 1)
+    _bound_sends(request)
     if wanted is None:
         response = FileResponse(
             fileobj, as_attachment=True, filename=model.file_name, content_type="application/octet-stream"

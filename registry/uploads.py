@@ -10,17 +10,26 @@ several times Django's own parser) and `HashingUploadHandler` (Django forms, e.g
 
 import contextlib
 import ctypes
+import errno
 import hashlib
+import logging
+import os
 import queue
 import sys
 import threading
+import time
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import FileSystemStorage, storages
 from django.core.files.uploadedfile import TemporaryUploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http.multipartparser import MultiPartParser
+from rest_framework import exceptions, status
 
 from maisie_site.api_errors import PayloadTooLarge
+
+logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
 # Room for the multipart framing and the small form fields sent beside the file.
@@ -49,6 +58,93 @@ def refuse_oversized_body(content_length: int | None) -> None:
     """Refuse before reading a byte when the client announces a body over the limit."""
     if content_length and content_length > settings.MAISIE_MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES:
         raise PayloadTooLarge()
+
+
+class InsufficientStorage(exceptions.APIException):
+    """The spool could not be written (a full disk, a quota): the server's fault, not the body's."""
+
+    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
+    default_detail = "The server has no room to store this file right now; nothing was stored. Try again later."
+    default_code = "insufficient_storage"
+
+
+class SpoolUnwritable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The server could not write this file right now; nothing was stored. Try again later."
+    default_code = "spool_unwritable"
+
+
+def storage_error(exc: OSError) -> exceptions.APIException:
+    """The answer for a failed spool write, logged: it is the server's fault, never a 400."""
+    logger.error("upload spool write failed: %s", exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InsufficientStorage()
+    return SpoolUnwritable()
+
+
+def may_upload(user) -> bool:
+    """Whether the user may upload anywhere (staff, or an owner or member of some workspace).
+
+    Asked before a multipart body is read, so someone who may not store a file cannot make the
+    server read and spool one first."""
+    from registry.models import Membership, Role
+
+    if not user or not user.is_authenticated:
+        return False
+    return user.is_staff or Membership.objects.filter(user_id=user.pk, role__in=[Role.OWNER, Role.MEMBER]).exists()
+
+
+NOT_AN_UPLOADER = "You cannot upload files: you are not an owner or member of any workspace."
+
+
+def spool_stale_seconds() -> float:
+    """Age (since its last write) past which a spool file belongs to no live upload.
+
+    While an upload arrives its spool is written at least once per CHUNK_BYTES, which the
+    minimum body rate (after at most one read timeout) brings within CHUNK_BYTES / rate +
+    timeout seconds; once it has arrived, its path is needed only for the moment it takes to
+    validate and rename it (a copy to S3 reads the open file, which a sweep does not disturb).
+    An hour on top of twice that leaves a wide margin.
+    """
+    per_chunk = CHUNK_BYTES / settings.MAISIE_BODY_MIN_RATE + settings.MAISIE_BODY_READ_TIMEOUT
+    return 3600 + 2 * per_chunk
+
+
+def stale_spool_files(now: float | None = None) -> list[tuple[str, int]]:
+    """(path, size) of each spool file in FILE_UPLOAD_TEMP_DIR left by an upload that died
+    (a killed worker, a power loss): named as Django names them, unwritten for spool_stale_seconds()."""
+    cutoff = (time.time() if now is None else now) - spool_stale_seconds()
+    found = []
+    with contextlib.suppress(FileNotFoundError), os.scandir(settings.FILE_UPLOAD_TEMP_DIR) as entries:
+        for entry in entries:
+            if not (entry.name.startswith("tmp") and ".upload" in entry.name and entry.is_file(follow_symlinks=False)):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                info = entry.stat(follow_symlinks=False)
+                if info.st_mtime < cutoff:
+                    found.append((entry.path, info.st_size))
+    return sorted(found)
+
+
+def sweep_stale_spools() -> list[tuple[str, int]]:
+    """Remove the stale spool files (see stale_spool_files); what was removed. Never raises: a
+    server starts even when its spool folder cannot be read (uploads will say so)."""
+    removed = []
+    try:
+        for path, size in stale_spool_files():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed.append((path, size))
+    except OSError as exc:
+        logger.warning("could not sweep the upload spool folder %s: %s", settings.FILE_UPLOAD_TEMP_DIR, exc)
+    if removed:
+        logger.warning(
+            "removed %d stale upload spool files (%d bytes) from %s",
+            len(removed),
+            sum(size for _, size in removed),
+            settings.FILE_UPLOAD_TEMP_DIR,
+        )
+    return removed
 
 
 class BufferLease:
@@ -165,7 +261,11 @@ class HashingSpool:
     """
 
     def __init__(self, name: str, content_type: str):
-        self.uploaded = TemporaryUploadedFile(name or "model", content_type or "application/octet-stream", 0, None)
+        try:
+            self.uploaded = TemporaryUploadedFile(name or "model", content_type or "application/octet-stream", 0, None)
+        except OSError as exc:
+            raise storage_error(exc) from exc
+        self.done = False  # finished or aborted: its threads are gone either way
         self._size = 0
         self._written = 0
         self._sent_to_disk = 0
@@ -199,6 +299,9 @@ class HashingSpool:
         try:
             self._writer.put(chunk, lease)
             self._hasher.put(chunk, lease)
+        except OSError as exc:
+            self.abort()
+            raise storage_error(exc) from exc
         except BaseException:
             self.abort()
             raise
@@ -207,43 +310,110 @@ class HashingSpool:
         try:
             self._writer.close()
             self._hasher.close()
+            self.uploaded.file.flush()
+        except OSError as exc:
+            self.abort()
+            raise storage_error(exc) from exc
         except BaseException:
             self.abort()
             raise
-        self.uploaded.file.flush()
+        self.done = True
         self.uploaded.file.seek(0)
         self.uploaded.size = self._size
         self.uploaded.sha256 = self._sha256.hexdigest()
         return self.uploaded
 
     def abort(self) -> None:
+        """Stop both threads and delete the file; safe to call again, or after finish()."""
+        self.done = True
         for worker in (self._writer, self._hasher):
             with contextlib.suppress(BaseException):
                 worker.close()
-        self.uploaded.close()  # the temporary file deletes itself on close
+        with contextlib.suppress(OSError):
+            self.uploaded.close()  # the temporary file deletes itself on close
 
 
 class HashingUploadHandler(FileUploadHandler):
-    """Django's upload-handler interface onto the spool, for `request.FILES` outside the API."""
+    """Django's upload-handler interface onto the spool, for `request.FILES` outside the API.
+
+    Django's parser leaves a handler's file alone when parsing fails (a bad base64 part, too
+    many fields, a body that times out), so this handler runs the parse itself and aborts every
+    spool it started unless the parse returned. A file over the limit or a spool that cannot be
+    written stops the upload without raising (Django would answer 500 from the CSRF check that
+    parses the form); the error is left on the request as `upload_error` for the view to answer.
+    """
 
     chunk_size = CHUNK_BYTES
 
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.spools: list[HashingSpool] = []
+        self._parsing = False
+        self._too_large = False
+
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        refuse_oversized_body(content_length)
+        if self._parsing:
+            return None  # the nested parse below: let Django's parser do the work
+        # More than form fields can hold means a file, which someone who may not upload anywhere
+        # is refused before a byte of it is read.
+        content_length = content_length or 0
+        if content_length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE + FORM_OVERHEAD_BYTES and not may_upload(
+            getattr(self.request, "user", None)
+        ):
+            raise PermissionDenied(NOT_AN_UPLOADER)
+        # A body announced over the limit is refused at its first file part, once the fields
+        # before it (the CSRF token, say) have been read, so the form can say why.
+        self._too_large = content_length > settings.MAISIE_MAX_UPLOAD_BYTES + FORM_OVERHEAD_BYTES
+        self._parsing = True
+        try:
+            return MultiPartParser(META, input_data, [self], encoding).parse()
+        except BaseException:
+            self._abort_all()
+            raise
+        finally:
+            self._parsing = False
+
+    def _refuse(self, error: exceptions.APIException):
+        """Stop reading the body: the fields so far stay, every file is dropped."""
+        self._abort_all()
+        if self.request is not None:
+            self.request.upload_error = error
+        raise StopUpload(connection_reset=True)
+
+    def _abort_all(self):
+        for spool in self.spools:
+            spool.abort()
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
-        self.spool = HashingSpool(self.file_name, self.content_type)
+        if not may_upload(getattr(self.request, "user", None)):
+            self._abort_all()
+            raise PermissionDenied(NOT_AN_UPLOADER)
+        if self._too_large:
+            self._refuse(PayloadTooLarge())
+        try:
+            self.spool = HashingSpool(self.file_name, self.content_type)
+        except exceptions.APIException as error:
+            self._refuse(error)
+        self.spools.append(self.spool)
 
     def receive_data_chunk(self, raw_data, start):
-        self.spool.write(raw_data)
+        try:
+            self.spool.write(raw_data)
+        except (PayloadTooLarge, InsufficientStorage, SpoolUnwritable) as error:
+            self._refuse(error)
 
     def file_complete(self, file_size):
-        return self.spool.finish()
+        try:
+            return self.spool.finish()
+        except (InsufficientStorage, SpoolUnwritable) as error:
+            self._refuse(error)
 
     def upload_interrupted(self):
-        if hasattr(self, "spool"):
-            self.spool.abort()
+        # The body ended inside a file part: that spool never finishes; files before it did.
+        for spool in self.spools:
+            if not spool.done:
+                spool.abort()
 
 
 def file_sha256(uploaded) -> str:

@@ -39,7 +39,7 @@ def test_healthz_answers_503_when_the_storage_does_not_answer(client, db, settin
     }
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable"}
+    assert response.json() == {"status": "unavailable", "reason": "the model storage does not answer or is full"}
 
 
 def test_every_response_carries_a_request_id(client, db):

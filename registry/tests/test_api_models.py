@@ -293,6 +293,7 @@ class TestUpload:
         assert stored_files(settings) == []
 
     def test_an_outsider_is_told_the_project_does_not_exist(self, api, project, eve, settings):
+        services.workspace_create(user=eve, name="Eve's own")  # she may upload there, not here
         response = api.as_user(eve).post(URL, upload_form(project))
 
         assert response.status_code == 400

@@ -94,3 +94,43 @@ def test_ensure_admin_generates_and_prints_a_password_once(db, monkeypatch):
     call_command("ensure_admin", stdout=out)
     password = out.getvalue().rsplit(": ", 1)[1].strip()
     assert User.objects.get(login="admin").check_password(password)
+
+
+def test_fsck_verify_finds_a_file_whose_bytes_changed_since_upload(project, bob):
+    kept = upload(bob, project, name="kept", content=b"intact bytes")
+    rotten = upload(bob, project, name="rotten", content=b"original bytes")
+    path = _storage().path(rotten.file.name)
+    with open(path, "r+b") as stored:  # one flipped byte, the size unchanged: bit rot
+        stored.write(b"O")
+    assert "corrupt" not in fsck()  # without --verify no file is read
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 stored files do not match their rows"):
+        call_command("maisie_fsck", "--verify", stdout=out)
+    report = out.getvalue()
+    assert f"corrupt file: model {rotten.pk} {rotten.file.name}" in report
+    assert f"model {kept.pk} " not in report
+    assert "verified 2 files: 1 corrupt." in report
+
+
+def test_fsck_verify_is_quiet_when_every_file_matches(project, bob):
+    upload(bob, project, content=b"a" * 3_000_000)  # more than one read block
+    assert "verified 1 files: 0 corrupt." in fsck("--verify")
+
+
+def test_fsck_reports_a_stale_upload_spool_and_fix_removes_it(db, settings, tmp_path):
+    from registry.uploads import spool_stale_seconds
+
+    settings.FILE_UPLOAD_TEMP_DIR = tmp_path / "spool"
+    settings.FILE_UPLOAD_TEMP_DIR.mkdir()
+    stale = settings.FILE_UPLOAD_TEMP_DIR / "tmpq1w2e3.upload.pt"
+    stale.write_bytes(b"half an upload")
+    past = time.time() - spool_stale_seconds() - 60
+    os.utime(stale, (past, past))
+    fresh = settings.FILE_UPLOAD_TEMP_DIR / "tmpfresh.upload.pt"
+    fresh.write_bytes(b"arriving")
+
+    with pytest.raises(CommandError):
+        fsck()
+    report = fsck("--fix")
+    assert f"stale upload spool: {stale} (14 bytes)" in report
+    assert not stale.exists() and fresh.exists()

@@ -208,3 +208,26 @@ def test_a_model_whose_file_vanished_answers_a_json_404(api, project, bob):
     response = api.as_user(bob).get(f"/api/v1/models/{model.pk}/download/")
     assert response.status_code == 404
     assert "maisie_fsck" in response.json()["message"]
+
+
+class TestHostileAndDamaged:
+    def test_a_range_of_thousands_of_digits_is_ignored_not_a_500(self, api, model, bob):
+        for header in ("bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000, "bytes=-" + "9" * 5000):
+            response = api.as_user(bob).get(url(model), HTTP_RANGE=header)
+            assert response.status_code == 200, header
+            assert body(response) == CONTENT
+
+    def test_a_range_of_thirty_digits_still_counts(self, api, model, bob):
+        response = api.as_user(bob).get(url(model), HTTP_RANGE="bytes=" + "9" * 30 + "-")
+        assert response.status_code == 416
+
+    def test_a_stored_file_cut_short_is_not_served_with_the_recorded_digest(self, api, model, bob, caplog):
+        path = model.file.storage.path(model.file.name)
+        with open(path, "r+b") as stored:
+            stored.truncate(100)
+        for headers in ({}, {"HTTP_RANGE": "bytes=0-9"}):
+            response = api.as_user(bob).get(url(model), **headers)
+            assert response.status_code == 500
+            assert "maisie_fsck --verify" in response.json()["message"]
+            assert "ETag" not in response and "Digest" not in response
+        assert any("is 100 bytes, not 1024" in r.getMessage() for r in caplog.records)

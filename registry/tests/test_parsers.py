@@ -54,7 +54,7 @@ def test_a_truncated_body_is_a_400_and_leaves_no_spool_file(api, project, bob, s
     assert not MLModel.objects.exists()
 
 
-def test_a_body_without_boundary_is_a_400(api, bob):
+def test_a_body_without_boundary_is_a_400(api, project, bob):
     response = api.as_user(bob).generic("POST", "/api/v1/models/", b"abc", content_type="multipart/form-data")
     assert response.status_code == 400
 

@@ -304,7 +304,7 @@ class TestUpload:
     @pytest.mark.parametrize("who", ["carol", "eve"])
     def test_viewers_and_outsiders_cannot_upload(self, client, request, project, who):
         response = as_user(client, request.getfixturevalue(who)).post("/models/upload/", self.form(project))
-        assert response.status_code == 400 and not MLModel.objects.exists()
+        assert response.status_code == 403 and not MLModel.objects.exists()  # refused at the file part
 
     def test_bad_json_is_an_error_and_nothing_is_stored(self, client, bob, project, settings):
         response = as_user(client, bob).post("/models/upload/", self.form(project, metrics="{oops"))

@@ -259,6 +259,18 @@ class ModelUploadView(LoginRequiredMixin, FormView):
     def get_initial(self):
         return {"project": self.request.GET.get("project")}
 
+    def post(self, request, *args, **kwargs):
+        # HashingUploadHandler stops reading a file over the limit, or one the disk cannot hold,
+        # and leaves the reason here (raising would make the CSRF check's parse a 500).
+        request.FILES  # noqa: B018 (parses the body, unless the CSRF check has)
+        error = getattr(request, "upload_error", None)
+        if error is None:
+            return super().post(request, *args, **kwargs)
+        form = self.get_form()
+        form.errors.clear()
+        form.add_error("file", str(error.detail))
+        return self.render_to_response(self.get_context_data(form=form), status=error.status_code)
+
     def form_valid(self, form):
         data = dict(form.cleaned_data)
         try:

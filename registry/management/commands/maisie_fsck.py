@@ -1,12 +1,15 @@
 """Compare stored model files with model rows, and the key counts with the models: report, optionally fix."""
 
+import os
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from registry import keystats, services
+from registry.downloads import stored_sha256
 from registry.models import MLModel
+from registry.uploads import spool_stale_seconds, stale_spool_files
 
 ROOT = "models"
 
@@ -31,8 +34,13 @@ class Command(BaseCommand):
             default=60,
             help="ignore files younger than this: an upload in progress stores its file before its row commits",
         )
+        parser.add_argument(
+            "--verify",
+            action="store_true",
+            help="also read every stored file and compare its SHA-256 and size with its row (reads everything)",
+        )
 
-    def handle(self, *args, fix: bool, grace_minutes: int, **options):
+    def handle(self, *args, fix: bool, grace_minutes: int, verify: bool = False, **options):
         storage = MLModel._meta.get_field("file").storage
         try:
             stored = set(walk(storage, ROOT))
@@ -64,5 +72,38 @@ class Command(BaseCommand):
             self.stdout.write(f"key counts: {drift} rows differ from the models" + (", recounted." if fix else "."))
             if fix:
                 keystats.rebuild()
-        if (orphans or missing or drift) and not fix:
+        # Spool files of uploads that died with their process (server start-up removes them too).
+        spools = stale_spool_files()
+        for path, size in spools:
+            self.stdout.write(f"stale upload spool: {path} ({size} bytes)")
+        if fix:
+            for path, _ in spools:
+                if os.path.exists(path):
+                    os.unlink(path)
+        if spools:
+            hours = spool_stale_seconds() / 3600
+            self.stdout.write(f"{len(spools)} upload spool files unwritten for over {hours:.1f} h {verb}.")
+        corrupt = self._verify(stored) if verify else []
+        if (orphans or missing or drift or spools) and not fix:
             raise CommandError("inconsistencies found; run with --fix to remove them")
+        if corrupt:
+            raise CommandError(f"{len(corrupt)} stored files do not match their rows; restore them from a backup")
+
+    def _verify(self, stored: set) -> list[int]:
+        """Re-hash every stored file that has a row: bit rot, a truncated copy, a replaced object."""
+        corrupt = []
+        checked = 0
+        models = MLModel.objects.only("pk", "file", "file_size", "file_sha256").order_by("pk")
+        for model in models.iterator():
+            if model.file.name not in stored:
+                continue  # reported as missing above
+            digest, size = stored_sha256(model)
+            checked += 1
+            if digest != model.file_sha256 or size != model.file_size:
+                corrupt.append(model.pk)
+                self.stdout.write(
+                    f"corrupt file: model {model.pk} {model.file.name} has SHA-256 {digest} ({size} bytes), "
+                    f"its row says {model.file_sha256} ({model.file_size} bytes)"
+                )
+        self.stdout.write(f"verified {checked} files: {len(corrupt)} corrupt.")
+        return corrupt
