@@ -49,8 +49,16 @@ class ProjectAdmin(DeleteThroughServiceAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ["name", "description"]
-    search_fields = ["name"]
+    list_display = ["name", "workspace", "description"]
+    list_filter = ["workspace"]
+    search_fields = ["name", "workspace__name"]
+    list_select_related = ["workspace"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A model carries only its own workspace's tags: a tag that some model carries stays put.
+        if obj is not None and obj.models.exists():
+            return ["workspace"]
+        return []
 
 
 @admin.register(MLModel)
@@ -61,7 +69,7 @@ class MLModelAdmin(DeleteThroughServiceAdmin):
     list_filter = ["private", "project__workspace", "project", "tags"]
     search_fields = ["name", "file_name", "file_sha256", "uploader__login"]
     list_select_related = ["project", "uploader"]
-    autocomplete_fields = ["tags"]
+    filter_horizontal = ["tags"]  # of the model's workspace only (get_form): names repeat across workspaces
     readonly_fields = [
         "project",
         "uploader",
@@ -83,6 +91,14 @@ class MLModelAdmin(DeleteThroughServiceAdmin):
     def stored_file(self, obj):
         # Files are only served through the permission-checked download endpoint.
         return format_html('<a href="{}">{}</a>', reverse("api:model-download", args=[obj.pk]), obj.file.name)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "tags" in form.base_fields:
+            # Only the model's own workspace's tags (anything else is "not a valid choice").
+            field = form.base_fields["tags"]
+            field.queryset = field.queryset.filter(workspace_id=obj.project.workspace_id)
+        return form
 
     def save_model(self, request, obj, form, change):
         # Through services, like every model write, so the key counts (registry.keystats) follow

@@ -118,6 +118,7 @@ class ProjectFilterSet(FilterSet):
 
 class TagFilterSet(FilterSet):
     search = SearchFilter()
+    workspace = IdListFilter(field_name="workspace_id")
 
     class Meta:
         model = Tag

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from maisie_site.storable import validate_json, validate_text
-from registry.querysets import MLModelQuerySet, ProjectCountQuerySet, ProjectQuerySet, WorkspaceQuerySet
+from maisie_site.storable import text_error, validate_json, validate_text
+from registry.querysets import MLModelQuerySet, ProjectCountQuerySet, ProjectQuerySet, TagQuerySet, WorkspaceQuerySet
 
 
 class Role(models.TextChoices):
@@ -68,18 +68,36 @@ class Project(models.Model):
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    """A label of one workspace: its members see, use and manage it (see rules.py); a model
+    carries only tags of its own project's workspace (services.py keeps that true)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
 
+    objects = TagQuerySet.as_manager()
+
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "id"]  # names repeat across workspaces: the id keeps pages stable
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="tag_unique_name")]
 
     def __str__(self):
         return self.name
 
     def clean(self):
+        # Before the database sees them: PostgreSQL fails on NUL (maisie_site/storable.py).
+        errors = {field: error for field in ("name", "description") if (error := text_error(getattr(self, field)))}
         if "," in self.name:
-            raise ValidationError({"name": "A tag name cannot contain a comma."})
+            errors["name"] = "A tag name cannot contain a comma."
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        # The one constraint is the name's: say so on the field, as a unique name would.
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError:
+            raise ValidationError({"name": f"This workspace already has a tag named {self.name!r}."}) from None
 
 
 def validate_json_object(value):

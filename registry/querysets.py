@@ -37,6 +37,26 @@ class ProjectQuerySet(models.QuerySet):
         return self.prefetch_related(*summary_prefetches(user))
 
 
+class TagQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Tags of the user's workspaces, except those whose only uses are models hidden from the
+        user (other people's private models): a tag's name says something about what it marks.
+        Unused tags are the workspace's vocabulary and visible to its members. Staff see all."""
+        from registry.models import MLModel
+
+        if _is_staff(user):
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        links = MLModel.tags.through.objects.filter(tag_id=OuterRef("pk"))
+        seen = links.filter(Q(mlmodel__private=False) | Q(mlmodel__uploader_id=user.pk))
+        return self.filter(Exists(_memberships(user, "workspace_id"))).filter(Q(Exists(seen)) | ~Exists(links))
+
+    def suggestions(self, limit: int) -> list[str]:
+        """The first `limit` distinct names, sorted: names repeat across workspaces."""
+        return list(self.order_by("name").values_list("name", flat=True).distinct()[:limit])
+
+
 class _UploadedQuerySet(models.QuerySet):
     """Rows with a project, an uploader and a private flag: models, and their key and uploader counts."""
 

@@ -3,7 +3,7 @@
 Services call them and raise PermissionDenied (a 403) for an object the user can already see.
 """
 
-from registry.models import MLModel, Project, Role, Workspace
+from registry.models import MLModel, Project, Role, Tag, Workspace
 
 
 def role_in(user, workspace_id: int) -> str | None:
@@ -35,3 +35,19 @@ def can_edit_model(user, model: MLModel) -> bool:
         return True
     role = role_in(user, model.project.workspace_id)
     return role == Role.OWNER or (role == Role.MEMBER and model.uploader_id == user.pk)
+
+
+def can_edit_tags(user, workspace_id: int) -> bool:
+    """Create, describe and rename the workspace's tags: its owners and members (viewers read)."""
+    return can_write_in_workspace(user, workspace_id)
+
+
+def can_delete_tag(user, tag: Tag) -> bool:
+    """Owners delete any of the workspace's tags; a member, one that no one else's model carries:
+    deleting strips the tag from every model, and a member changes only their own models."""
+    if user.is_staff:
+        return True
+    role = role_in(user, tag.workspace_id)
+    if role == Role.OWNER:
+        return True
+    return role == Role.MEMBER and not tag.models.exclude(uploader_id=user.pk).exists()

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import Http404
 
+from maisie_site.storable import text_error
 from registry import keystats, rules
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
 from registry.uploads import file_sha256
@@ -144,13 +145,18 @@ def project_create(*, user, workspace: Workspace, name: str, description: str = 
     return _save(Project(created_by=user), workspace=workspace, name=name, description=description, git_url=git_url)
 
 
+@transaction.atomic
 def project_update(*, project: Project, user, **fields) -> Project:
     if not rules.can_edit_project(user, project):
         raise PermissionDenied("Only the project's creator or the workspace's owners can change it.")
     target = fields.get("workspace")
-    if target is not None and target.pk != project.workspace_id and not rules.can_write_in_workspace(user, target.pk):
+    moved = target is not None and target.pk != project.workspace_id
+    if moved and not rules.can_write_in_workspace(user, target.pk):
         raise PermissionDenied("You cannot move a project into a workspace where you cannot write.")
-    return _save(project, **fields)
+    project = _save(project, **fields)
+    if moved:
+        _tags_follow_workspace(MLModel.objects.filter(project=project).values("pk"), project.workspace_id)
+    return project
 
 
 @transaction.atomic
@@ -178,43 +184,92 @@ def tag_names(value) -> list[str]:
             raise ValidationError({"tags": f"Tag {name[:20]!r} contains a comma; give each tag separately."})
         if len(name) > Tag._meta.get_field("name").max_length:
             raise ValidationError({"tags": f"Tag {name[:20]!r}… is too long."})
+        if error := text_error(name):
+            raise ValidationError({"tags": f"Tag names: {error}"})
         if name not in names:
             names.append(name)
     return names
 
 
-def tags_get_or_create(names: Iterable[str]) -> list[Tag]:
+def tags_get_or_create(workspace_id: int, names: Iterable[str], descriptions: dict | None = None) -> list[Tag]:
+    """The workspace's tags of these names, in this order, each created where missing (with its
+    description from `descriptions`). A model carries only its own workspace's tags."""
     tags = []
     for name in names:
+        defaults = {"description": (descriptions or {}).get(name, "")}
         try:
             with transaction.atomic():
-                tag, _ = Tag.objects.get_or_create(name=name)
+                tag, _ = Tag.objects.get_or_create(workspace_id=workspace_id, name=name, defaults=defaults)
         except IntegrityError:  # another request created it between our get and create
-            tag = Tag.objects.get(name=name)
+            tag = Tag.objects.get(workspace_id=workspace_id, name=name)
         tags.append(tag)
     return tags
 
 
-def tag_create(*, user, name: str, description: str = "") -> Tag:
-    return _save(Tag(), name=name.strip(), description=description)
+def _tags_follow_workspace(models, workspace_id: int) -> None:
+    """Models that moved into another workspace carry its tags of the same names instead of the
+    old workspace's (created where missing, descriptions copied): a tag never spans workspaces."""
+    Link = MLModel.tags.through
+    stray = Link.objects.filter(mlmodel__in=models).exclude(tag__workspace_id=workspace_id)
+    rows = list(stray.values_list("mlmodel_id", "tag__name", "tag__description"))
+    if not rows:
+        return
+    descriptions = {name: description for _, name, description in rows}
+    tags = {tag.name: tag.pk for tag in tags_get_or_create(workspace_id, sorted(descriptions), descriptions)}
+    stray.delete()
+    Link.objects.bulk_create(
+        (Link(mlmodel_id=model_id, tag_id=tags[name]) for model_id, name, _ in rows),
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
 
 
-def tag_update(*, tag: Tag, user, **fields) -> Tag:
-    if not user.is_staff:
-        raise PermissionDenied("Tags are shared by everyone; only staff can change them.")
-    return _save(tag, **fields)
+def _save_tag(tag: Tag, **fields) -> Tag:
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+    try:
+        with transaction.atomic():
+            return _save(tag, **fields)
+    except IntegrityError:  # the same name, created in the workspace since full_clean looked
+        raise ValidationError({"name": f"This workspace already has a tag named {tag.name!r}."}) from None
+
+
+def tag_create(*, user, workspace: Workspace, name: str, description: str = "") -> Tag:
+    if not rules.can_edit_tags(user, workspace.pk):
+        raise PermissionDenied("Viewers cannot create tags in this workspace.")
+    return _save_tag(Tag(workspace=workspace), name=name, description=description)
+
+
+def tag_update(*, tag: Tag, user, workspace: Workspace | None = None, **fields) -> Tag:
+    """Describe or rename one of the workspace's tags; every model carrying it shows the change."""
+    if not rules.can_edit_tags(user, tag.workspace_id):
+        raise PermissionDenied("Viewers cannot change this workspace's tags.")
+    if workspace is not None and workspace.pk != tag.workspace_id:
+        raise ValidationError({"workspace_id": "A tag stays in its workspace; create one in the other workspace."})
+    return _save_tag(tag, **fields)
 
 
 def tag_delete(*, tag: Tag, user) -> None:
-    if not user.is_staff:
-        raise PermissionDenied("Tags are shared by everyone; only staff can delete them.")
+    """Delete a tag; the models carrying it lose it and remain."""
+    if not rules.can_delete_tag(user, tag):
+        raise PermissionDenied("Only the workspace's owners can delete a tag that other people's models carry.")
     tag.delete()
 
 
 def model_tag_add(*, model: MLModel, tag: Tag, user) -> None:
     if not rules.can_edit_model(user, model):
         raise PermissionDenied("You cannot change this model's tags.")
+    if tag.workspace_id != model.project.workspace_id:
+        raise ValidationError({"tag": "This tag belongs to another workspace than the model's."})
     model.tags.add(tag)
+
+
+@transaction.atomic
+def model_tags_add(*, model: MLModel, names, user) -> None:
+    """Add tags by name ("a, b" or a list), created in the model's workspace where missing."""
+    if not rules.can_edit_model(user, model):
+        raise PermissionDenied("You cannot change this model's tags.")
+    model.tags.add(*tags_get_or_create(model.project.workspace_id, tag_names(names)))
 
 
 def model_tag_remove(*, model: MLModel, tag: Tag, user) -> None:
@@ -297,7 +352,7 @@ def model_upload(
             model.version = _next_version(project, name)
             model.save()
             keystats.record(added=[keystats.state(model)])
-            model.tags.set(tags_get_or_create(tag_list))
+            model.tags.set(tags_get_or_create(project.workspace_id, tag_list))
     except BaseException:
         model.file.delete(save=False)
         raise
@@ -326,7 +381,9 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
     model.save()
     keystats.record(added=[keystats.state(model)], removed=[before] if before else [])
     if tags is not None:
-        model.tags.set(tags_get_or_create(tag_names(tags)))
+        model.tags.set(tags_get_or_create(model.project.workspace_id, tag_names(tags)))
+    elif moved:
+        _tags_follow_workspace([model.pk], model.project.workspace_id)
     return model
 
 

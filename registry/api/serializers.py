@@ -28,16 +28,12 @@ class UserBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "login", "full_name"]
 
 
-class TagSerializer(serializers.ModelSerializer):
+class TagBriefSerializer(serializers.ModelSerializer):
+    """A tag inside a model: always of the model's own workspace."""
+
     class Meta:
         model = Tag
         fields = ["id", "name", "description"]
-
-    def create(self, validated_data):
-        return services.tag_create(user=_user(self.context["request"]), **validated_data)
-
-    def update(self, instance, validated_data):
-        return services.tag_update(tag=instance, user=_user(self.context["request"]), **validated_data)
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -70,6 +66,25 @@ class VisibleWorkspaceField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         return Workspace.objects.visible_to(self.context["request"].user)
+
+
+class TagSerializer(serializers.ModelSerializer):
+    """A tag of /api/v1/tags/: `workspace_id` names its workspace, given when it is created."""
+
+    workspace_id = VisibleWorkspaceField(source="workspace")
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "description", "workspace_id"]
+        # The name is unique per workspace: the model says so in its own words (Tag.validate_constraints),
+        # on the stripped name that services save.
+        validators = []
+
+    def create(self, validated_data):
+        return services.tag_create(user=_user(self.context["request"]), **validated_data)
+
+    def update(self, instance, validated_data):
+        return services.tag_update(tag=instance, user=_user(self.context["request"]), **validated_data)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -162,7 +177,7 @@ class MLModelSerializer(serializers.ModelSerializer):
     workspace_id = serializers.IntegerField(source="project.workspace_id", read_only=True)
     visibility = serializers.CharField(read_only=True)
     dataset = serializers.SerializerMethodField()
-    tags = TagSerializer(many=True, read_only=True)
+    tags = TagBriefSerializer(many=True, read_only=True)
     git = serializers.SerializerMethodField()
     file = serializers.SerializerMethodField()
     _links = serializers.SerializerMethodField()

@@ -95,7 +95,9 @@ class ProjectViewSet(RegistryViewSet):
 class TagViewSet(RegistryViewSet):
     serializer_class = TagSerializer
     filterset_class = TagFilterSet
-    queryset = Tag.objects.all()
+
+    def get_queryset(self):
+        return Tag.objects.visible_to(self.request.user)
 
     def perform_destroy(self, instance):
         services.tag_delete(tag=instance, user=self.request.user)
@@ -146,7 +148,7 @@ class MLModelViewSet(RegistryViewSet):
     @action(detail=True, methods=["post", "delete"], url_path=r"tags/(?P<tag_id>\d+)", filterset_class=None)
     def tag(self, request, pk=None, tag_id=None):
         model = self.get_object()
-        tag = get_object_or_404(Tag, pk=tag_id)
+        tag = get_object_or_404(Tag.objects.visible_to(request.user), pk=tag_id)
         if request.method == "POST":
             services.model_tag_add(model=model, tag=tag, user=request.user)
         else:

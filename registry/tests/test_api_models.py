@@ -198,7 +198,7 @@ class TestUpload:
         assert response.json()["data"]["version"] == 1
 
     def test_it_reuses_existing_tags_and_ignores_blank_and_repeated_names(self, api, project, bob):
-        existing = Tag.objects.create(name="cnn")
+        existing = Tag.objects.create(workspace=project.workspace, name="cnn")
         response = api.as_user(bob).post(URL, upload_form(project, tags=" cnn, ,best,cnn "))
 
         assert response.status_code == 201, response.content
@@ -883,8 +883,8 @@ class TestDelete:
 
 class TestModelTags:
     @pytest.fixture
-    def tag(self, db):
-        return Tag.objects.create(name="production", description="serving now")
+    def tag(self, workspace):
+        return Tag.objects.create(workspace=workspace, name="production", description="serving now")
 
     def url(self, model, tag) -> str:
         return f"{detail(model)}tags/{tag.pk}/"

@@ -50,7 +50,7 @@ def world(workspace, project, alice, bob, eve):
         "resnets": project,
         "vits": vits,
         "wav": wav,
-        "tags": {tag.name: tag for tag in Tag.objects.all()},
+        "tags": {tag.name: tag for tag in Tag.objects.filter(workspace=workspace)},
     }
 
 
@@ -334,6 +334,17 @@ def test_the_tag_search_filter_matches_part_of_the_name_ignoring_case(api, staff
     def tags_named(query):
         return _filter(TagFilterSet, Tag, "/api/v1/tags/", how, api, staff, query)
 
-    assert tags_named("search=CN") == ["cnn"]
+    assert tags_named("search=CN") == ["cnn", "cnn"]  # Vision's and Audio's
     assert tags_named("search=s") == ["best", "transformer"]
     assert tags_named("search=zzz") == []
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_the_tag_workspace_filter_selects_that_workspaces_tags(api, staff, world, how):
+    def tags_named(query):
+        return _filter(TagFilterSet, Tag, "/api/v1/tags/", how, api, staff, query)
+
+    vision, audio = world["workspace"].pk, world["audio"].pk
+    assert tags_named(f"workspace={vision}") == ["best", "cnn", "transformer"]
+    assert tags_named(f"workspace={audio}") == ["20240531", "cnn"]
+    assert tags_named(f"workspace={vision},{audio}") == ["20240531", "best", "cnn", "cnn", "transformer"]

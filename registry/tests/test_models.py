@@ -123,39 +123,66 @@ class TestModelFileKey:
 
 
 class TestTag:
-    def test_a_name_without_a_comma_is_valid(self, db):
-        Tag(name="best model").full_clean()
+    def test_a_name_without_a_comma_is_valid(self, workspace):
+        Tag(workspace=workspace, name="best model").full_clean()
 
     @pytest.mark.parametrize("name", ["a,b", ",", "trailing,"])
-    def test_a_name_with_a_comma_is_refused(self, db, name):
+    def test_a_name_with_a_comma_is_refused(self, workspace, name):
         with pytest.raises(ValidationError) as error:
-            Tag(name=name).full_clean()
+            Tag(workspace=workspace, name=name).full_clean()
 
         assert list(error.value.message_dict) == ["name"]
 
-    def test_a_blank_name_is_refused(self, db):
+    @pytest.mark.parametrize("text", ["nul\x00", "lone\ud800"])
+    def test_nul_and_lone_surrogates_are_refused(self, workspace, text):
+        with pytest.raises(ValidationError) as error:
+            Tag(workspace=workspace, name=text, description=text).full_clean()
+
+        assert sorted(error.value.message_dict) == ["description", "name"]
+
+    def test_a_blank_name_is_refused(self, workspace):
         with pytest.raises(ValidationError):
-            Tag(name="").full_clean()
+            Tag(workspace=workspace, name="").full_clean()
 
-    def test_names_are_unique_in_the_database(self, db):
-        Tag.objects.create(name="cnn")
-
-        with pytest.raises(IntegrityError), transaction.atomic():
-            Tag.objects.create(name="cnn")
-
-    def test_full_clean_reports_a_taken_name(self, db):
-        Tag.objects.create(name="cnn")
-
+    def test_a_tag_needs_a_workspace(self, db):
         with pytest.raises(ValidationError) as error:
             Tag(name="cnn").full_clean()
 
-        assert "name" in error.value.message_dict
+        assert list(error.value.message_dict) == ["workspace"]
 
-    def test_tags_are_ordered_by_name(self, db):
-        for name in ("b", "c", "a"):
-            Tag.objects.create(name=name)
+    def test_names_are_unique_per_workspace_in_the_database(self, workspace):
+        Tag.objects.create(workspace=workspace, name="cnn")
 
-        assert list(Tag.objects.values_list("name", flat=True)) == ["a", "b", "c"]
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Tag.objects.create(workspace=workspace, name="cnn")
+
+    def test_another_workspace_may_use_the_same_name(self, workspace, eve):
+        other = Workspace.objects.create(name="Audio")
+        Tag.objects.create(workspace=workspace, name="cnn")
+
+        Tag(workspace=other, name="cnn").full_clean()
+        Tag.objects.create(workspace=other, name="cnn")
+
+        assert Tag.objects.filter(name="cnn").count() == 2
+
+    def test_full_clean_reports_a_taken_name_on_the_name(self, workspace):
+        Tag.objects.create(workspace=workspace, name="cnn")
+
+        with pytest.raises(ValidationError) as error:
+            Tag(workspace=workspace, name="cnn").full_clean()
+
+        assert list(error.value.message_dict) == ["name"]
+
+    def test_tags_are_ordered_by_name_then_id(self, workspace):
+        other = Workspace.objects.create(name="Audio")
+        for ws, name in ((workspace, "b"), (other, "a"), (workspace, "a")):
+            Tag.objects.create(workspace=ws, name=name)
+
+        assert list(Tag.objects.values_list("name", "workspace")) == [
+            ("a", other.pk),
+            ("a", workspace.pk),
+            ("b", workspace.pk),
+        ]
 
 
 class TestProject:

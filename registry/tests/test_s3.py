@@ -172,7 +172,7 @@ class TestUpload:
         assert not MLModel.objects.exists()
 
     def test_a_failure_after_the_object_is_stored_removes_it_again(self, project, bob, bucket, monkeypatch):
-        def fail(names):
+        def fail(*args):
             raise RuntimeError("the database went away")
 
         monkeypatch.setattr(services, "tags_get_or_create", fail)

@@ -75,7 +75,7 @@ class TestModelUpload:
         assert stored_files(settings) == [MLModel.objects.get().file.name]
 
     def test_it_leaves_no_row_and_no_file_when_tagging_fails(self, project, bob, settings, monkeypatch):
-        def broken(names):
+        def broken(*args):
             raise RuntimeError("database went away")
 
         monkeypatch.setattr(services, "tags_get_or_create", broken)
@@ -414,13 +414,16 @@ class TestTagNames:
         with pytest.raises(ValidationError):
             services.tag_names(["x" * 101])
 
-    def test_tags_get_or_create_reuses_existing_tags(self, db):
-        existing = Tag.objects.create(name="cnn")
+    def test_tags_get_or_create_reuses_the_workspaces_existing_tags(self, workspace):
+        existing = Tag.objects.create(workspace=workspace, name="cnn")
+        elsewhere = Tag.objects.create(workspace=Workspace.objects.create(name="Audio"), name="new")
 
-        tags = services.tags_get_or_create(["cnn", "new"])
+        tags = services.tags_get_or_create(workspace.pk, ["cnn", "new"])
 
         assert tags[0] == existing
-        assert Tag.objects.count() == 2
+        assert tags[1] != elsewhere
+        assert tags[1].workspace == workspace
+        assert Tag.objects.count() == 3
 
 
 @pytest.mark.django_db(transaction=True)

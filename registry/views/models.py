@@ -20,6 +20,7 @@ from registry.downloads import model_file_response
 from registry.forms import ModelEditForm, ModelUploadForm, TagAddForm
 from registry.models import MLModel, Project, Role, Tag
 from registry.tables import SECTION_LABELS, SECTIONS, display
+from registry.views.tables import TAG_SUGGESTIONS
 
 FORGES = {
     # host: (commit page, branch page) below the repository's web address
@@ -94,7 +95,9 @@ class ModelDetailView(VisibleModelMixin, DetailView):
             .order_by("-version")
         )
         context.setdefault("tag_form", TagAddForm())
-        context["tag_suggestions"] = Tag.objects.order_by("name").values_list("name", flat=True)[:500]
+        # The model's workspace's tags: the only ones it can carry.
+        tags = Tag.objects.visible_to(self.request.user).filter(workspace_id=model.project.workspace_id)
+        context["tag_suggestions"] = tags.suggestions(TAG_SUGGESTIONS)
         return context
 
 
@@ -116,9 +119,7 @@ class ModelTagAddView(VisibleModelMixin, TemplateView):
         form = TagAddForm(request.POST)
         if form.is_valid():
             try:
-                tags = services.tags_get_or_create(services.tag_names(form.cleaned_data["name"]))
-                for tag in tags:
-                    services.model_tag_add(model=model, tag=tag, user=request.user)
+                services.model_tags_add(model=model, names=form.cleaned_data["name"], user=request.user)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
         else:
@@ -129,7 +130,7 @@ class ModelTagAddView(VisibleModelMixin, TemplateView):
 class ModelTagRemoveView(VisibleModelMixin, View):
     def post(self, request, pk, tag_id):
         model = self.get_object()
-        tag = get_object_or_404(Tag, pk=tag_id)
+        tag = get_object_or_404(Tag.objects.visible_to(request.user), pk=tag_id)
         services.model_tag_remove(model=model, tag=tag, user=request.user)
         return redirect(reverse("registry:model_detail", args=[model.pk]) + "#tags")
 

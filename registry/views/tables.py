@@ -102,7 +102,7 @@ class ModelTableView(LoginRequiredMixin, ListView):
             per_page_choices=PER_PAGE_CHOICES,
             uploaders=self.get_uploaders().distinct().order_by("login").only("id", "login", "full_name"),
             selected_users=self.request.GET.getlist("user"),
-            tag_suggestions=Tag.objects.order_by("name").values_list("name", flat=True)[:TAG_SUGGESTIONS],
+            tag_suggestions=self.tag_suggestions(),
             show_project=self.show_project,
             csv_url=state.url(format="csv", page=None),
             chart_url=state.url(format="chart", page=None),
@@ -110,6 +110,14 @@ class ModelTableView(LoginRequiredMixin, ListView):
             query_errors=self.query_errors(),
         )
         return context
+
+    def tag_suggestions(self) -> list[str]:
+        """Names of the tags the user may see in the table's scope, never another workspace's."""
+        tags = Tag.objects.visible_to(self.request.user)
+        project = self.get_scope_project()
+        if project is not None:
+            tags = tags.filter(workspace_id=project.workspace_id)
+        return tags.suggestions(TAG_SUGGESTIONS)
 
     def query_errors(self) -> list[str]:
         errors = list(self.state.errors)

@@ -111,7 +111,12 @@ class Command(BaseCommand):
             raise CommandError(f"Workspaces named {WORKSPACE_PREFIX}* exist already; seed a fresh database.")
         users = self._users(login, password)
         projects = self._projects(users, projects)
-        tags = {name: Tag.objects.get_or_create(name=name)[0] for name in TAGS}
+        # Tags belong to a workspace: each workspace gets its own of every name.
+        tags = {
+            (workspace_id, name): Tag.objects.get_or_create(workspace_id=workspace_id, name=name)[0]
+            for workspace_id in sorted({project.workspace_id for project in projects})
+            for name in TAGS
+        }
         versions: Counter = Counter()
         rows = workload(models, seed, projects=len(projects), uploaders=len(users))
         done = 0
@@ -179,7 +184,7 @@ class Command(BaseCommand):
         MLModel.objects.bulk_create(models)
         through = MLModel.tags.through
         through.objects.bulk_create(
-            through(mlmodel_id=model.pk, tag_id=tags[name].pk)
+            through(mlmodel_id=model.pk, tag_id=tags[model.project.workspace_id, name].pk)
             for model, row in zip(models, chunk, strict=True)
             for name in row["tags"]
         )
