@@ -13,7 +13,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -32,6 +32,12 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class BodyTimedOut(exceptions.APIException):
+    status_code = status.HTTP_408_REQUEST_TIMEOUT
+    default_detail = "The request body did not arrive in time."
+    default_code = "body_timeout"
+
+
 class BodyTooLarge(PayloadTooLarge):
     default_detail = "The request body is larger than this server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE)."
 
@@ -47,6 +53,10 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(*exc.args)
     elif isinstance(exc, RequestDataTooBig):  # a JSON or form body past Django's memory limit
         exc = BodyTooLarge()
+    elif isinstance(exc, UnreadablePostError):
+        # The body stalled or its connection broke (the socket timeout of gunicorn.conf.py): the
+        # client's fault, and the connection is gone, so the answer is mostly for the log.
+        exc = BodyTimedOut()
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         exc = exceptions.ParseError(str(exc))
     elif isinstance(exc, DjangoValidationError):

@@ -253,11 +253,6 @@ def wait_for_empty(folder, seconds: float = 5) -> bool:
     return False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the socket timeout drops the stalled body, but Django's UnreadablePostError then reaches "
-    "DRF's JSON parsing as a 500: api_errors.exception_handler should answer it 408 (not this task's file)",
-)
 @pytest.mark.parametrize("path", ["/api/v1/auth/login/", "/api/v1/projects/"])
 def test_a_stalled_json_body_elsewhere_is_dropped_after_the_read_timeout(server, path):
     head = (
