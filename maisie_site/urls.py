@@ -4,7 +4,7 @@ from django.urls import include, path
 from accounts.views import admin_sign_in
 
 urlpatterns = [
-    path("", include("registry.urls", namespace="registry")),
+    path("", include("registry.web.urls", namespace="registry")),
     path("", include("accounts.urls", namespace="accounts")),
     # Before admin.site.urls: the admin's sign-in, behind the sign-in limits (accounts/views.py).
     path("admin/login/", admin_sign_in),

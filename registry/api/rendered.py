@@ -25,7 +25,7 @@ from django.db.models.query import BaseIterable
 from django.utils import timezone
 from orjson import Fragment
 
-from registry.api.links import Links
+from registry.links import Links
 
 # `{"name": head || id || tail}` for each link: Links' templates, bound as parameters.
 _LINKS = {

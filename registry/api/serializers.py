@@ -10,7 +10,7 @@ from rest_framework import serializers
 from accounts.models import User
 from registry import services
 from registry.api.fields import JSONObjectField, TagListField
-from registry.api.links import links_for
+from registry.links import links_for
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
 from registry.querysets import summary_prefetches
 

@@ -18,8 +18,8 @@ from django.urls import reverse
 
 from registry import keystats, services
 from registry.models import MLModel, ProjectKeyCount, ProjectUploaderCount
-from registry.tables import key_catalog
 from registry.tests.factories import upload
+from registry.web.keys import key_catalog
 
 URL = "/api/v1/projects/"
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from registry import services
 from registry.models import MLModel, Tag
 from registry.tests.factories import upload
-from registry.views.models import forge_links
+from registry.web.views.models import forge_links
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.views.generic.detail import SingleObjectMixin
 from accounts.forms import add_service_errors
 from accounts.models import User
 from registry import rules, services
-from registry.forms import MembershipForm, ProjectForm, RoleForm, WorkspaceForm
 from registry.models import Membership, MLModel, Project, Workspace
+from registry.web.forms import MembershipForm, ProjectForm, RoleForm, WorkspaceForm
 
 RECENT_MODELS = 10
 

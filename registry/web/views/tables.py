@@ -1,7 +1,7 @@
 """The model table: `/projects/<id>/` (one project) and `/models/` (every project the user can see).
 
 The rows come from MLModelFilterSet, the API's own FilterSet, over `visible_to(user)`; the table's
-columns, panel and sort are read by registry.tables.TableState. `?format=csv` exports the whole
+columns, panel and sort are read by registry.web.table_state.TableState. `?format=csv` exports the whole
 current view and `?format=chart` gives the charts their data, from the same query string.
 """
 
@@ -16,18 +16,9 @@ from maisie_site.paginator import OverlappingCountPaginator
 from registry import rules
 from registry.filtersets import MLModelFilterSet
 from registry.models import MLModel, Project, ProjectUploaderCount, Tag, Workspace
-from registry.tables import (
-    FIXED_ORDERING,
-    NUMBER,
-    PER_PAGE_CHOICES,
-    SECTION_LABELS,
-    TableState,
-    chart_data,
-    csv_response,
-    key_catalog,
-    rows,
-    split_key,
-)
+from registry.web.exports import chart_data, csv_response, rows
+from registry.web.keys import NUMBER, SECTION_LABELS, key_catalog, split_key
+from registry.web.table_state import FIXED_ORDERING, PER_PAGE_CHOICES, TableState
 
 TAG_SUGGESTIONS = 500
 

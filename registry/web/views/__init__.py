@@ -1,6 +1,6 @@
 """HTML views of the registry. Reads start from `visible_to`; writes call registry.services."""
 
-from registry.views.models import (
+from registry.web.views.models import (
     ModelCompareView,
     ModelDeleteView,
     ModelDetailView,
@@ -10,8 +10,8 @@ from registry.views.models import (
     ModelTagRemoveView,
     ModelUploadView,
 )
-from registry.views.tables import ModelListView, ProjectDetailView
-from registry.views.workspaces import (
+from registry.web.views.tables import ModelListView, ProjectDetailView
+from registry.web.views.workspaces import (
     HomeView,
     MembershipRemoveView,
     MembershipSetView,

@@ -17,10 +17,10 @@ from django.views.generic.detail import SingleObjectMixin
 from accounts.forms import add_service_errors
 from registry import rules, services
 from registry.downloads import model_file_response
-from registry.forms import ModelEditForm, ModelUploadForm, TagAddForm
 from registry.models import MLModel, Project, Role, Tag
-from registry.tables import SECTION_LABELS, SECTIONS, display
-from registry.views.tables import TAG_SUGGESTIONS
+from registry.web.forms import ModelEditForm, ModelUploadForm, TagAddForm
+from registry.web.keys import SECTION_LABELS, SECTIONS, display
+from registry.web.views.tables import TAG_SUGGESTIONS
 
 FORGES = {
     # host: (commit page, branch page) below the repository's web address

@@ -1,4 +1,20 @@
-"""What the query string asks the model table to show, and the panel's filters in the search language."""
+"""What the query string asks the model table to show, and the panel's filters in the search language.
+
+Everything the table shows is in the query string, so a link reproduces the view:
+
+    col=metrics.accuracy&col=hp.lr     key columns shown (a lone empty `col=` means "none")
+    ordering=-metrics.accuracy,name    the API's `ordering`
+    min.metrics.accuracy=0.9           the filter panel: a number key's bounds,
+    max.metrics.loss=0.5
+    eq.hyperparameters.optimizer=adam  a text key's exact value, a boolean key's true/false
+    created_after=2024-01-01           dates (inclusive)
+    q=…, search=…, project=…, user=…, tag=…, workspace=…   handed to MLModelFilterSet as they are
+    page=2&per_page=100
+    x=hyperparameters.lr&y=metrics.accuracy   the scatter chart's axes
+
+The panel's filters are written in the search language and handed to MLModelFilterSet as part of
+`q`, with the user's own query, so the page and `GET /api/v1/models/?q=…` answer alike.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +25,7 @@ from datetime import date, timedelta
 
 from django.http import QueryDict
 
-from registry.tables.keys import BOOLEAN, NUMBER, KeyCatalog, display, split_key
+from registry.web.keys import BOOLEAN, NUMBER, KeyCatalog, display, split_key
 
 # The plain columns the table sorts by, named as in the search language's `ordering`.
 FIXED_ORDERING = ("name", "version", "project", "user", "created", "size")

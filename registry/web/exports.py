@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from registry.api.links import Links
-from registry.tables.keys import NUMBER, display, split_key
-from registry.tables.state import TableState
+from registry.links import Links
+from registry.web.keys import NUMBER, display, split_key
+from registry.web.table_state import TableState
 
 CHART_LIMIT = 2000  # points in the charts: the first rows of the current sort
 
