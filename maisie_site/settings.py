@@ -153,7 +153,7 @@ MAISIE_S3_PRESIGNED_DOWNLOADS = env_bool("MAISIE_S3_PRESIGNED_DOWNLOADS", True)
 # Uploads are spooled to disk next to the media folder (so a move into storage is a rename)
 # and never held in memory; see registry/uploads.py.
 MAISIE_MAX_UPLOAD_BYTES = env_int("MAISIE_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
-# A request body's budget under gunicorn (registry/api/parsers.py, gunicorn.conf.py): no read
+# A request body's budget under gunicorn (maisie_site/transport.py, gunicorn.conf.py): no read
 # waits longer than the timeout, and an upload slower on average than the rate (after a first
 # timeout's grace) is cut off with 408, so a slow client costs itself, not the site.
 MAISIE_BODY_READ_TIMEOUT = env_int("MAISIE_BODY_READ_TIMEOUT", 60, minimum=1)

@@ -9,13 +9,11 @@ several times Django's own parser) and `HashingUploadHandler` (Django forms, e.g
 """
 
 import contextlib
-import ctypes
 import errno
 import hashlib
 import logging
 import os
 import queue
-import sys
 import threading
 import time
 
@@ -27,31 +25,15 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http.multipartparser import MultiPartParser
 from rest_framework import exceptions, status
 
+from maisie_site import transport
 from maisie_site.api_errors import PayloadTooLarge
+from maisie_site.transport import CHUNK_BYTES, BufferLease
 
 logger = logging.getLogger(__name__)
 
-CHUNK_BYTES = 1024 * 1024
 # Room for the multipart framing and the small form fields sent beside the file.
 FORM_OVERHEAD_BYTES = 1024 * 1024
 WRITEBACK_BYTES = 8 * 1024 * 1024
-_SYNC_FILE_RANGE_WRITE = 2
-
-
-def _load_sync_file_range():
-    """Linux's sync_file_range(2), which os does not wrap, or None elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-_sync_file_range = _load_sync_file_range()
 
 
 def refuse_oversized_body(content_length: int | None) -> None:
@@ -147,60 +129,6 @@ def sweep_stale_spools() -> list[tuple[str, int]]:
     return removed
 
 
-class BufferLease:
-    """One reusable receive buffer, back in its pool once everyone holding it has let go."""
-
-    def __init__(self, pool: "ReceiveBuffers", size: int):
-        self.buffer = bytearray(size)
-        self._pool = pool
-        self._holders = 0
-        self._lock = threading.Lock()
-
-    def hold(self) -> None:
-        with self._lock:
-            self._holders += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._holders -= 1
-            free = self._holders == 0
-        if free:
-            self._pool.give_back(self)
-
-
-class ReceiveBuffers:
-    """A request's few receive buffers of CHUNK_BYTES, filled again once their bytes are written
-    and hashed.
-
-    A fresh 1 MiB bytes object per chunk made the allocator hand memory back to the kernel and
-    fault it in again (about 40,000 page faults per GiB; 10-20% of the upload rate in
-    bench/transfer.py on a 2-core VM). Buffers are made as needed, at most `count`; past that,
-    taking one waits until the spool's threads release one, so a slow disk slows the reading.
-    """
-
-    def __init__(self, size: int = CHUNK_BYTES, count: int = 8):
-        self.size = size
-        self._count = count
-        self._made = 0
-        self._free: queue.SimpleQueue[BufferLease] = queue.SimpleQueue()
-
-    def take(self) -> BufferLease:
-        """A buffer held once for the caller, who releases it when done with the bytes."""
-        try:
-            lease = self._free.get_nowait()
-        except queue.Empty:
-            if self._made < self._count:
-                self._made += 1
-                lease = BufferLease(self, self.size)
-            else:
-                lease = self._free.get()
-        lease.hold()
-        return lease
-
-    def give_back(self, lease: BufferLease) -> None:
-        self._free.put(lease)
-
-
 class _ChunkWorker:
     """A thread that applies `consume` to each chunk handed to it, in order.
 
@@ -269,7 +197,7 @@ class HashingSpool:
         self._size = 0
         self._written = 0
         self._sent_to_disk = 0
-        self._writeback = _sync_file_range is not None and isinstance(storages["default"], FileSystemStorage)
+        self._writeback = transport.sync_file_range is not None and isinstance(storages["default"], FileSystemStorage)
         self._sha256 = hashlib.sha256()
         self._writer = _ChunkWorker(self._write, "upload-write")
         self._hasher = _ChunkWorker(self._sha256.update, "upload-sha256")
@@ -281,11 +209,11 @@ class HashingSpool:
         if self._writeback and self._written - self._sent_to_disk >= WRITEBACK_BYTES:
             # Advisory: bytes still in the file object's small buffer are simply not covered yet,
             # and the result is ignored, since the storage's fsync reports any write error.
-            _sync_file_range(
+            transport.sync_file_range(
                 self.uploaded.file.fileno(),
                 self._sent_to_disk,
                 self._written - self._sent_to_disk,
-                _SYNC_FILE_RANGE_WRITE,
+                transport.SYNC_FILE_RANGE_WRITE,
             )
             self._sent_to_disk = self._written
 

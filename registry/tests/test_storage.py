@@ -12,11 +12,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 
-from registry import uploads
+from maisie_site import transport
+from maisie_site.transport import ReceiveBuffers
 from registry.models import MLModel
 from registry.storage import DurableFileSystemStorage
 from registry.tests.factories import upload_form
-from registry.uploads import WRITEBACK_BYTES, HashingSpool, ReceiveBuffers
+from registry.uploads import WRITEBACK_BYTES, HashingSpool
 
 MiB = 1024 * 1024
 
@@ -141,7 +142,7 @@ def test_an_api_upload_is_synced_before_its_row_is_written(api, project, bob, ev
 def writebacks(monkeypatch) -> list[tuple[int, int]]:
     """The (offset, length) ranges the spool handed to the disk early."""
     calls: list[tuple[int, int]] = []
-    real = uploads._sync_file_range
+    real = transport.sync_file_range
     if real is None:
         pytest.skip("sync_file_range(2) is Linux-only")
 
@@ -149,7 +150,7 @@ def writebacks(monkeypatch) -> list[tuple[int, int]]:
         calls.append((offset, length))
         return real(fd, offset, length, flags)
 
-    monkeypatch.setattr(uploads, "_sync_file_range", spy)
+    monkeypatch.setattr(transport, "sync_file_range", spy)
     return calls
 
 
