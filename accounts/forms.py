@@ -3,15 +3,13 @@
 from datetime import timedelta
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle
+from accounts.attempts import THROTTLED, SignInAttempt, SignInLimited
 from accounts.models import ApiToken, SshPublicKey, User
-
-THROTTLED = "Too many sign-in attempts. Wait a minute and try again."
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -64,23 +62,6 @@ class SshPublicKeyForm(forms.Form):
         self.user = user
 
 
-class SignInAttempt:
-    """What the API's login throttles read from a request, for a password typed into a page."""
-
-    def __init__(self, request, login: str):
-        self.META = request.META
-        self.headers = request.headers
-        self.data = {"login": login}
-
-    def allowed(self) -> bool:
-        """Count the attempt per address and per login; False when either limit is reached."""
-        return all(throttle().allow_request(self, None) for throttle in (LoginIPThrottle, LoginNameThrottle))
-
-    def was_right(self) -> None:
-        """The password was right (or none was checked): it is no failed sign-in."""
-        LoginNameThrottle.uncount(self)
-
-
 class ThrottledSignInMixin:
     """Django's sign-in forms behind the API's sign-in limits and per-login lock: every check of a
     password counts per address and, until it proves right, per login. `throttled` says the
@@ -121,16 +102,43 @@ class ConfirmPasswordForm(forms.Form):
         self.request = request
 
     def clean(self):
-        user = self.request.user
-        attempt = SignInAttempt(self.request, user.login)
-        if not attempt.allowed():
-            self.throttled = True
-            raise ValidationError(THROTTLED, code="throttled")
         password = self.cleaned_data.get("password")
-        if password is None:
-            attempt.was_right()  # nothing was checked
-        elif not user.check_password(password):
-            raise ValidationError({"password": "That is not your password."})
-        else:
-            attempt.was_right()
+        if password is not None:
+            _check_limited(self, self.request.user, password, {"password": "That is not your password."})
         return self.cleaned_data
+
+
+def _check_limited(form: forms.Form, user: User, password: str, wrong) -> None:
+    """Check `password` as a sign-in of `user` (accounts/attempts.py): `wrong` is the error when
+    it is not theirs; a reached limit sets `form.throttled` and checks nothing."""
+    try:
+        right = SignInAttempt(form.request, user.login).check_password(user, password)
+    except SignInLimited:
+        form.throttled = True
+        raise ValidationError(THROTTLED, code="throttled") from None
+    if not right:
+        raise ValidationError(wrong, code="password_incorrect")
+
+
+class LimitedPasswordChangeMixin:
+    """Django's "old password" check behind the sign-in limits and per-login lock: a wrong old
+    password is a failed sign-in of that login; over the limit it is not checked at all."""
+
+    throttled = False
+
+    def __init__(self, user, *args, request, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        _check_limited(self, self.user, old_password, self.error_messages["password_incorrect"])
+        return old_password
+
+
+class LimitedPasswordChangeForm(LimitedPasswordChangeMixin, PasswordChangeForm):
+    pass
+
+
+class LimitedAdminPasswordChangeForm(LimitedPasswordChangeMixin, AdminPasswordChangeForm):
+    pass

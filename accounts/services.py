@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import ssh
+from accounts.attempts import SignInAttempt
 from accounts.models import ApiToken, SshChallenge, SshPublicKey, User
 
 STAFF_ONLY_FIELDS = ("is_staff", "is_superuser", "is_active")
@@ -55,18 +56,36 @@ def _check_superuser_rules(*, user: User, actor: User, password: str | None, fie
         raise PermissionDenied("Only superusers can change a superuser's password, staff or active flag.")
 
 
-@transaction.atomic
-def user_update(*, user: User, actor: User, password: str | None = None, old_password: str | None = None, **fields):
+def user_update(
+    *,
+    user: User,
+    actor: User,
+    password: str | None = None,
+    old_password: str | None = None,
+    attempt: SignInAttempt | None = None,
+    **fields,
+):
+    """Change `user`'s profile, flags or password as `actor` may. Changing one's own password
+    takes the old one, checked through `attempt` when given (the request's: a wrong one is a
+    failed sign-in of the login, and SignInLimited is raised, checking nothing, once it is locked)."""
     if actor.pk != user.pk and not actor.is_staff:
         raise PermissionDenied("You can only change your own account.")
     forbidden = [name for name in STAFF_ONLY_FIELDS if name in fields and not actor.is_staff]
     if forbidden:
         raise PermissionDenied(f"Only staff can set {', '.join(forbidden)}.")
     _check_superuser_rules(user=user, actor=actor, password=password, fields=fields)
-    if password is not None:
-        # Staff resetting someone else's password need not know it; everyone else proves they do.
-        if actor.pk == user.pk and not user.check_password(old_password or ""):
+    # Staff resetting someone else's password need not know it; everyone else proves they do.
+    # Before the transaction: a wrong guess stays counted though the update is refused.
+    if password is not None and actor.pk == user.pk:
+        check = attempt.check_password if attempt is not None else lambda user, password: user.check_password(password)
+        if not old_password or not check(user, old_password):
             raise ValidationError({"old_password": "The current password is wrong."})
+    return _user_save(user=user, password=password, fields=fields)
+
+
+@transaction.atomic
+def _user_save(*, user: User, password: str | None, fields: dict) -> User:
+    if password is not None:
         _validate_password(password, user)
         user.set_password(password)
     for key, value in fields.items():

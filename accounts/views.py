@@ -13,6 +13,8 @@ from accounts import recent, services
 from accounts.forms import (
     ApiTokenForm,
     ConfirmPasswordForm,
+    LimitedAdminPasswordChangeForm,
+    LimitedPasswordChangeForm,
     ProfileForm,
     SignInForm,
     SshPublicKeyForm,
@@ -52,9 +54,43 @@ class SignOutView(auth_views.LogoutView):
     pass
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
+class LimitedPasswordChangeMixin:
+    """A password change whose old-password check counts as a sign-in (accounts/attempts.py):
+    429, with nothing checked, once the login is locked."""
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.throttled:
+            response.status_code = 429
+        return response
+
+
+class PasswordChangeView(LimitedPasswordChangeMixin, auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
+    form_class = LimitedPasswordChangeForm
     success_url = reverse_lazy("accounts:password_change_done")
+
+
+class AdminPasswordChangeView(LimitedPasswordChangeMixin, auth_views.PasswordChangeView):
+    """The admin's "change password" (`admin.site.password_change`, which fixes its form class),
+    with the limited form; served at /admin/password_change/ through `admin_password_change`."""
+
+    form_class = LimitedAdminPasswordChangeForm
+    success_url = reverse_lazy("admin:password_change_done")
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **admin.site.each_context(self.request)}
+
+    def dispatch(self, request, *args, **kwargs):
+        request.current_app = admin.site.name
+        return super().dispatch(request, *args, **kwargs)
+
+
+# Staff only, like every admin page (admin_view signs others in first).
+admin_password_change = admin.site.admin_view(AdminPasswordChangeView.as_view(), cacheable=True)
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):

@@ -1,7 +1,8 @@
 from django.conf import settings
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
 from accounts import services
+from accounts.attempts import SignInAttempt, SignInLimited
 from accounts.models import ApiToken, User
 
 
@@ -52,7 +53,13 @@ class UserSerializer(serializers.ModelSerializer):
         if "login" in validated_data and validated_data["login"] != instance.login:
             raise serializers.ValidationError({"login": "A login cannot be changed."})
         validated_data.pop("login", None)
-        return services.user_update(user=instance, actor=self.context["request"].user, **validated_data)
+        request = self.context["request"]
+        # The old password is checked like a sign-in of this login (accounts/attempts.py).
+        attempt = SignInAttempt(request, instance.login)
+        try:
+            return services.user_update(user=instance, actor=request.user, attempt=attempt, **validated_data)
+        except SignInLimited as exc:
+            raise exceptions.Throttled(wait=exc.wait, detail=str(exc)) from None
 
 
 class LoginSerializer(serializers.Serializer):
