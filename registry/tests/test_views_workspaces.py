@@ -109,6 +109,20 @@ class TestMembers:
         assert response.status_code == 302
         assert Membership.objects.get(workspace=workspace, user=eve).role == Role.VIEWER
 
+    @pytest.mark.parametrize("typed", ["Eve", "EVE", " eVe "])
+    def test_a_login_in_any_case_names_its_user(self, client, alice, eve, workspace, typed):
+        # Logins are unique regardless of case, so `Eve` can only mean `eve`.
+        response = as_user(client, alice).post(self.url(workspace), {"login": typed, "role": "member"})
+        assert response.status_code == 302
+        assert Membership.objects.get(workspace=workspace, user=eve).role == Role.MEMBER
+
+    def test_an_inactive_user_is_not_found_in_any_case(self, client, alice, eve, workspace):
+        eve.is_active = False
+        eve.save()
+        response = as_user(client, alice).post(self.url(workspace), {"login": "Eve", "role": "member"})
+        assert response.status_code == 400 and b"There is no active user with this login." in response.content
+        assert not Membership.objects.filter(workspace=workspace, user=eve).exists()
+
     def test_the_owner_changes_a_role(self, client, alice, bob, workspace):
         as_user(client, alice).post(self.url(workspace), {"login": "bob", "role": "owner"})
         assert Membership.objects.get(workspace=workspace, user=bob).role == Role.OWNER

@@ -80,7 +80,7 @@ class MembershipForm(forms.Form):
 
     def clean_login(self):
         login = self.cleaned_data["login"].strip()
-        user = User.objects.filter(login=login, is_active=True).first()
+        user = User.objects.by_login(login).filter(is_active=True).first()  # logins are unique in any case
         if user is None:
             raise forms.ValidationError("There is no active user with this login.")
         return user
