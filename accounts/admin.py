@@ -84,37 +84,52 @@ class GroupAdmin(DjangoGroupAdmin):
         return request.user.is_superuser
 
 
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "read_only", "expires", "last_used", "created"]
-    list_filter = ["read_only"]
-    search_fields = ["name", "prefix", "user__login"]
-    readonly_fields = ["user", "prefix", "last_used", "created"]
-    fields = ["user", "name", "prefix", "read_only", "expires", "last_used", "created"]
-
-    def has_add_permission(self, request):
-        return False  # a secret is shown once, so tokens are created where the user can see it
-
-
-@admin.register(SshPublicKey)
-class SshPublicKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "key_type", "fingerprint", "last_used", "created"]
-    list_filter = ["key_type"]
-    search_fields = ["name", "fingerprint", "user__login"]
-    # A key added or swapped here would let whoever holds its private half sign in as the user:
-    # keys are registered by their owner (after a recent sign-in); staff can only remove them.
-    readonly_fields = ["user", "public_key", "key_type", "fingerprint", "last_used", "created"]
-    fields = ["user", "name", "public_key", "key_type", "fingerprint", "last_used", "created"]
+class CredentialAdmin(admin.ModelAdmin):
+    """A credential is shown, and revoked by deleting it, never made or changed here: its scope
+    and expiry are its owner's choice (a staff user could otherwise lift a token's read-only flag
+    or extend its expiry, or swap a key), and a secret is shown once, where its owner sees it.
+    Only superusers revoke a superuser's credentials, as only they may change a superuser."""
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Asked per object by "delete selected" too (get_deleted_objects).
+        if obj is not None and obj.user.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(CredentialAdmin):
+    list_display = ["name", "user", "prefix", "read_only", "expires", "last_used", "created"]
+    list_filter = ["read_only"]
+    search_fields = ["name", "prefix", "user__login"]
+    fields = ["user", "name", "prefix", "read_only", "expires", "last_used", "created"]
+
+
+@admin.register(SshPublicKey)
+class SshPublicKeyAdmin(CredentialAdmin):
+    list_display = ["name", "user", "key_type", "fingerprint", "last_used", "created"]
+    list_filter = ["key_type"]
+    search_fields = ["name", "fingerprint", "user__login"]
+    fields = ["user", "name", "public_key", "key_type", "fingerprint", "last_used", "created"]
 
 
 @admin.register(SshChallenge)
 class SshChallengeAdmin(admin.ModelAdmin):
     list_display = ["login", "expires", "used", "created"]
     search_fields = ["login"]
-    readonly_fields = ["login", "challenge", "expires", "used", "created"]
+    fields = ["login", "challenge", "expires", "used", "created"]
 
     def has_add_permission(self, request):
         return False  # issued only by the API
+
+    def has_change_permission(self, request, obj=None):
+        return False  # reopening a used or expired challenge would let its signature be replayed

@@ -149,3 +149,114 @@ class TestAdminStaffWhoAreNotSuperusers:
 
         assert response.status_code == 403
         assert not SshPublicKey.objects.exists()
+
+
+@pytest.fixture
+def token_of(db):
+    from accounts import services
+
+    def make(user, **fields):
+        return services.api_token_create(user=user, name="ci", read_only=True, **fields)[0]
+
+    return make
+
+
+@pytest.fixture
+def token_manager(db):
+    """Staff, not superuser, given every permission on API tokens and SSH keys."""
+    user = make_user("tokenmanager", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="accounts", content_type__model__in=["apitoken", "sshpublickey"]
+        )
+    )
+    return User.objects.get(pk=user.pk)
+
+
+class TestCredentialsInTheAdmin:
+    """A token's scope and expiry are its owner's choice: the admin shows credentials and revokes
+    them, and changes nothing else, for staff and superusers alike."""
+
+    @pytest.mark.parametrize("who", ["token_manager", "staff"])
+    def test_no_one_lifts_a_tokens_read_only_flag_or_extends_its_expiry(self, request, admin_as, token_of, alice, who):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        expires = timezone.now() + timedelta(days=1)
+        token = token_of(alice, expires=expires)
+        client = admin_as(request.getfixturevalue(who))
+
+        response = client.post(
+            f"/admin/accounts/apitoken/{token.pk}/change/",
+            {"name": "mine now", "expires_0": "2099-01-01", "expires_1": "00:00:00"},  # read_only unticked
+        )
+
+        assert response.status_code == 403
+        token.refresh_from_db()
+        assert (token.name, token.read_only, token.expires) == ("ci", True, expires)
+
+    def test_the_token_page_shows_no_field_to_change(self, admin_as, token_of, staff, alice):
+        token = token_of(alice)
+
+        page = admin_as(staff).get(f"/admin/accounts/apitoken/{token.pk}/change/")
+
+        assert page.status_code == 200
+        assert b'name="read_only"' not in page.content and b'name="expires_0"' not in page.content
+        assert b'name="_save"' not in page.content
+        assert f"/admin/accounts/apitoken/{token.pk}/delete/".encode() in page.content
+
+    def test_a_superuser_revokes_a_token(self, admin_as, token_of, staff, alice):
+        token = token_of(alice)
+
+        response = admin_as(staff).post(f"/admin/accounts/apitoken/{token.pk}/delete/", {"post": "yes"})
+
+        assert response.status_code == 302
+        assert not alice.api_tokens.exists()
+
+    def test_staff_allowed_to_delete_tokens_revoke_a_users_but_not_a_superusers(
+        self, admin_as, token_of, token_manager, staff, alice
+    ):
+        users, superusers = token_of(alice), token_of(staff)
+        client = admin_as(token_manager)
+
+        mine = client.post(f"/admin/accounts/apitoken/{users.pk}/delete/", {"post": "yes"})
+        theirs = client.post(f"/admin/accounts/apitoken/{superusers.pk}/delete/", {"post": "yes"})
+        in_bulk = client.post(
+            "/admin/accounts/apitoken/",
+            {"action": "delete_selected", "_selected_action": [superusers.pk], "post": "yes"},
+        )
+
+        assert mine.status_code == 302 and not alice.api_tokens.exists()
+        assert theirs.status_code == 403 and in_bulk.status_code == 403
+        assert staff.api_tokens.filter(pk=superusers.pk).exists()
+
+    def test_no_one_renames_or_swaps_an_ssh_key(self, admin_as, staff, alice):
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        from accounts import services
+
+        key = services.ssh_key_add(user=alice, name="laptop", public_key=openssh(ed25519.Ed25519PrivateKey.generate()))
+        other = openssh(ed25519.Ed25519PrivateKey.generate())
+
+        response = admin_as(staff).post(
+            f"/admin/accounts/sshpublickey/{key.pk}/change/", {"name": "renamed", "public_key": other}
+        )
+
+        assert response.status_code == 403
+        key.refresh_from_db()
+        assert key.name == "laptop" and key.public_key != other
+
+    def test_no_one_reopens_a_used_ssh_challenge(self, admin_as, staff):
+        from accounts.models import SshChallenge
+
+        challenge = SshChallenge.objects.issue("alice")
+        challenge.consume()
+
+        response = admin_as(staff).post(
+            f"/admin/accounts/sshchallenge/{challenge.pk}/change/", {"used_0": "", "used_1": ""}
+        )
+
+        assert response.status_code == 403
+        challenge.refresh_from_db()
+        assert challenge.used is not None
