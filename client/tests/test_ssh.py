@@ -144,3 +144,70 @@ def test_login_on_the_command_line_with_an_ssh_key(ssh_supported, server, accoun
     keys = run_cli("ssh-keys", "ls", "--json")
     assert keys.returncode == 0, keys.stderr
     assert "test-ed25519" in keys.stdout
+
+
+def signed_in_with_token(account, tmp_path):
+    """`maisie login` as a person does it: the server and an API token in the user configuration."""
+    done = run_cli(
+        "login", "--server", account.server.url, "--login", account.login, "--password-stdin",
+        input=account.password + "\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return write_key(tmp_path)
+
+
+def registered_keys(account):
+    return [key["name"] for key in SshKeys(account.settings).iter_all()]
+
+
+def test_ssh_keys_add_signs_in_with_a_password_from_stdin_when_the_token_is_refused(ssh_supported, account, tmp_path):
+    private = signed_in_with_token(account, tmp_path)
+
+    done = run_cli("ssh-keys", "add", f"{private}.pub", "--password-stdin", input=account.password + "\n")
+
+    assert done.returncode == 0, done.stderr
+    assert "signing in as" in done.stderr and account.password not in done.stderr + done.stdout
+    assert registered_keys(account) == ["test-ed25519"]
+    # The new key signs in; the saved API token is still the one in use for everything else.
+    auth = AuthManager(account.server.api_url, account.login, ssh_key=str(private), enforce_ssh=True)
+    assert auth.token and auth.channel == "ssh_key"
+    assert run_cli("whoami", "--json").returncode == 0
+
+
+def test_ssh_keys_add_takes_the_password_from_the_environment(ssh_supported, account, tmp_path):
+    private = signed_in_with_token(account, tmp_path)
+
+    done = run_cli("ssh-keys", "add", f"{private}.pub", "-n", "ci", env={"MAISIE_AUTH_USER_PASSWORD": account.password})
+
+    assert done.returncode == 0, done.stderr
+    assert registered_keys(account) == ["ci"]
+
+
+def test_ssh_keys_add_asks_for_the_password(ssh_supported, account, tmp_path):
+    private = signed_in_with_token(account, tmp_path)
+
+    done = run_cli("ssh-keys", "add", f"{private}.pub", input=account.password + "\n")
+
+    assert done.returncode == 0, done.stderr
+    assert f"Password for {account.login}" in done.stderr
+    assert registered_keys(account) == ["test-ed25519"]
+
+
+def test_ssh_keys_add_with_a_wrong_password_registers_nothing(ssh_supported, account, tmp_path):
+    private = signed_in_with_token(account, tmp_path)
+
+    done = run_cli("ssh-keys", "add", f"{private}.pub", "--password-stdin", input="not-my-password\n")
+
+    assert done.returncode == 3
+    assert len(done.stderr.strip().splitlines()) == 2  # what happened, then the one-line failure
+    assert registered_keys(account) == []
+
+
+def test_ssh_keys_add_without_a_password_says_how_to_give_one(ssh_supported, account, tmp_path):
+    private = signed_in_with_token(account, tmp_path)
+
+    done = run_cli("ssh-keys", "add", f"{private}.pub", input="")
+
+    assert done.returncode == 3
+    assert "--password-stdin" in done.stderr and "MAISIE_AUTH_USER_PASSWORD" in done.stderr
+    assert registered_keys(account) == []

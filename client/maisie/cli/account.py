@@ -13,7 +13,7 @@ from maisie.cli import AliasedGroup, CliError, State, output_options, pass_state
 from maisie.cli.common import delete_many, show_list, show_object, yes_option
 from maisie.cli.output import echo_json
 from maisie.core import Config, user_config_path, write_settings
-from maisie.errors import MaisieError
+from maisie.errors import MaisieError, PermissionDenied
 from maisie.resources.ssh_keys import SshKeys
 from maisie.resources.tokens import Tokens
 from maisie.utils import http
@@ -182,11 +182,64 @@ def keys_ls(state: State) -> None:
 @ssh_keys.command("add")
 @click.argument("public_key")
 @click.option("-n", "--name", default="", help="A name for it (default: the key's comment).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read your password from standard input, if the server asks for a sign-in."
+)
 @output_options
 @pass_state
-def keys_add(state: State, public_key: str, name: str) -> None:
-    """Register PUBLIC_KEY: a .pub file (e.g. ~/.ssh/id_ed25519.pub) or the key line itself."""
-    show_object(state, SshKeys(state.config).create(public_key, name))
+def keys_add(state: State, public_key: str, name: str, password_stdin: bool) -> None:
+    """Register PUBLIC_KEY: a .pub file (e.g. ~/.ssh/id_ed25519.pub) or the key line itself.
+
+    The server registers keys only for a recent password or SSH-key sign-in, not for the API
+    token `maisie login` saved: then your password is asked for (or read from standard input
+    with --password-stdin, or taken from MAISIE_AUTH_USER_PASSWORD) to sign in afresh.
+    """
+    config = state.config
+    try:
+        key = SshKeys(config).create(public_key, name)
+    except PermissionDenied as exc:
+        key = SshKeys(_signed_in_afresh(state, config, exc, password_stdin)).create(public_key, name)
+    show_object(state, key)
+
+
+def _signed_in_afresh(state: State, config: Config, refusal: PermissionDenied, password_stdin: bool) -> Config:
+    """Settings that sign in with the password, for a write the server refused to `config`.
+
+    Every 403 on creating a credential is about the credential that asked: an API token (which
+    may never create one) or a sign-in older than the server's MAISIE_RECENT_SIGN_IN_SECONDS.
+    A sign-in made by this very command is recent, so then there is nothing to retry.
+    """
+    if config.auth.channel != "app_token":
+        raise refusal
+    login = config.auth_user_login or (config.auth.user or {}).get("login")
+    if not login:
+        raise refusal
+    state.info(f"{refusal.message.split(';')[0]}; signing in as {login} with your password.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif config.auth_user_password:
+        password = config.auth_user_password
+    else:
+        try:
+            password = click.prompt(f"Password for {login}", hide_input=True, err=True)
+        except click.exceptions.Abort:
+            raise CliError(
+                "A password is needed: type it on a terminal, pipe it with --password-stdin, "
+                "or set MAISIE_AUTH_USER_PASSWORD.",
+                3,
+            ) from None
+    if not password:
+        raise CliError("No password given.", 2)
+    # Only the password channel: the saved API token is the credential that was refused.
+    return Config(
+        filename=state.config_file,
+        dictionary={
+            "auth_user_login": login,
+            "auth_user_password": password,
+            "auth_app_token": None,
+            "auth_ssh_key": None,
+        },
+    )
 
 
 @ssh_keys.command("rm")
