@@ -19,6 +19,7 @@ database (the same DATABASE_URL, data folder and settings module).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import threading
@@ -27,7 +28,7 @@ import requests
 import schemathesis
 from hypothesis import strategies as st
 
-from maisie_site.tests.servers import multipart
+from maisie_site.live_servers import multipart
 
 API = os.environ.get("FUZZ_API_URL", "")
 LOGIN = os.environ.get("FUZZ_LOGIN", "")
@@ -55,6 +56,20 @@ NAMED_TABLES = {
 # Each broke some input once (issue 20): kept here so every operation keeps meeting them.
 HOSTILE_TEXT = ["a\x00b", "\x00", "%", "100%", "%(name)s %s %d", "\u202e", "\U0001f4a5", "a" * 1000, "../../etc/passwd"]
 HOSTILE_NUMBERS = [10**30, -(10**30), 2**63, -1, 0, 1e308, -0.0]
+
+# CPython 3.11 keeps the AST validator's recursion depth where two threads parsing at once both
+# change it: hypothesis parses lambda sources to name strategies, in each of schemathesis's
+# workers, and a run failed with "SystemError: AST constructor recursion depth mismatch".
+_parse_lock = threading.Lock()
+_parse = ast.parse
+
+
+def _parse_one_at_a_time(*args, **kwargs):
+    with _parse_lock:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_one_at_a_time
 
 _ceilings: dict[str, int] = {}
 _django_lock = threading.Lock()
