@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
-from maisie_site.tests.servers import ServerError, app_env, bin_path, multipart, start_gunicorn  # noqa: E402
+from maisie_site.live_servers import ServerError, app_env, bin_path, multipart, start_gunicorn  # noqa: E402
 
 ADMIN = "admin"
 FUZZ_LOGIN = "fuzzer"
