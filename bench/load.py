@@ -34,7 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from maisie_site.tests.servers import ServerError, ServerProcess, app_env, multipart, start_gunicorn  # noqa: E402
+from maisie_site.live_servers import ServerError, ServerProcess, app_env, multipart, start_gunicorn  # noqa: E402
 
 READ_P95_TARGET_MS = 200
 HTTP_TIMEOUT = 60

@@ -45,7 +45,10 @@ sys.path.insert(0, str(REPO))
 import mlflow_server  # noqa: E402  (sibling modules, found through the lines above)
 import psycopg2  # noqa: E402  (from the project's .venv)
 from pg_server import PrivatePostgres  # noqa: E402
-from transfer import Server, free_port, raise_on_signal, warn_if_busy  # noqa: E402
+from transfer import START_TIMEOUT, raise_on_signal, warn_if_busy  # noqa: E402
+
+from maisie_site.live_servers import ServerProcess as Server  # noqa: E402  (the one place servers start)
+from maisie_site.live_servers import free_port  # noqa: E402
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 # Where the databases live (--servers), and on the bench's own servers the port of each database's.
@@ -362,10 +365,10 @@ def start_maisie(database: str, workers: int, servers: list[Server]) -> Server:
         "--worker-class",
         "sync",
     ]
-    server = Server("maisie", command, port, maisie_env(database), REPO, DATA_DIR / f"{database}.log")
+    server = Server("maisie", command, port, maisie_env(database), DATA_DIR / f"{database}.log", ready_path=None)
     servers.append(server)
     server.start()
-    server.wait_listening()
+    server.require_ready(START_TIMEOUT)
     return server
 
 
@@ -423,10 +426,11 @@ def start_mlflow(database: str, workers: int, servers: list[Server]) -> Server:
         "--artifacts-destination",
         str(workdir / "artifacts"),
     ]
-    server = Server("mlflow", command, port, mlflow_server.server_env(dict(os.environ)), workdir, workdir / "log")
+    env = mlflow_server.server_env(dict(os.environ))
+    server = Server("mlflow", command, port, env, workdir / "log", ready_path=None, cwd=workdir)
     servers.append(server)
     server.start()
-    server.wait_listening()
+    server.require_ready(START_TIMEOUT)
     deadline = time.monotonic() + 300  # the first start migrates the schema
     while True:
         try:

@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,11 @@ from urllib.parse import urlsplit
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
-import mlflow_server  # noqa: E402  (sibling module, found through the line above)
+sys.path.insert(0, str(REPO))
+import mlflow_server  # noqa: E402  (sibling module, found through the lines above)
+
+from maisie_site.live_servers import ServerProcess as Server  # noqa: E402  (the one place servers start)
+from maisie_site.live_servers import free_port  # noqa: E402
 
 MiB = 1 << 20
 MB = 1_000_000
@@ -57,12 +60,6 @@ Part = bytes | Path  # a request body is a sequence of literal bytes and whole f
 # --- Processes -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def read_proc(path: str) -> str | None:
     """A /proc file's text, or None if the process vanished meanwhile."""
     try:
@@ -70,37 +67,6 @@ def read_proc(path: str) -> str | None:
             return handle.read()
     except OSError:
         return None
-
-
-def process_tree(root: int) -> list[int]:
-    """The root pid and all its descendants (uvicorn and gunicorn workers, job runners...)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        stat = read_proc(f"/proc/{entry.name}/stat")
-        if stat:
-            # The command name may contain spaces and parentheses: split after the last ')'.
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a process group: what is left to stop."""
-    members = []
-    for entry in os.scandir("/proc"):
-        stat = read_proc(f"/proc/{entry.name}/stat") if entry.name.isdigit() else None
-        if stat:
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(entry.name))
-    return members
 
 
 def memory_bytes(pid: int) -> tuple[int, int]:
@@ -113,86 +79,6 @@ def memory_bytes(pid: int) -> tuple[int, int]:
         if key in values:
             values[key] = int(line.split()[1]) * 1024
     return values["Rss:"], values["Pss:"]
-
-
-def cpu_ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        stat = read_proc(f"/proc/{pid}/stat")
-        if stat:
-            fields = stat.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total
-
-
-@dataclass
-class Server:
-    """A server process started in its own session, so the whole tree can be stopped."""
-
-    name: str
-    command: list[str]
-    port: int
-    env: dict[str, str]
-    cwd: Path
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=self.cwd,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def log_tail(self, lines: int = 30) -> str:
-        with suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def wait_listening(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited during start-up:\n{self.log_tail()}")
-            with suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
-                return
-            time.sleep(0.25)
-        raise RuntimeError(f"{self.name} did not listen within {START_TIMEOUT}s:\n{self.log_tail()}")
-
-    def wait_idle(self, timeout: float = 60, window: float = 1.0) -> None:
-        """Wait until the tree stops burning CPU: workers still booting would skew run 1."""
-        deadline = time.monotonic() + timeout
-        hz = os.sysconf("SC_CLK_TCK")
-        while time.monotonic() < deadline:
-            before = cpu_ticks(self.pids())
-            time.sleep(window)
-            if (cpu_ticks(self.pids()) - before) / hz < 0.05 * window:
-                return
-
-    def pids(self) -> list[int]:
-        return process_tree(self.process.pid) if self.process else []
-
-    def stop(self) -> None:
-        """TERM the process group, then KILL whatever is left after a bounded wait."""
-        if self.process is None:
-            return
-        pgid = self.process.pid  # start_new_session made the server its group's leader
-        for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
-            with suppress(ProcessLookupError):
-                os.killpg(pgid, sig)
-            deadline = time.monotonic() + grace
-            while group_members(pgid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if not group_members(pgid):
-                break
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)  # reap the leader
-        self.process = None
 
 
 class RssSampler:
@@ -502,8 +388,8 @@ def start_maisie(
     manage("createsuperuser", "--noinput", "--login", login, "--email", "bench@example.invalid")
     port = free_port()
     server = Server(
-        "maisie",
-        [
+        name="maisie",
+        command=[
             python,
             "-m",
             "gunicorn",
@@ -517,14 +403,14 @@ def start_maisie(
             "--timeout",
             "900",
         ],
-        port,
-        env,
-        REPO,
-        workdir / "maisie.log",
+        port=port,
+        env=env,
+        log_path=workdir / "maisie.log",
+        ready_path=None,
     )
     servers.append(server)  # registered before it starts, so any failure below still stops it
     server.start()
-    server.wait_listening()
+    server.require_ready(START_TIMEOUT)
     api = MaisieApi(port)
     api.set_up(login, password)
     return server, MaisieTransport(api)
@@ -559,16 +445,17 @@ def start_mlflow(args: argparse.Namespace, workdir: Path, servers: list[Server])
     port = free_port()
     env = mlflow_server.server_env(dict(os.environ))
     server = Server(
-        "mlflow",
-        mlflow_server.server_command(mlflow, port, mlflow_dir, args.workers),
-        port,
-        env,
-        mlflow_dir,
-        workdir / "mlflow.log",
+        name="mlflow",
+        command=mlflow_server.server_command(mlflow, port, mlflow_dir, args.workers),
+        port=port,
+        env=env,
+        log_path=workdir / "mlflow.log",
+        ready_path=None,  # uvicorn listens before its workers are up: /health is waited for below
+        cwd=mlflow_dir,
     )
     servers.append(server)
     server.start()
-    server.wait_listening()
+    server.require_ready(START_TIMEOUT)
     # uvicorn listens before its workers are up: wait for an answer, not just a socket.
     deadline = time.monotonic() + START_TIMEOUT
     while fetch(port, "/health", {}, False).status != 200:

@@ -56,7 +56,9 @@ from search import (  # noqa: E402  (sibling modules, found through the lines ab
     vacuum,
     wait_for_quiet,
 )
-from transfer import Server, raise_on_signal, warn_if_busy  # noqa: E402
+from transfer import raise_on_signal, warn_if_busy  # noqa: E402
+
+from maisie_site.live_servers import ServerProcess as Server  # noqa: E402
 
 LOGIN, PASSWORD = "seed", "bench-ui-password"  # the seeded owner, in a throw-away database
 SERVER_P95_TARGET_MS = 300

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 
 from ci.standins import SmokeFailed
-from maisie_site.tests.servers import multipart
+from maisie_site.live_servers import multipart
 
 
 def http(method: str, url: str, token: str | None = None, body: bytes | None = None, headers=None):

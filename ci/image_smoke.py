@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from ci.api_walk import walk  # noqa: E402
 from ci.standins import PYTHON, SmokeFailed, docker, engine_answers, ensure, report  # noqa: E402
-from maisie_site.tests.servers import free_port, start_moto  # noqa: E402
+from maisie_site.live_servers import free_port, start_moto  # noqa: E402
 
 IMAGE = "maisie:smoke"
 PG = os.environ.get("MAISIE_SMOKE_PG", "postgres://postgres@127.0.0.1:5432")

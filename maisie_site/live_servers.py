@@ -1,7 +1,10 @@
-"""Real server processes for tests and benchmarks: moto's S3 server and Maisie under gunicorn.
+"""Real server processes for tests, CI and benchmarks: moto's S3 server, Maisie under gunicorn,
+and any other server (runserver for the client's tests, MLflow in bench/) through ServerProcess.
 
-Standard library only, so `bench/` scripts import it too. Each process starts in its own
-session, so stopping it stops its whole tree (gunicorn's workers too), and every wait is bounded.
+The one place that starts them: the server suite, ci/, bench/ and client/tests all import it.
+Standard library only, so `bench/` scripts and the client's tests import it too. Each process
+starts in its own session, so stopping it stops its whole tree (gunicorn's workers too), and
+every wait is bounded.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 START_SECONDS = 60
 STOP_SECONDS = 15
 PORT_TRIES = 3  # another process may take a free port between our probe and the server's bind
@@ -49,15 +52,26 @@ def http_status(port: int, path: str, timeout: float = 2.0) -> int | None:
 
 
 class ServerProcess:
-    """One server process (and its children), its log file, and how to tell it is ready."""
+    """One server process (and its children), its log file, and how to tell it is ready: a GET of
+    `ready_path` answered below 500, or with `ready_path=None` a connection accepted on its port."""
 
-    def __init__(self, name: str, command: list[str], port: int, env: dict[str, str], log_path: Path, ready_path: str):
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        port: int,
+        env: dict[str, str],
+        log_path: Path,
+        ready_path: str | None,
+        cwd: Path = REPO,
+    ):
         self.name = name
         self.command = command
         self.port = port
         self.env = env
         self.log_path = log_path
         self.ready_path = ready_path
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,9 +80,9 @@ class ServerProcess:
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # noqa: S603 (a command the caller wrote, never user input)
                 self.command,
-                cwd=REPO,
+                cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -82,17 +96,46 @@ class ServerProcess:
         return ""
 
     def wait_ready(self, timeout: float = START_SECONDS) -> bool:
-        """True once `ready_path` answers below 500; False if the process exited first."""
+        """True once the server is ready (see the class); False if the process exited first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 return False
-            status = http_status(self.port, self.ready_path)
-            if status is not None and status < 500:
+            if self._answers():
                 return True
             time.sleep(0.1)
         self.stop()
-        raise ServerError(f"{self.name} did not answer {self.ready_path} within {timeout:.0f}s:\n{self.log_tail()}")
+        waited_for = self.ready_path or f"connections on port {self.port}"
+        raise ServerError(f"{self.name} did not answer {waited_for} within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def require_ready(self, timeout: float = START_SECONDS) -> None:
+        """wait_ready(), raising ServerError (with the log) if the process exited first."""
+        if not self.wait_ready(timeout):
+            raise ServerError(f"{self.name} exited during start-up:\n{self.log_tail()}")
+
+    def _answers(self) -> bool:
+        if self.ready_path is None:
+            with suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+                return True
+            return False
+        status = http_status(self.port, self.ready_path)
+        return status is not None and status < 500
+
+    def pids(self) -> list[int]:
+        """The server's live processes (its process group: the server and its workers)."""
+        if self.process is None:
+            return []
+        return [pid for pid, fields in _group_members(self.process.pid) if fields[0] != "Z"]
+
+    def wait_idle(self, timeout: float = 60, window: float = 1.0) -> None:
+        """Wait until the tree stops burning CPU (workers still booting would skew a first
+        measurement), for at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(window)
+            if self.cpu_seconds() - before < 0.05 * window:
+                return
 
     def cpu_seconds(self) -> float:
         """CPU time the server has used so far: its live processes plus the workers it reaped."""
@@ -141,7 +184,13 @@ def _group_alive(group: int) -> bool:
 
 
 def launch(
-    name: str, prepare: Callable[[int], tuple[list[str], dict[str, str]]], log_path: Path, ready_path: str
+    name: str,
+    prepare: Callable[[int], tuple[list[str], dict[str, str]]],
+    log_path: Path,
+    ready_path: str | None,
+    *,
+    cwd: Path = REPO,
+    timeout: float = START_SECONDS,
 ) -> ServerProcess:
     """Start a server on a free port and wait until it answers; retry on a port lost to a race.
 
@@ -149,10 +198,10 @@ def launch(
     for _ in range(PORT_TRIES):
         port = free_port()
         command, env = prepare(port)
-        server = ServerProcess(name, command, port, env, log_path, ready_path)
+        server = ServerProcess(name, command, port, env, log_path, ready_path, cwd)
         server.start()
         try:
-            if server.wait_ready():
+            if server.wait_ready(timeout):
                 return server
         except BaseException:
             server.stop()

@@ -17,7 +17,7 @@ import requests
 from django.db import connection
 
 from accounts.models import User
-from maisie_site.tests.servers import REPO, app_env, start_gunicorn
+from maisie_site.live_servers import REPO, app_env, start_gunicorn
 
 LIMIT = 10  # the documented default of MAISIE_LOGIN_RATE_PER_LOGIN: 10/min
 ATTEMPTS = 24  # under the per-address default (30/min): only the per-login limit refuses

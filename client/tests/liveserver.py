@@ -8,16 +8,18 @@ the checkout's `.venv`, else the one running. Data goes to a temporary folder wi
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Servers are started by the repository's one module for it (standard library only).
+sys.path.append(str(REPO_ROOT))
+from maisie_site.live_servers import ServerError, ServerProcess, free_port, launch  # noqa: E402, F401 (free_port: for conftest)
+
 SERVER_ROOT = Path(os.environ.get("MAISIE_TEST_SERVER_ROOT") or REPO_ROOT)
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "admin-Pass-4821"
@@ -31,10 +33,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 """
 
 
-class ServerError(RuntimeError):
-    """The server could not be prepared or started; the message holds its output."""
-
-
 def server_python() -> str:
     explicit = os.environ.get("MAISIE_TEST_SERVER_PYTHON")
     if explicit:
@@ -46,19 +44,13 @@ def server_python() -> str:
     return sys.executable
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
     """A running server and an admin session for setting things up."""
 
     url: str
     log: Path
-    process: subprocess.Popen
+    process: ServerProcess
     admin: requests.Session = field(default_factory=requests.Session)
 
     @property
@@ -72,12 +64,7 @@ class Server:
         return response.json().get("data")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.process.stop()
 
 
 def server_env(data_dir: Path) -> dict[str, str]:
@@ -121,31 +108,16 @@ def start_server(data_dir: Path) -> Server:
         if done.returncode != 0:
             raise ServerError(f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}")
 
-    port = free_port()
     log = data_dir / "server.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=SERVER_ROOT,
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise ServerError(f"The server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            requests.get(f"{url}/api/v1/auth/token/", timeout=2)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise ServerError(
-                    f"The server did not start in {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}"
-                ) from None
-            time.sleep(0.2)
+    process = launch(
+        "runserver",
+        lambda port: ([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env),
+        log,
+        "/api/v1/",
+        cwd=SERVER_ROOT,
+        timeout=STARTUP_SECONDS,
+    )
+    url = process.url
     server = Server(url=url, log=log, process=process)
     token = server.call("POST", "auth/login/", json={"login": ADMIN_LOGIN, "password": ADMIN_PASSWORD})
     server.admin.headers["Authorization"] = f"Bearer {token['access_token']}"

@@ -11,7 +11,7 @@ import secrets
 import pytest
 from django.db import connection
 
-from maisie_site.tests import servers
+from maisie_site import live_servers
 
 API_PATHS = ["/api/v1/models/", "/api/v1/workspaces/", "/api/v1/models/1/", "/api/v1/users/"]
 
@@ -28,7 +28,7 @@ def database_down(django_db_blocker, tmp_path):
         if connection.vendor == "sqlite":
             connection.settings_dict["NAME"] = str(tmp_path / "no-such-folder" / "db.sqlite3")
         else:
-            connection.settings_dict.update(HOST="127.0.0.1", PORT=str(servers.free_port()))
+            connection.settings_dict.update(HOST="127.0.0.1", PORT=str(live_servers.free_port()))
         try:
             yield
         finally:
@@ -66,14 +66,14 @@ def test_the_web_ui_answers_a_plain_503_page_while_the_database_is_down(client, 
 
 
 def test_a_live_server_answers_503_while_its_database_is_down(tmp_path):
-    closed = f"postgres://postgres@127.0.0.1:{servers.free_port()}/maisie"
-    env = servers.app_env(data_dir=tmp_path / "data", database_url=closed, secret_key=secrets.token_urlsafe(32))
+    closed = f"postgres://postgres@127.0.0.1:{live_servers.free_port()}/maisie"
+    env = live_servers.app_env(data_dir=tmp_path / "data", database_url=closed, secret_key=secrets.token_urlsafe(32))
 
     def prepare(port):
-        command = [servers.sys.executable, "-m", "gunicorn", "-c", str(servers.REPO / "gunicorn.conf.py")]
+        command = [live_servers.sys.executable, "-m", "gunicorn", "-c", str(live_servers.REPO / "gunicorn.conf.py")]
         return [*command, "maisie_site.wsgi"], {**env, "GUNICORN_WORKERS": "1", "GUNICORN_BIND": f"127.0.0.1:{port}"}
 
-    server = servers.launch("maisie-db-down", prepare, tmp_path / "gunicorn.log", "/api/v1/models/")
+    server = live_servers.launch("maisie-db-down", prepare, tmp_path / "gunicorn.log", "/api/v1/models/")
     try:
         for method, path, body in [
             ("GET", "/api/v1/models/", None),

@@ -20,7 +20,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from accounts import services as account_services
-from maisie_site.tests.servers import app_env, start_gunicorn
+from maisie_site.live_servers import app_env, start_gunicorn
 from registry import services
 from registry.models import MLModel, Role
 

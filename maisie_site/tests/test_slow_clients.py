@@ -17,7 +17,7 @@ import time
 import pytest
 import requests
 
-from maisie_site.tests.servers import REPO, app_env, multipart, start_gunicorn
+from maisie_site.live_servers import REPO, app_env, multipart, start_gunicorn
 
 READ_TIMEOUT = 3  # MAISIE_BODY_READ_TIMEOUT for this server: also its socket send/receive timeout
 MIN_RATE = 4096  # MAISIE_BODY_MIN_RATE, bytes per second

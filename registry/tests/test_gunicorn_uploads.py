@@ -14,7 +14,7 @@ import sys
 import pytest
 import requests
 
-from maisie_site.tests.servers import REPO, app_env, start_gunicorn
+from maisie_site.live_servers import REPO, app_env, start_gunicorn
 
 SETUP = """
 from accounts import services as accounts

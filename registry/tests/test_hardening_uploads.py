@@ -214,7 +214,7 @@ class TestStaleSpools:
         import subprocess
         import sys
 
-        from maisie_site.tests.servers import REPO, app_env
+        from maisie_site.live_servers import REPO, app_env
 
         data_dir = tmp_path / "data"
         (data_dir / "tmp").mkdir(parents=True)

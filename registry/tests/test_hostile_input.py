@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from maisie_site import storable
-from maisie_site.tests.servers import multipart
+from maisie_site.live_servers import multipart
 from registry.models import MLModel, ProjectKeyCount
 from registry.tests.factories import upload, upload_form
 

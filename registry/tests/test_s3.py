@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from storages.backends.s3 import S3Storage
 
-from maisie_site.tests.servers import REPO, start_moto
+from maisie_site.live_servers import REPO, start_moto
 from registry import services
 from registry.models import MLModel
 from registry.tests.factories import upload_form
