@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint migrate clean
+.PHONY: run test test-pg lint migrate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Maisie needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -37,6 +37,14 @@ test: $(VENV)/.dev-deps $(VENV)/.client-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(BIN)/pytest client/tests $(PYTEST_ARGS)
 	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
+
+# The server's suite on this machine's PostgreSQL. Its PostgreSQL-only tests guard the fast
+# paths of the read side (list pages written as JSON by PostgreSQL, the counts, the search
+# indexes), which SQLite never runs: run it before pushing a change to any read path.
+# pytest-django creates and drops test_<name> beside the database named here.
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/maisie
+test-pg: $(VENV)/.dev-deps
+	DATABASE_URL=$(DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

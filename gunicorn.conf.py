@@ -1,28 +1,37 @@
-"""gunicorn settings for production; every value can be overridden from the environment."""
+"""gunicorn settings for production; every value can be overridden from the environment.
+
+The numbers and the log level are read by maisie_site/env.py's strict helpers, as settings.py
+reads its own: a bad value stops gunicorn before it starts, with a message naming the variable.
+GUNICORN_BIND and GUNICORN_FORWARDED_ALLOW_IPS are handed to gunicorn, which checks them itself.
+"""
 
 import gc
 import multiprocessing
 import os
 import socket
 import struct
+import sys
 
 from gunicorn.workers.gthread import ThreadWorker
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gunicorn reads this file before the app's path is set
+from maisie_site.env import env_choice, env_int
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1, minimum=1)
 # Threads, not one request per process: uploads and downloads are long streaming requests, and
 # with sync workers one slow client per worker (any account) stalled every request, /healthz
 # included. A slow client now holds one thread; see SlowClientWorker for the rest. Each thread
 # may hold a database connection: PostgreSQL needs workers x (threads + 1) per app server.
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+threads = env_int("GUNICORN_THREADS", 4, minimum=1)
 # A worker process is alive as long as its main loop runs (heartbeat), whatever its requests
 # take; slow requests are bounded by the body budget and the socket timeouts below instead.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
+timeout = env_int("GUNICORN_TIMEOUT", 60, minimum=1)
 graceful_timeout = 60
 keepalive = 5
 # Seconds any one receive or send on a client connection may wait (headers, bodies, responses):
 # a client that stops reading or sending is dropped. MAISIE_BODY_READ_TIMEOUT, as settings.py reads it.
-SOCKET_TIMEOUT = int(os.environ.get("MAISIE_BODY_READ_TIMEOUT") or 60)
+SOCKET_TIMEOUT = env_int("MAISIE_BODY_READ_TIMEOUT", 60, minimum=1)
 
 
 class SlowClientWorker(ThreadWorker):
@@ -74,7 +83,7 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = env_choice("GUNICORN_LOG_LEVEL", "info", ["debug", "info", "warning", "error", "critical"])
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 

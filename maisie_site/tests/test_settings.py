@@ -111,6 +111,65 @@ def test_in_production_the_secret_key_can_come_from_a_file(tmp_path):
     assert last_line(result.stdout) == "False s3cret-from-a-mounted-file"
 
 
+# --- gunicorn.conf.py ----------------------------------------------------------------------------
+
+
+def run_gunicorn_check(tmp_path: Path, flag: str = "--check-config", **env: str) -> subprocess.CompletedProcess:
+    """gunicorn reading gunicorn.conf.py (and with --check-config loading the app), from another folder."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith((*OUR_PREFIXES, "GUNICORN_"))}
+    base["MAISIE_DATA_DIR"] = str(tmp_path / "data")
+    base.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), flag, "maisie_site.wsgi"],
+        cwd=tmp_path,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("GUNICORN_WORKERS", "many"),
+        ("GUNICORN_WORKERS", "0"),
+        ("GUNICORN_THREADS", "4.5"),
+        ("GUNICORN_TIMEOUT", "-1"),
+        ("MAISIE_BODY_READ_TIMEOUT", "soon"),
+        ("GUNICORN_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_a_bad_gunicorn_value_stops_gunicorn_naming_the_variable(tmp_path, variable, raw):
+    result = run_gunicorn_check(tmp_path, **{variable: raw})
+
+    assert result.returncode != 0
+    message = last_line(result.stderr)
+    assert message.startswith(f"django.core.exceptions.ImproperlyConfigured: {variable}: "), result.stderr
+
+
+def test_gunicorn_reads_good_values_from_the_environment(tmp_path):
+    result = run_gunicorn_check(
+        tmp_path,
+        "--print-config",
+        GUNICORN_WORKERS="3",
+        GUNICORN_THREADS="2",
+        GUNICORN_TIMEOUT="30",
+        GUNICORN_LOG_LEVEL="WARNING",
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = (line.partition(" = ") for line in result.stdout.splitlines())
+    config = {key.strip(): value.strip() for key, _, value in lines}
+    assert {key: config[key] for key in ("workers", "threads", "timeout", "loglevel")} == {
+        "workers": "3",
+        "threads": "2",
+        "timeout": "30",
+        "loglevel": "warning",
+    }
+
+
 # --- env_bool ----------------------------------------------------------------------------------
 
 
