@@ -14,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from maisie_site import storable
-from maisie_site.paginator import OverlappingCountPaginator
+from maisie_site.paginator import PageFirstPaginator
 
 # Types orjson would write its own way are handed to DRF's encoder, so the bytes are DRF's.
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -95,7 +95,7 @@ def deleted() -> Response:
 
 
 class EnvelopePagination(PageNumberPagination):
-    django_paginator_class = OverlappingCountPaginator
+    django_paginator_class = PageFirstPaginator  # a list may count its total while the page is read
     page_size = 20
     page_size_query_param = "per_page"
     max_page_size = 1000

@@ -1,28 +1,18 @@
-"""A Paginator that counts a page's total on a second database connection while it reads the page.
+"""Pages read before their total, and the thread that counts totals on a second connection.
 
-A filtered list's `total_items` is an exact COUNT(*) over every match. On PostgreSQL that can
-take as long as reading and rendering the page: 3,806 matches of two JSON conditions take 17 ms
-of heap visits, the page of 50 a few ms of SQL and more of Python. Neither needs the other, so
-the count runs on a thread of its own (one per process, with its own persistent connection)
-while this thread reads the rows, and it is waited for only when the total is first asked for:
-the API asks after it has built and serialised the page, so the count runs beside all of that;
-the request takes about the longer of the two, not the sum.
-
-Only where that is the same answer as counting first: PostgreSQL, a queryset not yet read,
-no total already known, and no transaction open on this thread's connection (its uncommitted
-rows, or a test's, would be invisible to the other connection). Elsewhere it is Django's
-Paginator. Statements of one request already see different snapshots under READ COMMITTED, so
-a page and its total read at the same moment are no less consistent than one after the other.
+`PageFirstPaginator` is Django's Paginator reading a page's rows before it asks its list for the
+total, so whoever built the list may be counting meanwhile: `registry.listing` starts a count
+on this process's counting thread (`count_beside`) when its rows are first read, and says when
+that gives the same answer as counting first.
 """
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import QuerySet
-from django.utils.functional import cached_property
 
 # PostgreSQL's OFFSET and LIMIT are bigints: a page past this could only be past the end, and
 # asking for it would fail in the database ("bigint out of range") instead of being a 404.
@@ -48,6 +38,11 @@ def _count(queryset: QuerySet) -> int:
     return queryset.count()
 
 
+def count_beside(queryset: QuerySet) -> Future:
+    """`queryset.count()`, run on this process's counting thread and its own connection."""
+    return _counter().submit(_count, queryset)
+
+
 def shutdown() -> None:
     """Close the counting thread's connection and stop the thread (tests, before the test
     database is dropped). The next count starts a new thread."""
@@ -59,52 +54,32 @@ def shutdown() -> None:
         pool.shutdown()
 
 
-class OverlappingCountPaginator(Paginator):
-    def _overlaps(self) -> bool:
-        rows = self.object_list
-        if not isinstance(rows, QuerySet) or rows._result_cache is not None or self.orphans:
-            return False
-        if getattr(rows, "_known_count", None) is not None or "count" in self.__dict__:
-            return False  # the total costs nothing already
-        connection = connections[rows.db]
-        return connection.vendor == "postgresql" and not connection.in_atomic_block
+class PageFirstPaginator(Paginator):
+    """Django's Paginator, answering as Django's does, reading a page's rows first: the total
+    (`object_list.count()`) is read when it is asked for, or to tell whether an empty page past
+    the first exists."""
 
     def page(self, number):
-        if not self._overlaps():
-            return super().page(number)
+        if self.orphans or not self.allow_empty_first_page:
+            return super().page(number)  # where a page's rows depend on the total
         number = self._whole_number(number)
         bottom = (number - 1) * self.per_page
         if bottom + self.per_page > _MAX_ROW:
             return super().page(number)  # counts first, so a page past the end is EmptyPage
-        counted = _counter().submit(_count, self.object_list)
-        try:
-            rows = list(self.object_list[bottom : bottom + self.per_page])
-        except BaseException:
-            counted.result()  # no count outlives a failed request
-            raise
+        rows = list(self.object_list[bottom : bottom + self.per_page])
         if rows or number == 1:
-            # A page with rows exists, and so does an empty first page: the number is valid
-            # without the total, which is waited for when `count` is first read.
-            self.__dict__["_counting"] = counted
+            # A page with rows exists, and so does an empty first page: the number is valid.
             return self._get_page(rows, number, self)
-        self.__dict__["count"] = counted.result()  # past the end, or not: the total decides
-        return self._get_page(rows, self.validate_number(number), self)
-
-    @cached_property
-    def count(self) -> int:
-        counting = self.__dict__.pop("_counting", None)
-        return counting.result() if counting is not None else Paginator.count.func(self)
+        return self._get_page(rows, self.validate_number(number), self)  # past the end, or not: the total decides
 
     def get_page(self, number):
         """Django's forgiving lookup (the web UI's): not a number is page 1, past the end the last."""
-        if not self._overlaps():
-            return super().get_page(number)
         try:
             return self.page(self._whole_number(number))
         except PageNotAnInteger:
             return self.page(1)
         except EmptyPage:
-            return super().page(self.num_pages)  # counted by now
+            return self.page(self.num_pages)
 
     def _whole_number(self, number) -> int:
         """Paginator.validate_number's checks that need no count."""

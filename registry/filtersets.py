@@ -7,7 +7,7 @@ declared mechanism (`KeysFilter`), never through `Meta.fields`.
 
 import django_filters
 from django import forms
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django_filters.widgets import QueryArrayWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -125,18 +125,12 @@ class TagFilterSet(FilterSet):
         fields = []
 
 
-# The filters whose fields ProjectUploaderCount has too (registry/keystats.py keeps its rows).
+# The filters whose fields ProjectUploaderCount has too (registry/keystats.py keeps its rows):
+# a list narrowed only by these takes its total from those rows (registry/listing.py).
 SCOPE_FILTERS = ("workspace", "project", "projects", "user")
 
 
 class MLModelFilterSet(FilterSet):
-    """`counts`: a function giving the ProjectUploaderCount rows of the same scope as `queryset`
-    (the models the caller may see, perhaps of one project); called only for a list it can
-    total, since building that scoped queryset alone cost a filtered list 4 % of its CPU. Given
-    them, a list narrowed only by SCOPE_FILTERS
-    knows its total from those few rows: counting 100,000 visible models took 20 ms, and its
-    cost grows with the table, where the rows grow with projects and uploaders."""
-
     search = SearchFilter()
     workspace = IdListFilter(field_name="project__workspace_id")
     project = IdListFilter(field_name="project_id")
@@ -154,23 +148,6 @@ class MLModelFilterSet(FilterSet):
     class Meta:
         model = MLModel
         fields = []
-
-    def __init__(self, *args, counts=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.counts = counts
-
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        if self.counts is None:
-            return queryset
-        given = {name: value for name, value in self.form.cleaned_data.items() if value not in (None, "", [])}
-        if any(name not in (*SCOPE_FILTERS, "ordering") for name in given):
-            return queryset
-        rows = self.counts()
-        for name in SCOPE_FILTERS:
-            if name in given:
-                rows = self.filters[name].filter(rows, given[name])
-        return queryset.with_known_count(rows.aggregate(total=Sum("model_count"))["total"] or 0)
 
     @extend_schema_field(OpenApiTypes.STR)
     def filter_tags(self, qs, name, value):

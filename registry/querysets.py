@@ -2,7 +2,6 @@
 
 from django.db import connections, models
 from django.db.models import Exists, OuterRef, Q
-from django.db.models.query import ModelIterable
 
 
 def _is_staff(user) -> bool:
@@ -72,44 +71,24 @@ class _UploadedQuerySet(models.QuerySet):
 
 
 class MLModelQuerySet(_UploadedQuerySet):
-    # Set by with_related(): fetched models get their tags in one query (see _fetch_all).
-    _with_tags = False
-
-    def with_known_count(self, count: int):
-        """This queryset, answering `count()` with `count` (a total already known) instead of
-        counting its rows. Anything chained on it (a filter, a page slice) counts again."""
-        clone = self._chain()
-        clone._known_count = count
-        return clone
-
-    def count(self):
-        known = getattr(self, "_known_count", None)
-        return super().count() if known is None else known
-
     def with_related(self):
-        """Project, uploader and tags come with each model (tags read through `MLModel.tag_list`)."""
-        related = self.select_related("uploader", "project")
-        related._with_tags = True
-        related._known_count = getattr(self, "_known_count", None)  # the same rows, so the same total
-        return related
+        """Project and uploader come with each model; tags are loaded for a page by `attach_tags`."""
+        return self.select_related("uploader", "project")
 
-    def _clone(self):
-        clone = super()._clone()
-        clone._with_tags = self._with_tags  # so a page slice or a .get() of with_related() has tags too
-        return clone
 
-    def _fetch_all(self):
-        fresh = self._result_cache is None
-        super()._fetch_all()
-        if fresh and self._with_tags and self._iterable_class is ModelIterable:
-            _attach_tags(self._result_cache, self.db)
+def tag_order() -> list[str]:
+    """The order of a model's tags everywhere they are shown: Tag.Meta.ordering (it ends in the id)."""
+    from registry.models import Tag
+
+    return list(Tag._meta.ordering)
 
 
 _TAG_BATCH = 1000  # the API's largest page
 
 
-def _attach_tags(models: list, using: str) -> None:
-    """Each model's tags as `prefetched_tags`, one Tag object per distinct tag, in Tag.Meta order.
+def attach_tags(models: list) -> list:
+    """Each model's tags as `prefetched_tags` (read by `MLModel.tag_list`), one Tag object per
+    distinct tag, in `tag_order()`: one query for a page of models. Returns `models`.
 
     `prefetch_related("tags")` built a Tag per (model, tag) pair and ran the prefetch machinery,
     and even a `values_list` of the link table cost more to compile than to run: on a page of 50
@@ -122,7 +101,8 @@ def _attach_tags(models: list, using: str) -> None:
         model.prefetched_tags = []
         by_id.setdefault(model.pk, []).append(model)
     if not by_id:
-        return
+        return models
+    using = models[0]._state.db
     connection = connections[using]
     ids, links = list(by_id), []
     with connection.cursor() as cursor:
@@ -139,6 +119,7 @@ def _attach_tags(models: list, using: str) -> None:
             tag = tags[tag_id] = Tag.from_db(using, fields, (tag_id, name, description))
         for model in by_id[model_id]:
             model.prefetched_tags.append(tag)
+    return models
 
 
 def _tag_links_sql(connection, count: int) -> str:
@@ -150,7 +131,7 @@ def _tag_links_sql(connection, count: int) -> str:
     model_id, tag_id = (quote(link.get_field(name).column) for name in ("mlmodel", "tag"))
     tag = Tag._meta
     columns = [f"t.{quote(tag.get_field(name).column)}" for name in ("id", "name", "description")]
-    order = [f"t.{quote(tag.get_field(name).column)}" for name in (*tag.ordering, "id")]
+    order = [f"t.{quote(tag.get_field(name).column)}" for name in tag_order()]
     # Names from the models' _meta, quoted; the ids are bound parameters.
     return (
         f"SELECT l.{model_id}, {', '.join(columns)} FROM {quote(link.db_table)} l"  # noqa: S608

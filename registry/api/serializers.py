@@ -1,21 +1,17 @@
 """API shapes (see shared/reference/wire-format.md). Writes call registry.services."""
 
 from django.db.models import prefetch_related_objects
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from orjson import Fragment
 from rest_framework import serializers
 
 from accounts.models import User
 from registry import services
+from registry.api import shape
 from registry.api.fields import JSONObjectField, TagListField
 from registry.links import links_for
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
 from registry.querysets import summary_prefetches
-
-# DRF's own datetime rendering (ISO 8601, UTC as "Z"), for shapes built without fields.
-_DATETIME = serializers.DateTimeField()
 
 
 def _user(request):
@@ -23,13 +19,15 @@ def _user(request):
 
 
 class UserBriefSerializer(serializers.ModelSerializer):
+    """A user inside another shape: shape.USER (test_api_shape keeps the two alike)."""
+
     class Meta:
         model = User
         fields = ["id", "login", "full_name"]
 
 
 class TagBriefSerializer(serializers.ModelSerializer):
-    """A tag inside a model: always of the model's own workspace."""
+    """A tag inside a model (shape.TAG): always of the model's own workspace."""
 
     class Meta:
         model = Tag
@@ -204,62 +202,27 @@ class MLModelSerializer(serializers.ModelSerializer):
             "_links",
         ]
 
-    # The declared fields above define the shape (and the OpenAPI schema); this builds the same
-    # dictionary directly. Lists render up to 1,000 models per request, and DRF's field-by-field
-    # rendering cost about 0.7 ms a model, most of a list request's time. test_api_models pins
-    # this output to what the declared fields produce, so the two cannot drift apart.
+    # The declared fields above are the OpenAPI schema's; the answer is written from the one
+    # table of the shape (registry/api/shape.py), which list pages use too. test_api_shape fails
+    # when the two vocabularies drift, and pins the shape's output to what the declared fields
+    # render. DRF's field-by-field rendering cost about 0.7 ms a model.
     def to_representation(self, model):
-        if isinstance(model, Fragment):
-            return model  # already this shape, written by PostgreSQL (registry/api/rendered.py)
-        uploader = model.uploader
-        return {
-            "id": model.pk,
-            "user": {"id": uploader.pk, "login": uploader.login, "full_name": uploader.full_name},
-            "project_id": model.project_id,
-            "workspace_id": model.project.workspace_id,
-            "name": model.name,
-            "version": model.version,
-            "visibility": model.visibility,
-            "dataset": self.get_dataset(model),
-            "hyperparameters": model.hyperparameters,
-            "parameters": model.parameters,
-            "metrics": model.metrics,
-            "tags": [{"id": tag.pk, "name": tag.name, "description": tag.description} for tag in model.tag_list],
-            "git": self.get_git(model),
-            "file": self.get_file(model),
-            "created": self._timestamp(model.created),
-            "updated": self._timestamp(model.updated),
-            "_links": self.get__links(model),
-        }
-
-    def _timestamp(self, value) -> str | None:
-        """`_DATETIME.to_representation(value)` with the time zone looked up once per serializer
-        (one serializer renders a whole page): looked up per value, it was 5 % of a list's CPU."""
-        if value is None or value.tzinfo is None:
-            return _DATETIME.to_representation(value)
-        zone = self.__dict__.get("_zone")
-        if zone is None:
-            zone = self.__dict__["_zone"] = timezone.get_current_timezone()
-        text = value.astimezone(zone).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
+        render = self.context.get("_render")
+        if render is None:
+            render = self.context["_render"] = shape.Render(links_for(self.context))
+        return shape.MODEL.python(model, render)
 
     def get_dataset(self, model) -> dict:
-        return {"name": model.dataset_name, "description": model.dataset_description}
+        return shape.MODEL.parts["dataset"].python(model, None)
 
     def get_git(self, model) -> dict:
-        return {"active_branch": model.git_branch, "commit_hash": model.git_commit}
+        return shape.MODEL.parts["git"].python(model, None)
 
     def get_file(self, model) -> dict:
-        return {"name": model.file_name, "size": model.file_size, "sha256": model.file_sha256}
+        return shape.MODEL.parts["file"].python(model, None)
 
     def get__links(self, model) -> dict:
-        links = links_for(self.context)
-        return {
-            "self": links.url("api:model-detail", model.pk),
-            "user": links.url("api:user-detail", model.uploader_id),
-            "project": links.url("api:project-detail", model.project_id),
-            "download": links.url("api:model-download", model.pk),
-        }
+        return shape.MODEL.parts["_links"].python(model, shape.Render(links_for(self.context)))
 
 
 class _MLModelWriteSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """API viewsets: each declares its queryset, serializer, filterset; writes go to services."""
 
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from accounts.models import User
 from maisie_site.api import JSONParser, deleted
 from registry import services
-from registry.api import rendered
 from registry.api.parsers import StreamingMultiPartParser
 from registry.api.serializers import (
     MembershipSerializer,
@@ -24,7 +23,8 @@ from registry.api.serializers import (
 )
 from registry.downloads import model_file_response
 from registry.filtersets import MLModelFilterSet, ProjectFilterSet, TagFilterSet, WorkspaceFilterSet
-from registry.models import MLModel, Project, ProjectUploaderCount, Tag, Workspace
+from registry.listing import model_list
+from registry.models import MLModel, Project, Tag, Workspace
 
 
 class RegistryViewSet(viewsets.ModelViewSet):
@@ -103,31 +103,20 @@ class TagViewSet(RegistryViewSet):
         services.tag_delete(tag=instance, user=self.request.user)
 
 
-class CountedFilterBackend(DjangoFilterBackend):
-    """django-filter's backend, also handing the FilterSet the view's `get_counts` (uncalled)."""
-
-    def get_filterset_kwargs(self, request, queryset, view):
-        return {**super().get_filterset_kwargs(request, queryset, view), "counts": view.get_counts}
-
-
 class MLModelViewSet(RegistryViewSet):
     serializer_class = MLModelSerializer
-    filterset_class = MLModelFilterSet
-    filter_backends = [CountedFilterBackend]
+    filterset_class = MLModelFilterSet  # the list's filters, for the OpenAPI schema: list() applies them
     parser_classes = [StreamingMultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
         return MLModel.objects.visible_to(self.request.user).with_related()
 
-    def paginate_queryset(self, queryset):
-        # On PostgreSQL a list page comes back from the database as the API's JSON.
-        if self.action == "list" and rendered.renders(queryset):
-            queryset = rendered.rendered(queryset, self.request)
-        return super().paginate_queryset(queryset)
-
-    def get_counts(self):
-        """The uploader counts of the same scope as get_queryset(), for MLModelFilterSet's totals."""
-        return ProjectUploaderCount.objects.visible_to(self.request.user)
+    def list(self, request, *args, **kwargs):
+        # registry/listing.py: scope, filters, total and the page's JSON rows, as the web table's.
+        listing = model_list(user=request.user, params=request.query_params)
+        if not listing.is_valid():
+            raise translate_validation(listing.errors)
+        return self.get_paginated_response(self.paginate_queryset(listing.json_rows(request)))
 
     def perform_destroy(self, instance):
         services.model_delete(model=instance, user=self.request.user)

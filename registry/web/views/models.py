@@ -18,6 +18,7 @@ from accounts.forms import add_service_errors
 from registry import rules, services
 from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
+from registry.querysets import attach_tags
 from registry.web.forms import ModelEditForm, ModelUploadForm, TagAddForm
 from registry.web.keys import SECTION_LABELS, SECTIONS, display
 from registry.web.views.tables import TAG_SUGGESTIONS
@@ -194,7 +195,7 @@ class ModelCompareView(LoginRequiredMixin, TemplateView):
         if len(ids) > MAX_COMPARED:
             ids = ids[:MAX_COMPARED]
         found = MLModel.objects.visible_to(self.request.user).with_related().select_related("project__workspace")
-        by_id = {model.pk: model for model in found.filter(pk__in=ids)}
+        by_id = {model.pk: model for model in attach_tags(list(found.filter(pk__in=ids)))}
         if len(by_id) != len(ids):
             raise Http404("No such model.")
         return [by_id[pk] for pk in ids]

@@ -1,6 +1,6 @@
 """The model table: `/projects/<id>/` (one project) and `/models/` (every project the user can see).
 
-The rows come from MLModelFilterSet, the API's own FilterSet, over `visible_to(user)`; the table's
+The rows, the total and the page come from registry.listing, as the API's list does; the table's
 columns, panel and sort are read by registry.web.table_state.TableState. `?format=csv` exports the whole
 current view and `?format=chart` gives the charts their data, from the same query string.
 """
@@ -12,12 +12,12 @@ from django.utils.text import slugify
 from django.views.generic import ListView
 
 from accounts.models import User
-from maisie_site.paginator import OverlappingCountPaginator
+from maisie_site.paginator import PageFirstPaginator
 from registry import rules
-from registry.filtersets import MLModelFilterSet
-from registry.models import MLModel, Project, ProjectUploaderCount, Tag, Workspace
+from registry.listing import model_list
+from registry.models import MLModel, Project, Tag, Workspace
 from registry.web.exports import chart_data, csv_response, rows
-from registry.web.keys import NUMBER, SECTION_LABELS, key_catalog, split_key
+from registry.web.keys import NUMBER, SECTION_LABELS, SECTION_SHORT, key_catalog, split_key
 from registry.web.table_state import FIXED_ORDERING, PER_PAGE_CHOICES, TableState
 
 TAG_SUGGESTIONS = 500
@@ -26,8 +26,7 @@ TAG_SUGGESTIONS = 500
 class ModelTableView(LoginRequiredMixin, ListView):
     """`/models/`: every model the user can see, with workspace and project filters."""
 
-    filterset_class = MLModelFilterSet
-    paginator_class = OverlappingCountPaginator  # as the API's: the total counted beside the page
+    paginator_class = PageFirstPaginator  # as the API's: the listing may count the total meanwhile
     template_name = "registry/model_list.html"
     show_project = True
 
@@ -35,25 +34,13 @@ class ModelTableView(LoginRequiredMixin, ListView):
         """The one project the table shows, or None for every project the user can see."""
         return None
 
-    def _in_scope(self, rows):
-        """Models, or their uploader counts, that the user may see in the table's scope."""
-        rows = rows.visible_to(self.request.user)
-        project = self.get_scope_project()
-        return rows if project is None else rows.filter(project=project)
-
     def get_queryset(self):
-        scope = self._in_scope(MLModel.objects)
-        self.catalog = key_catalog(self.request.user, self.get_scope_project())
+        project = self.get_scope_project()
+        self.catalog = key_catalog(self.request.user, project)
         self.state = TableState.from_query(self.request.GET, self.catalog)
-        self.filterset = self.filterset_class(
-            self.state.filterset_data(),
-            queryset=scope,
-            request=self.request,
-            counts=lambda: self._in_scope(ProjectUploaderCount.objects),
-        )
-        if not self.filterset.is_valid() or self.state.errors:
-            return scope.none()
-        return self.filterset.qs
+        self.listing = model_list(user=self.request.user, params=self.state.filterset_data(), project=project)
+        self.filterset = self.listing.filterset
+        return MLModel.objects.none() if self.state.errors else self.listing.queryset
 
     def get(self, request, *args, **kwargs):
         output = request.GET.get("format")
@@ -71,8 +58,9 @@ class ModelTableView(LoginRequiredMixin, ListView):
         return self.state.per_page
 
     def paginate_queryset(self, queryset, page_size):
-        """A page past the end (after narrowing the filters, say) shows the last one, not a 404."""
-        paginator = self.get_paginator(queryset.with_related(), page_size)
+        """The listing's page (models with their tags) and total. A page past the end (after
+        narrowing the filters, say) shows the last one, not a 404."""
+        paginator = self.get_paginator(queryset if self.state.errors else self.listing.models(), page_size)
         page = paginator.get_page(self.request.GET.get(self.page_kwarg))
         return paginator, page, page.object_list, page.has_other_pages()
 
@@ -141,7 +129,7 @@ class ModelTableView(LoginRequiredMixin, ListView):
                     "name": name,
                     "label": key,
                     "section": SECTION_LABELS[section],
-                    "section_short": {"hyperparameters": "hp", "parameters": "param", "metrics": "metric"}[section],
+                    "section_short": SECTION_SHORT[section],
                     "sortable": True,
                     "url": state.sort_url(name),
                     "direction": state.sort_direction(name),

@@ -12,6 +12,7 @@ from accounts.forms import add_service_errors
 from accounts.models import User
 from registry import rules, services
 from registry.models import Membership, MLModel, Project, Workspace
+from registry.querysets import attach_tags
 from registry.web.forms import MembershipForm, ProjectForm, RoleForm, WorkspaceForm
 
 RECENT_MODELS = 10
@@ -31,7 +32,7 @@ class HomeView(LoginRequiredMixin, TemplateView):
             .prefetch_related(Prefetch("projects", queryset=Project.objects.order_by("name")))
             .order_by("name")
         )
-        context["recent_models"] = MLModel.objects.visible_to(user).with_related()[:RECENT_MODELS]
+        context["recent_models"] = attach_tags(list(MLModel.objects.visible_to(user).with_related()[:RECENT_MODELS]))
         return context
 
 

@@ -1,0 +1,155 @@
+"""The models list, one pipeline for the API (`GET /api/v1/models/`) and the web table.
+
+`model_list(user=, params=, project=None)` returns a `ModelList`, which
+1. scopes: the models `user` may see (`visible_to`), of `project` when given;
+2. filters: `MLModelFilterSet` over that scope, the same for both (invalid `params` give
+   `errors` and no rows);
+3. decides the total (`total()`), the cheapest way that gives the exact answer:
+   - narrowed only by scope (SCOPE_FILTERS: workspace, project, uploader), it is the sum of the
+     uploader counts of that scope (`ProjectUploaderCount`, kept in every model write by
+     registry/keystats.py): a few rows, where counting 100,000 visible models took 20 ms and
+     grows with the table (bench/ui.py);
+   - otherwise an exact COUNT(*) of the matches. On PostgreSQL it can take as long as reading
+     the page (3,806 matches of two JSON conditions: 17 ms of heap visits; bench/search.py
+     question 2), and neither needs the other, so it runs on the process's counting thread, on
+     a connection of its own (`maisie_site.paginator.count_beside`), started when the page's
+     rows are read and waited for when the total is asked for: the request takes about the
+     longer of the two, not the sum. Only outside a transaction: the other connection could not
+     see this one's uncommitted rows (a test's, say). Statements of one request already see
+     different snapshots under READ COMMITTED, so a page and its total read at the same moment
+     are no less consistent than one after the other. So each app process holds up to two
+     database connections.
+4. hands out pages (through `maisie_site.paginator.PageFirstPaginator`, which reads a page
+   before it asks for the total):
+   - `models()`: model objects with their project, uploader and tags (`attach_tags`: one query
+     for the page), for the web table;
+   - `json_rows(request)`: the API's JSON of each model (`registry.api.shape.MODEL`), written
+     by PostgreSQL in the page's own statement (`registry/api/rendered.py`), or built in Python
+     from the models elsewhere.
+"""
+
+from collections.abc import Callable
+
+from django.db import connections
+from django.db.models import Sum
+
+from registry.api import rendered, shape
+from registry.filtersets import SCOPE_FILTERS, MLModelFilterSet
+from registry.links import Links
+from registry.models import MLModel, ProjectUploaderCount
+from registry.querysets import attach_tags
+
+
+def model_list(*, user, params, project=None) -> "ModelList":
+    """The models `user` may see (of `project`, if given) through the filters in `params`."""
+    return ModelList(user=user, params=params, project=project)
+
+
+class ModelList:
+    def __init__(self, *, user, params, project=None):
+        self.user, self.project = user, project
+        self.filterset = MLModelFilterSet(params, queryset=self._in_scope(MLModel.objects))
+        self._total: int | None = None
+        self._counting = None  # the COUNT(*) running on the counting thread
+
+    def _in_scope(self, manager):
+        """Models, or their uploader counts, that the user may see in the list's scope."""
+        rows = manager.visible_to(self.user)
+        return rows if self.project is None else rows.filter(project=self.project)
+
+    def is_valid(self) -> bool:
+        return self.filterset.is_valid()
+
+    @property
+    def errors(self):
+        return self.filterset.errors
+
+    @property
+    def queryset(self):
+        """Every match, filtered and ordered (none when the filters are invalid)."""
+        if "_queryset" not in self.__dict__:
+            valid = self.is_valid()
+            self._queryset = self.filterset.qs if valid else self.filterset.queryset.none()
+        return self._queryset
+
+    # -- the total
+
+    def total(self) -> int:
+        if self._total is None:
+            counting, self._counting = self._counting, None
+            if counting is not None:
+                self._total = counting.result()
+            else:
+                scope_total = self._scope_total()
+                self._total = self.queryset.count() if scope_total is None else scope_total
+        return self._total
+
+    def _scope_total(self) -> int | None:
+        """The total from the uploader counts, when only scope filters (and an order) are given."""
+        if not self.is_valid():
+            return None
+        given = {name: value for name, value in self.filterset.form.cleaned_data.items() if value not in (None, "", [])}
+        if any(name not in (*SCOPE_FILTERS, "ordering") for name in given):
+            return None
+        rows = self._in_scope(ProjectUploaderCount.objects)
+        for name in SCOPE_FILTERS:
+            if name in given:
+                rows = self.filterset.filters[name].filter(rows, given[name])
+        return rows.aggregate(total=Sum("model_count"))["total"] or 0
+
+    def _begin_total(self) -> None:
+        """Called as a page is about to be read: find the total now, or start counting it beside."""
+        if self._total is not None or self._counting is not None:
+            return
+        scope_total = self._scope_total()
+        if scope_total is not None:
+            self._total = scope_total
+            return
+        connection = connections[self.queryset.db]
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            from maisie_site.paginator import count_beside
+
+            self._counting = count_beside(self.queryset)
+
+    # -- pages
+
+    def models(self) -> "Pages":
+        """Pages of model objects with project, uploader and tags (the web table)."""
+        return Pages(self, lambda bounds: attach_tags(list(self.queryset.with_related()[bounds])))
+
+    def json_rows(self, request) -> "Pages":
+        """Pages of the API's JSON rows: `orjson.Fragment`s written by PostgreSQL, else dictionaries."""
+        links = Links(request)
+
+        def read(bounds: slice) -> list:
+            page = self.queryset[bounds]
+            if rendered.renders(page):
+                return rendered.json_rows(page, links)
+            render = shape.Render(links)
+            models = attach_tags(list(self.queryset.with_related()[bounds]))
+            return [shape.MODEL.python(model, render) for model in models]
+
+        return Pages(self, read)
+
+
+class Pages:
+    """What a Paginator pages: `list[a:b]` reads one page (starting the total beside it), and
+    `count()` is the list's total."""
+
+    def __init__(self, listing: ModelList, read: Callable[[slice], list]):
+        self.listing, self.read = listing, read
+
+    def count(self) -> int:
+        return self.listing.total()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, bounds: slice) -> list:
+        self.listing._begin_total()
+        try:
+            return self.read(bounds)
+        except BaseException:
+            if self.listing._counting is not None:
+                self.listing._counting.result()  # no count outlives a failed request
+            raise
