@@ -24,8 +24,12 @@ from dataclasses import dataclass
 from django.db import connection
 
 from registry.search.expressions import NUMBER, pg_typed_value
+from registry.search.fields import FIELDS as SEARCH_FIELDS
+from registry.search.fields import JSON
 
-FIELDS = {"hyperparameters": "hp", "parameters": "params", "metrics": "m"}
+# Each JSON field and the short name its indexes are named with: its first alias in the query
+# language (`hp`). Renaming an alias renames the indexes, which `search_indexes` then rebuilds.
+FIELDS = {field.name: field.aliases[0] for field in SEARCH_FIELDS if field.kind == JSON}
 PREFIX = "search_"
 DESCENDING = "_desc"  # the suffix of a key's index for descending sorts
 _TABLE = "registry_mlmodel"

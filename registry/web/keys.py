@@ -8,8 +8,10 @@ from django.db.models import Sum
 from registry.models import ProjectKeyCount
 from registry.search.fields import FIELDS, JSON, JSON_SECTIONS
 
-SECTIONS = JSON_SECTIONS
-SECTION_LABELS = {"hyperparameters": "Hyperparameters", "parameters": "Parameters", "metrics": "Metrics"}
+SECTIONS = JSON_SECTIONS  # the search language's JSON fields (registry/search/fields.py) are the one list
+SECTION_LABELS = {section: section.capitalize() for section in SECTIONS}
+# The table's column headers name a key's section in a word (the label is its title).
+SECTION_SHORT = {"hyperparameters": "hp", "parameters": "param", "metrics": "metric"}
 ALIASES = {name: field.name for field in FIELDS if field.kind == JSON for name in (field.name, *field.aliases)}
 NUMBER, TEXT, BOOLEAN = "number", "text", "boolean"
 
