@@ -279,6 +279,7 @@ def test_staff_creating_users_are_not_throttled(api, staff):
 
     for number in range(allowed + 1):
         assert client.post(USERS_URL, new_user(login=f"user{number}"), format="json").status_code == 201
+    assert User.objects.filter(login__startswith="user").count() == allowed + 1
 
 
 @pytest.mark.parametrize(
@@ -451,6 +452,8 @@ def test_sending_the_same_login_back_is_accepted(api, alice):
     response = api.as_user(alice).put(user_url(alice), {"login": "alice", "full_name": "A"}, format="json")
 
     assert response.status_code == 200
+    alice.refresh_from_db()
+    assert (alice.login, alice.full_name) == ("alice", "A")
 
 
 def test_an_edit_refuses_a_bad_email(api, alice):

@@ -55,6 +55,8 @@ def test_a_fresh_password_sign_in_creates_a_token_and_a_key(alice):
 
     assert client.post(TOKENS, {"name": "ci"}, format="json").status_code == 201
     assert client.post(KEYS, {"name": "laptop", "public_key": new_key_line()}, format="json").status_code == 201
+    assert list(ApiToken.objects.filter(user=alice).values_list("name", flat=True)) == ["ci"]
+    assert list(SshPublicKey.objects.filter(user=alice).values_list("name", flat=True)) == ["laptop"]
 
 
 def test_an_api_token_cannot_create_a_token_or_register_a_key(alice):
@@ -106,6 +108,7 @@ def test_a_refreshed_jwt_of_a_recent_sign_in_may_create(alice):
     refreshed = bearer(password_jwt("alice")).get(REFRESH).json()["data"]["access_token"]
 
     assert bearer(refreshed).post(TOKENS, {"name": "ci"}, format="json").status_code == 201
+    assert ApiToken.objects.filter(user=alice, name="ci").exists()
 
 
 def test_a_jwt_without_a_sign_in_time_is_not_recent(alice):
@@ -123,6 +126,7 @@ def test_an_ssh_sign_in_is_a_recent_sign_in(alice):
     jwt = sign_in("alice", private).json()["data"]["access_token"]
 
     assert bearer(jwt).post(TOKENS, {"name": "ci"}, format="json").status_code == 201
+    assert ApiToken.objects.filter(user=alice, name="ci").exists()
 
 
 def test_a_browser_session_creates_through_the_api_only_after_a_recent_sign_in(alice, settings, later):

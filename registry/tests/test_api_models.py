@@ -275,8 +275,13 @@ class TestUpload:
         assert list(errors(response)) == ["sha256"]
         assert stored_files(settings) == []
 
-    def test_the_owner_may_upload(self, api, project, alice):
-        assert api.as_user(alice).post(URL, upload_form(project)).status_code == 201
+    def test_the_owner_may_upload(self, api, project, alice, settings):
+        response = api.as_user(alice).post(URL, upload_form(project))
+
+        assert response.status_code == 201, response.content
+        model = MLModel.objects.get(pk=response.json()["data"]["id"])
+        assert (model.uploader, model.project, model.name) == (alice, project, "resnet")
+        assert stored_files(settings) == [model.file.name]
 
     def test_staff_may_upload_anywhere(self, api, project, staff):
         response = api.as_user(staff).post(URL, upload_form(project))
@@ -769,6 +774,8 @@ class TestUpdate:
         model = upload(bob, project, private=True)
 
         assert api.as_user(staff).patch(detail(model), {"name": "x"}, format="json").status_code == 200
+        model.refresh_from_db()
+        assert model.name == "x"
 
     def test_another_member_may_not_edit_the_model(self, api, project, bob, dave):
         model = upload(bob, project)
@@ -841,10 +848,13 @@ class TestDelete:
         assert response.status_code == 200
         assert not MLModel.objects.exists()
 
-    def test_staff_may_delete_any_model(self, api, project, bob, staff):
+    def test_staff_may_delete_any_model(self, api, project, bob, staff, settings, django_capture_on_commit_callbacks):
         model = upload(bob, project, private=True)
 
-        assert api.as_user(staff).delete(detail(model)).status_code == 200
+        with django_capture_on_commit_callbacks(execute=True):  # the file goes once the row's delete commits
+            assert api.as_user(staff).delete(detail(model)).status_code == 200
+        assert not MLModel.objects.filter(pk=model.pk).exists()
+        assert stored_files(settings) == []
 
     @pytest.mark.parametrize("user", ["dave", "carol"])
     def test_another_member_or_a_viewer_may_not_delete(self, api, project, bob, dave, carol, settings, user):
@@ -921,7 +931,9 @@ class TestModelTags:
         model = upload(bob, project)
 
         assert api.as_user(alice).post(self.url(model, tag)).status_code == 200
+        assert list(model.tags.all()) == [tag]
         assert api.as_user(alice).delete(self.url(model, tag)).status_code == 200
+        assert list(model.tags.all()) == []
 
     @pytest.mark.parametrize("method", ["post", "delete"])
     def test_another_member_may_not_change_the_tags(self, api, project, bob, dave, tag, method):

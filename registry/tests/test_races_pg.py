@@ -105,6 +105,8 @@ def test_parallel_deletes_of_one_project_answer_200_once(alice, project):
     time.sleep(QUEUE_SECONDS)
     lock.__exit__(None, None, None)
     assert sorted(r.status_code for r in finish(threads, results)) == [200, 404]
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert not MLModel.objects.filter(project_id=project.pk).exists()
 
 
 def test_parallel_deletes_of_one_workspace_answer_200_once(alice, workspace, project):
