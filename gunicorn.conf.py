@@ -22,7 +22,8 @@ workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1, minim
 # Threads, not one request per process: uploads and downloads are long streaming requests, and
 # with sync workers one slow client per worker (any account) stalled every request, /healthz
 # included. A slow client now holds one thread; see SlowClientWorker for the rest. Each thread
-# may hold a database connection: PostgreSQL needs workers x (threads + 1) per app server.
+# may hold a database connection, and as many counting threads beside them (maisie_site/paginator.py):
+# PostgreSQL needs workers x threads x 2 per app server.
 threads = env_int("GUNICORN_THREADS", 4, minimum=1)
 # A worker process is alive as long as its main loop runs (heartbeat), whatever its requests
 # take; slow requests are bounded by the body budget and the socket timeouts below instead.

@@ -10,6 +10,7 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -24,11 +25,16 @@ _pool_lock = threading.Lock()
 
 
 def _counter() -> ThreadPoolExecutor:
-    """This process's counting thread, made on first use (after gunicorn forks its workers)."""
+    """This process's counting threads, made on first use (after gunicorn forks its workers).
+
+    As many as the process has request threads (gthread workers serve GUNICORN_THREADS requests
+    at once), so one list request's count never queues behind another's; each keeps its own
+    connection, made only when that many counts run at once."""
     global _pool, _pool_pid
     with _pool_lock:
         if _pool is None or _pool_pid != os.getpid():
-            _pool, _pool_pid = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maisie-count"), os.getpid()
+            threads = settings.MAISIE_COUNT_THREADS
+            _pool, _pool_pid = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="maisie-count"), os.getpid()
         return _pool
 
 
@@ -39,7 +45,7 @@ def _count(queryset: QuerySet) -> int:
 
 
 def count_beside(queryset: QuerySet) -> Future:
-    """`queryset.count()`, run on this process's counting thread and its own connection."""
+    """`queryset.count()`, run on one of this process's counting threads and its connection."""
     return _counter().submit(_count, queryset)
 
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts",
     "registry",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,10 @@ except OSError as exc:
     raise ImproperlyConfigured(f"MAISIE_DATA_DIR: cannot create {FILE_UPLOAD_TEMP_DIR}: {exc}") from exc
 FILE_UPLOAD_HANDLERS = ["registry.uploads.HashingUploadHandler"]
 FILE_UPLOAD_PERMISSIONS = 0o640
+
+# Threads that count a list's total beside its page (maisie_site/paginator.py): one per request
+# thread of a gunicorn worker, so concurrent list requests in one process do not queue their counts.
+MAISIE_COUNT_THREADS = env_int("GUNICORN_THREADS", 4, minimum=1)
 
 MAISIE_OPEN_REGISTRATION = env_bool("MAISIE_OPEN_REGISTRATION", False)
 

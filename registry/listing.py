@@ -11,14 +11,14 @@
      grows with the table (bench/ui.py);
    - otherwise an exact COUNT(*) of the matches. On PostgreSQL it can take as long as reading
      the page (3,806 matches of two JSON conditions: 17 ms of heap visits; bench/search.py
-     question 2), and neither needs the other, so it runs on the process's counting thread, on
+     question 2), and neither needs the other, so it runs on one of the process's counting threads, on
      a connection of its own (`maisie_site.paginator.count_beside`), started when the page's
      rows are read and waited for when the total is asked for: the request takes about the
      longer of the two, not the sum. Only outside a transaction: the other connection could not
      see this one's uncommitted rows (a test's, say). Statements of one request already see
      different snapshots under READ COMMITTED, so a page and its total read at the same moment
-     are no less consistent than one after the other. So each app process holds up to two
-     database connections.
+     are no less consistent than one after the other. So each request thread may hold two
+     database connections: its own and, while its count runs, a counting thread's.
 4. hands out pages (through `maisie_site.paginator.PageFirstPaginator`, which reads a page
    before it asks for the total):
    - `models()`: model objects with their project, uploader and tags (`attach_tags`: one query
