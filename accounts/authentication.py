@@ -5,6 +5,7 @@ from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from accounts.models import ApiToken
+from maisie_site.request_id import current_api_token_id
 
 
 def bearer_credential(request) -> str | None:
@@ -31,6 +32,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         # Writing on every request would serialise readers on SQLite; a minute's precision is enough.
         if token.last_used is None or (now - token.last_used).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+        current_api_token_id.set(token.pk)  # for the event log (events.services.record)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -10,8 +10,10 @@ from django.utils import timezone
 from accounts import ssh
 from accounts.attempts import SignInAttempt
 from accounts.models import ApiToken, SshChallenge, SshPublicKey, User
+from events.services import record, snapshot
 
 STAFF_ONLY_FIELDS = ("is_staff", "is_superuser", "is_active")
+TOKEN_FIELDS = ("name", "prefix", "read_only", "expires", "user")  # what token events record; never the secret
 
 
 def _validate_password(password: str, user: User) -> None:
@@ -106,6 +108,7 @@ def user_deactivate(*, user: User, actor: User) -> None:
     user.save(update_fields=["is_active", "updated"])
 
 
+@transaction.atomic
 def api_token_create(*, user: User, name: str, read_only: bool = False, expires: datetime | None = None):
     """Create a token; the secret is returned once and only its hash is kept."""
     if expires is not None and expires <= timezone.now():
@@ -117,12 +120,17 @@ def api_token_create(*, user: User, name: str, read_only: bool = False, expires:
     token.expires = expires
     token.full_clean()
     token.save()
+    after = snapshot(token, TOKEN_FIELDS)
+    record(kind="token.created", actor=user, subject=token, subject_name=token.name, after=after)
     return token, secret
 
 
+@transaction.atomic
 def api_token_revoke(*, token: ApiToken, user: User) -> None:
     if token.user_id != user.pk and not user.is_staff:
         raise PermissionDenied("You can only revoke your own tokens.")
+    before = snapshot(token, TOKEN_FIELDS)
+    record(kind="token.revoked", actor=user, subject=token, subject_name=token.name, before=before)
     token.delete()
 
 

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api.ssh import SshChallengeView, SshLoginView, SshPublicKeyViewSet
 from accounts.api.views import ApiTokenViewSet, LoginView, TokenRefreshView, UserViewSet
+from events.api.views import EventViewSet
 from registry.api.views import MLModelViewSet, ProjectViewSet, TagViewSet, WorkspaceViewSet
 
 router = DefaultRouter()
@@ -17,6 +18,7 @@ router.register("tags", TagViewSet, basename="tag")
 router.register("users", UserViewSet, basename="user")
 router.register("auth/tokens", ApiTokenViewSet, basename="apitoken")
 router.register("auth/ssh-keys", SshPublicKeyViewSet, basename="sshkey")
+router.register("events", EventViewSet, basename="event")
 
 app_name = "api"
 urlpatterns = [

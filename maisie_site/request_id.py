@@ -11,6 +11,9 @@ from django.core.signals import request_finished
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# The API token the request authenticated with (accounts.authentication sets it), so the event log
+# (events.services.record) names it without the request being passed through every service.
+current_api_token_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("api_token_id", default=None)
 
 
 class RequestIdMiddleware:
@@ -24,6 +27,7 @@ class RequestIdMiddleware:
         # Not reset on the way out: Django logs a 4xx/5xx after the middleware chain returns;
         # the request_finished signal clears it once the response is closed.
         current_request_id.set(request_id)
+        current_api_token_id.set(None)  # a thread's previous request may have used a token
         response = self.get_response(request)
         response[HEADER] = request_id
         return response
@@ -31,6 +35,7 @@ class RequestIdMiddleware:
 
 def _clear(**kwargs):
     current_request_id.set("-")
+    current_api_token_id.set(None)
 
 
 request_finished.connect(_clear, dispatch_uid="maisie_clear_request_id")

@@ -13,10 +13,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import Http404
 
+from events.services import changes, record, record_changes, snapshot
 from maisie_site.storable import text_error
 from registry import keystats, rules
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
 from registry.uploads import file_sha256
+
+# The fields whose before/after values events record (events/kinds.py has the vocabulary).
+WORKSPACE_FIELDS = ("name", "description")
+PROJECT_FIELDS = ("name", "description", "git_url", "workspace")
+MODEL_FIELDS = (
+    *("name", "version", "project", "uploader", "private", "hyperparameters", "parameters", "metrics"),
+    *("dataset_name", "dataset_description", "git_branch", "git_commit", "file_name", "file_size", "file_sha256"),
+)
 
 # ----------------------------------------------------------------------------- files
 
@@ -53,14 +62,20 @@ def _save(instance, **fields):
 @transaction.atomic
 def workspace_create(*, user, name: str, description: str = "") -> Workspace:
     workspace = _save(Workspace(), name=name, description=description)
-    Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+    owner = Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+    record(kind="workspace.created", actor=user, subject=workspace, after=snapshot(workspace, WORKSPACE_FIELDS))
+    _record_membership("membership.added", user, owner, after={"role": Role.OWNER})
     return workspace
 
 
+@transaction.atomic
 def workspace_update(*, workspace: Workspace, user, **fields) -> Workspace:
     if not rules.can_manage_workspace(user, workspace):
         raise PermissionDenied("Only the workspace's owners can change it.")
-    return _save(workspace, **fields)
+    before = snapshot(workspace, WORKSPACE_FIELDS)
+    workspace = _save(workspace, **fields)
+    record_changes(family="workspace", actor=user, subject=workspace, before=before)
+    return workspace
 
 
 @transaction.atomic
@@ -69,6 +84,7 @@ def workspace_delete(*, workspace: Workspace, user) -> None:
         raise PermissionDenied("Only the workspace's owners can delete it.")
     _lock_projects(*workspace.projects.values_list("pk", flat=True))
     files = list(MLModel.objects.filter(project__workspace=workspace).values_list("file", flat=True))
+    record(kind="workspace.deleted", actor=user, subject=workspace, before=snapshot(workspace, WORKSPACE_FIELDS))
     _delete_or_404(workspace)
     _delete_files_on_commit(files)
 
@@ -95,13 +111,18 @@ def membership_set(*, workspace: Workspace, actor, user, role: str) -> tuple[Mem
     if membership is None:
         try:
             with transaction.atomic():
-                return Membership.objects.create(workspace=workspace, user=user, role=role), True
+                membership = Membership.objects.create(workspace=workspace, user=user, role=role)
+                _record_membership("membership.added", actor, membership, after={"role": role})
+                return membership, True
         except IntegrityError:  # added by a parallel request (a workspace with no owner to lock)
             membership = Membership.objects.select_for_update().get(workspace=workspace, user=user)
     if membership.role == Role.OWNER and role != Role.OWNER:
         _ensure_another_owner(workspace, user)
-    membership.role = role
+    previous, membership.role = membership.role, role
     membership.save(update_fields=["role"])
+    if previous != role:
+        roles = {"before": {"role": previous}, "after": {"role": role}}
+        _record_membership("membership.role_changed", actor, membership, **roles)
     return membership, False
 
 
@@ -116,7 +137,15 @@ def membership_remove(*, workspace: Workspace, actor, user) -> None:
         raise Membership.DoesNotExist
     if membership.role == Role.OWNER:
         _ensure_another_owner(workspace, user)
+    _record_membership("membership.removed", actor, membership, before={"role": membership.role})
     membership.delete()
+
+
+def _record_membership(kind: str, actor, membership: Membership, before=None, after=None) -> None:
+    """A membership event names the member (id and login) on both sides of the change."""
+    who = {"user_id": membership.user_id, "login": membership.user.get_username()}
+    before, after = ({**who, **v} if v is not None else None for v in (before, after))
+    record(kind=kind, actor=actor, subject=membership, subject_name=who["login"], before=before, after=after)
 
 
 def _lock_owners(workspace: Workspace) -> None:
@@ -139,10 +168,13 @@ def _ensure_another_owner(workspace: Workspace, leaving_user) -> None:
 # ----------------------------------------------------------------------------- projects
 
 
+@transaction.atomic
 def project_create(*, user, workspace: Workspace, name: str, description: str = "", git_url: str = "") -> Project:
     if not rules.can_write_in_workspace(user, workspace.pk):
         raise PermissionDenied("Viewers cannot create projects in this workspace.")
-    return _save(Project(created_by=user), workspace=workspace, name=name, description=description, git_url=git_url)
+    project = _save(Project(created_by=user), workspace=workspace, name=name, description=description, git_url=git_url)
+    record(kind="project.created", actor=user, subject=project, after=snapshot(project, PROJECT_FIELDS))
+    return project
 
 
 @transaction.atomic
@@ -153,7 +185,9 @@ def project_update(*, project: Project, user, **fields) -> Project:
     moved = target is not None and target.pk != project.workspace_id
     if moved and not rules.can_write_in_workspace(user, target.pk):
         raise PermissionDenied("You cannot move a project into a workspace where you cannot write.")
+    before = snapshot(project, PROJECT_FIELDS)
     project = _save(project, **fields)
+    record_changes(family="project", actor=user, subject=project, before=before)
     if moved:
         _tags_follow_workspace(MLModel.objects.filter(project=project).values("pk"), project.workspace_id)
     return project
@@ -165,6 +199,7 @@ def project_delete(*, project: Project, user) -> None:
         raise PermissionDenied("Only the project's creator or the workspace's owners can delete it.")
     _lock_projects(project.pk)  # its key counts go with it (CASCADE)
     files = list(project.models.values_list("file", flat=True))
+    record(kind="project.deleted", actor=user, subject=project, before=snapshot(project, PROJECT_FIELDS))
     _delete_or_404(project)
     _delete_files_on_commit(files)
 
@@ -256,12 +291,15 @@ def tag_delete(*, tag: Tag, user) -> None:
     tag.delete()
 
 
+@transaction.atomic
 def model_tag_add(*, model: MLModel, tag: Tag, user) -> None:
     if not rules.can_edit_model(user, model):
         raise PermissionDenied("You cannot change this model's tags.")
     if tag.workspace_id != model.project.workspace_id:
         raise ValidationError({"tag": "This tag belongs to another workspace than the model's."})
+    before = _tag_names_of(model)
     model.tags.add(tag)
+    _record_tags(user, model, before)
 
 
 @transaction.atomic
@@ -269,13 +307,38 @@ def model_tags_add(*, model: MLModel, names, user) -> None:
     """Add tags by name ("a, b" or a list), created in the model's workspace where missing."""
     if not rules.can_edit_model(user, model):
         raise PermissionDenied("You cannot change this model's tags.")
+    before = _tag_names_of(model)
     model.tags.add(*tags_get_or_create(model.project.workspace_id, tag_names(names)))
+    _record_tags(user, model, before)
 
 
+@transaction.atomic
 def model_tag_remove(*, model: MLModel, tag: Tag, user) -> None:
     if not rules.can_edit_model(user, model):
         raise PermissionDenied("You cannot change this model's tags.")
+    before = _tag_names_of(model)
     model.tags.remove(tag)
+    _record_tags(user, model, before)
+
+
+def _tag_names_of(model: MLModel) -> list[str]:
+    return sorted(model.tags.values_list("name", flat=True))
+
+
+def _record_tags(user, model: MLModel, before: list[str]) -> None:
+    after = _tag_names_of(model)
+    if after != before:
+        record(kind="model.tags_changed", actor=user, subject=model, before={"tags": before}, after={"tags": after})
+
+
+def _record_model_changes(user, model: MLModel, before: dict) -> None:
+    """`model.visibility_changed` for the private flag, `model.updated` for the other fields."""
+    old, new = changes(before, snapshot(model, MODEL_FIELDS))
+    if "private" in new:
+        flag = {"before": {"private": old.pop("private")}, "after": {"private": new.pop("private")}}
+        record(kind="model.visibility_changed", actor=user, subject=model, **flag)
+    if new:
+        record(kind="model.updated", actor=user, subject=model, before=old, after=new)
 
 
 # ----------------------------------------------------------------------------- models
@@ -353,6 +416,8 @@ def model_upload(
             model.save()
             keystats.record(added=[keystats.state(model)])
             model.tags.set(tags_get_or_create(project.workspace_id, tag_list))
+            after = {**snapshot(model, MODEL_FIELDS), "tags": sorted(tag_list)}
+            record(kind="model.created", actor=user, subject=model, after=after)
     except BaseException:
         model.file.delete(save=False)
         raise
@@ -372,6 +437,7 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
     if before is None:  # deleted by a parallel request: saving would insert it again
         raise Http404("No such model.")
     renamed = "name" in fields and fields["name"] != model.name
+    recorded, tags_before = snapshot(model, MODEL_FIELDS), _tag_names_of(model) if tags is not None else None
     for key, value in fields.items():
         setattr(model, key, value)
     if moved or renamed:
@@ -380,8 +446,10 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
     model.full_clean(exclude=["file"])
     model.save()
     keystats.record(added=[keystats.state(model)], removed=[before] if before else [])
+    _record_model_changes(user, model, recorded)
     if tags is not None:
         model.tags.set(tags_get_or_create(model.project.workspace_id, tag_names(tags)))
+        _record_tags(user, model, tags_before)
     elif moved:
         _tags_follow_workspace([model.pk], model.project.workspace_id)
     return model
@@ -394,6 +462,8 @@ def models_without_files_remove(file_names: Iterable[str]) -> int:
     gone = MLModel.objects.filter(file__in=list(file_names))
     _lock_projects(*gone.values_list("project_id", flat=True).distinct())
     states = list(gone.select_for_update().values("id", *keystats.STATE_FIELDS))
+    for model in MLModel.objects.filter(pk__in=[state["id"] for state in states]).select_related("project"):
+        record(kind="model.deleted", actor=None, subject=model, before=snapshot(model, MODEL_FIELDS))
     MLModel.objects.filter(pk__in=[state["id"] for state in states]).delete()
     keystats.record(removed=states)
     return len(states)
@@ -408,6 +478,7 @@ def model_delete(*, model: MLModel, user) -> None:
     if before is None:
         raise Http404("No such model.")
     name = model.file.name
+    record(kind="model.deleted", actor=user, subject=model, before=snapshot(model, MODEL_FIELDS))
     model.delete()
     keystats.record(removed=[before])
     _delete_files_on_commit([name])

@@ -1,0 +1,47 @@
+"""The vocabulary of events: every `kind` that `events.services.record` accepts, with what it means.
+
+One source: `record()` refuses a kind not listed here, the API's `kind=` filter offers these,
+and docs/events.md lists each (tests/test_kinds.py fails on a gap). To record a new kind, add it
+here with its sentence.
+"""
+
+KINDS: dict[str, str] = {
+    # Model versions (registry/services.py).
+    "model.created": "a model version was uploaded",
+    "model.updated": "a model version's fields changed (before/after hold the changed fields)",
+    "model.deleted": "a model version was deleted",
+    "model.visibility_changed": "a model version was made private or public",
+    "model.tags_changed": "tags were added to or removed from a model version",
+    # Workspaces, projects and members (registry/services.py).
+    "workspace.created": "a workspace was created",
+    "workspace.renamed": "a workspace's name changed (with any other changed field)",
+    "workspace.updated": "a workspace's description changed",
+    "workspace.deleted": "a workspace was deleted with its projects and models",
+    "project.created": "a project was created",
+    "project.renamed": "a project's name changed (with any other changed field)",
+    "project.updated": "a project's description, git URL or workspace changed",
+    "project.deleted": "a project was deleted with its models",
+    "membership.added": "a user joined a workspace",
+    "membership.removed": "a user left or was removed from a workspace",
+    "membership.role_changed": "a member's role changed",
+    # Credentials (accounts/services.py).
+    "token.created": "a personal API token was created",
+    "token.revoked": "a personal API token was revoked",
+    # Registered models, aliases, promotion and rules (issue 14, recorded by their services).
+    "registered_model.created": "a registered model was created",
+    "registered_model.updated": "a registered model's description changed",
+    "registered_model.deleted": "a registered model was deleted with all its versions",
+    "alias.set": "an alias was set on a version",
+    "alias.moved": "an alias moved from one version to another",
+    "alias.removed": "an alias was removed",
+    "alias.rolled_back": "an alias was pointed back at its previous version",
+    "promotion.opened": "a promotion request was opened",
+    "promotion.approved": "a promotion request received an approval",
+    "promotion.rejected": "a promotion request was rejected",
+    "promotion.cancelled": "a promotion request was cancelled",
+    "promotion.completed": "a promotion request's last approval moved its alias",
+    "rules.changed": "a project's alias rules changed",
+}
+
+# The part before the dot: `kind=model` and `kind=model.*` select all of a family.
+FAMILIES: frozenset[str] = frozenset(kind.split(".", 1)[0] for kind in KINDS)

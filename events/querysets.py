@@ -1,0 +1,45 @@
+"""Who may read which events: only about things they may see now (docs/events.md, "Who sees what")."""
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q, Subquery
+
+# Events only the workspace's owners read (and, for tokens, their owner): who holds which rights.
+OWNER_SUBJECTS = ("membership",)
+PERSONAL_SUBJECTS = ("token",)
+
+
+class EventQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Staff read every event. Anyone else reads, of the workspaces they belong to now:
+        - events about a model version only while they may see the version (not another user's
+          private one; a deleted version as its last event left it);
+        - membership events when they own the workspace;
+        - everything else there;
+        and token events about themselves, or about a member of a workspace they own."""
+        from registry.models import Membership, MLModel, Role
+
+        if user.is_authenticated and user.is_staff:
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        mine = Membership.objects.filter(user_id=user.pk)
+        member = Exists(mine.filter(workspace_id=OuterRef("workspace_id")))
+        owner = Exists(mine.filter(workspace_id=OuterRef("workspace_id"), role=Role.OWNER))
+        owned = mine.filter(role=Role.OWNER).values("workspace_id")
+        member_of_owned = Exists(Membership.objects.filter(user_id=OuterRef("subject_user_id"), workspace_id__in=owned))
+
+        from events.models import Event
+
+        last_private = Subquery(
+            Event.objects.filter(model_id=OuterRef("model_id")).order_by("-id").values("private_uploader_id")[:1]
+        )
+        version = MLModel.objects.filter(pk=OuterRef("model_id"))
+        model_visible = (
+            Q(model_id__isnull=True)
+            | Exists(version.filter(Q(private=False) | Q(uploader_id=user.pk)))
+            | (~Exists(version) & (Q(last_private__isnull=True) | Q(last_private=user.pk)))
+        )
+        personal = Q(subject_type__in=PERSONAL_SUBJECTS) & (Q(subject_user_id=user.pk) | member_of_owned)
+        owners_only = Q(subject_type__in=OWNER_SUBJECTS) & owner
+        others = ~Q(subject_type__in=OWNER_SUBJECTS + PERSONAL_SUBJECTS) & member & model_visible
+        return self.alias(last_private=last_private).filter(personal | owners_only | others)
