@@ -1,7 +1,12 @@
 """Shared fixtures: Healthchecks-style Alice (owner), Bob (member), Carol (viewer), Eve (outsider)."""
 
+import contextlib
+from types import SimpleNamespace
+
 import pytest
 from django.core.cache import cache
+from django.db import transaction
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -12,13 +17,25 @@ from registry.models import Role
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "durable: the test's file storage fsyncs, as production's does (registry.storage)"
+    )
+
+
 @pytest.fixture(autouse=True)
-def _media_and_cache(settings, tmp_path):
-    """Every test stores files in its own folder and starts with empty throttle counters."""
+def _media_and_cache(request, settings, tmp_path):
+    """Every test stores files in its own folder and starts with empty throttle counters.
+
+    Durability is tested where it is the subject (tests marked `durable`, as test_storage.py is);
+    elsewhere the storage is the same minus its fsyncs, which cost a few ms per stored file here."""
+    durable = request.node.get_closest_marker("durable") is not None
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "registry.storage.DurableFileSystemStorage",
+            "BACKEND": "registry.storage.DurableFileSystemStorage"
+            if durable
+            else "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": tmp_path / "media"},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -67,20 +84,66 @@ def staff(db):
     return make_user("root", is_staff=True, is_superuser=True)
 
 
-@pytest.fixture
-def workspace(alice, bob, carol):
-    """Alice owns it, Bob is a member, Carol a viewer; Eve is not in it."""
+def make_workspace(alice, bob, carol):
     ws = services.workspace_create(user=alice, name="Vision", description="image models")
     services.membership_set(workspace=ws, actor=alice, user=bob, role=Role.MEMBER)
     services.membership_set(workspace=ws, actor=alice, user=carol, role=Role.VIEWER)
     return ws
 
 
-@pytest.fixture
-def project(workspace, alice):
+def make_project(workspace, alice):
     return services.project_create(
         user=alice, workspace=workspace, name="resnets", git_url="https://github.com/acme/resnets"
     )
+
+
+@pytest.fixture
+def workspace(alice, bob, carol):
+    """Alice owns it, Bob is a member, Carol a viewer; Eve is not in it."""
+    return make_workspace(alice, bob, carol)
+
+
+@pytest.fixture
+def project(workspace, alice):
+    return make_project(workspace, alice)
+
+
+@contextlib.contextmanager
+def built_once(django_db_blocker, tmp_path_factory):
+    """For a module-scoped fixture: read-only data built once for all the module's tests, as
+    Django's setUpTestData does. Yields Alice, Bob and Carol with their workspace and project (as
+    the fixtures of the same names make them), for the fixture to add to. Everything is written in
+    one transaction that each test's own transaction nests in (a test's writes still go with it),
+    rolled back after the module's last test; stored files go to a folder of their own."""
+    media = tmp_path_factory.mktemp("built-once-media")
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": media}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with (
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+        override_settings(STORAGES=storages, MEDIA_ROOT=media, PASSWORD_HASHERS=hashers),
+    ):
+        people = {login: make_user(login) for login in ("alice", "bob", "carol")}
+        workspace = make_workspace(**people)
+        yield SimpleNamespace(**people, workspace=workspace, project=make_project(workspace, people["alice"]))
+        transaction.set_rollback(True)
+
+
+def from_shared(*names: str):
+    """Function-scoped fixtures that hand out the attributes `names` of a module's `shared` fixture
+    (made with built_once), in place of conftest's fixtures of those names, which would build anew:
+    `alice, project = from_shared("alice", "project")`."""
+
+    def fixture_for(name):
+        def fixture(shared, db):
+            return getattr(shared, name)
+
+        return pytest.fixture(name=name)(fixture)
+
+    return tuple(fixture_for(name) for name in names)
 
 
 @pytest.fixture

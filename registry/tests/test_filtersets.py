@@ -8,6 +8,7 @@ the query string to the list endpoint as staff (who see everything, so only the 
 import pytest
 from django.http import QueryDict
 
+from conftest import built_once, from_shared, make_user
 from registry import services
 from registry.filtersets import MLModelFilterSet, ProjectFilterSet, TagFilterSet, WorkspaceFilterSet
 from registry.models import MLModel, Project, Tag, Workspace
@@ -17,8 +18,22 @@ from registry.tests.factories import upload
 HOW = ["filterset", "api"]
 
 
-@pytest.fixture
-def world(workspace, project, alice, bob, eve):
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world below, built once for the module's tests, which only read it."""
+    with built_once(django_db_blocker, tmp_path_factory) as built:
+        built.eve = make_user("eve")
+        built.staff = make_user("root", is_staff=True, is_superuser=True)
+        built.world = build_world(built.workspace, built.project, built.alice, built.bob, built.eve)
+        yield built
+
+
+alice, bob, carol, eve, staff, workspace, project, world = from_shared(
+    "alice", "bob", "carol", "eve", "staff", "workspace", "project", "world"
+)
+
+
+def build_world(workspace, project, alice, bob, eve):
     """Two workspaces, three projects, five models with different keys, tags and uploaders."""
     vits = services.project_create(user=bob, workspace=workspace, name="vits")
     audio = services.workspace_create(user=eve, name="Audio")
@@ -274,7 +289,8 @@ def test_filters_never_reveal_other_peoples_private_models(models_named, world, 
 
 
 @pytest.mark.parametrize("rows", [3, 10])
-def test_a_filtered_model_list_takes_a_fixed_number_of_queries(api, project, alice, rows, django_assert_num_queries):
+def test_a_filtered_model_list_takes_a_fixed_number_of_queries(api, workspace, alice, rows, django_assert_num_queries):
+    project = services.project_create(user=alice, workspace=workspace, name="counted")  # the world's has models
     for i in range(rows):
         upload(alice, project, name=f"m{i}", hyperparameters={"lr": i}, tags=["cnn", "best", f"t{i}"])
     client = api.as_user(alice)

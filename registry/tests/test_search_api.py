@@ -4,13 +4,24 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conftest import built_once, from_shared
 from registry import services
 from registry.models import MLModel
 from registry.tests.factories import upload
 
 
-@pytest.fixture
-def rows(alice, bob, workspace, project):
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The models below, built once for the module's tests, which only read them."""
+    with built_once(django_db_blocker, tmp_path_factory) as built:
+        built.rows = build_rows(built.alice, built.bob, built.workspace, built.project)
+        yield built
+
+
+alice, bob, carol, workspace, project, rows = from_shared("alice", "bob", "carol", "workspace", "project", "rows")
+
+
+def build_rows(alice, bob, workspace, project):
     """Models whose keys disagree in type on purpose; labels name them in the expectations."""
     vits = services.project_create(user=alice, workspace=workspace, name="vits")
     text = services.workspace_create(user=alice, name="Text")

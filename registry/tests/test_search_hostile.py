@@ -3,6 +3,7 @@
 import pytest
 from django import forms
 
+from conftest import built_once, from_shared
 from registry.models import MLModel
 from registry.search.filters import QueryField
 from registry.search.lexer import MAX_QUERY_LENGTH
@@ -24,11 +25,17 @@ ODD_KEYS = {
 }
 
 
-@pytest.fixture
-def odd(alice, project):
-    model = upload(alice, project, 'it\'s "odd"; --', hyperparameters=ODD_KEYS, metrics={"s": "x' OR '1'='1"})
-    plain = upload(alice, project, "plain", hyperparameters={"lr": 0.1})
-    return model, plain
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Two models, built once for the module's tests, which only read them."""
+    with built_once(django_db_blocker, tmp_path_factory) as built:
+        alice, project = built.alice, built.project
+        model = upload(alice, project, 'it\'s "odd"; --', hyperparameters=ODD_KEYS, metrics={"s": "x' OR '1'='1"})
+        built.odd = model, upload(alice, project, "plain", hyperparameters={"lr": 0.1})
+        yield built
+
+
+alice, bob, carol, workspace, project, odd = from_shared("alice", "bob", "carol", "workspace", "project", "odd")
 
 
 def get(api, user, **params):

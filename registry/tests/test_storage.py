@@ -19,6 +19,7 @@ from registry.storage import DurableFileSystemStorage
 from registry.tests.factories import upload_form
 from registry.uploads import WRITEBACK_BYTES, HashingSpool
 
+pytestmark = pytest.mark.durable  # the durability tests: the real, fsyncing storage
 MiB = 1024 * 1024
 
 
@@ -175,3 +176,10 @@ def test_a_spool_bound_for_s3_is_left_to_the_page_cache(settings, writebacks):
     assert writebacks == []
     assert uploaded.size == WRITEBACK_BYTES + MiB
     uploaded.close()
+
+
+def test_the_settings_store_files_in_the_durable_storage_without_s3():
+    """The other tests' storage skips the fsyncs (conftest.py); the deployed one must not."""
+    from maisie_site import settings as configured
+
+    assert configured.STORAGES["default"]["BACKEND"] == "registry.storage.DurableFileSystemStorage"
