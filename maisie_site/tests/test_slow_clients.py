@@ -164,7 +164,9 @@ def test_slow_uploaders_and_downloaders_do_not_stall_healthz_or_api_reads(server
             timings.append(timed_get(f"{url}/api/v1/models/", headers={"Authorization": f"Bearer {server['token']}"}))
             time.sleep(0.2)
         assert [status for status, _ in timings] == [200] * 20
-        assert max(seconds for _, seconds in timings) < 2.0, timings
+        # Stalled, these would wait for the slow clients (10 s, then a timeout); a loaded CI
+        # machine has answered in just over 2 s, so the bound leaves room for that and no more.
+        assert max(seconds for _, seconds in timings) < 5.0, timings
     finally:
         stop.set()
         for client in clients:
