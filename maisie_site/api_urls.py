@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api.ssh import SshChallengeView, SshLoginView, SshPublicKeyViewSet
 from accounts.api.views import ApiTokenViewSet, LoginView, TokenRefreshView, UserViewSet
 from events.api.views import EventViewSet
+from registry.api.registered_models import RegisteredModelViewSet, ResolveView
 from registry.api.views import MLModelViewSet, ProjectViewSet, TagViewSet, WorkspaceViewSet
 
 router = DefaultRouter()
@@ -15,6 +16,7 @@ router.register("workspaces", WorkspaceViewSet, basename="workspace")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("models", MLModelViewSet, basename="model")
 router.register("tags", TagViewSet, basename="tag")
+router.register("registered-models", RegisteredModelViewSet, basename="registeredmodel")
 router.register("users", UserViewSet, basename="user")
 router.register("auth/tokens", ApiTokenViewSet, basename="apitoken")
 router.register("auth/ssh-keys", SshPublicKeyViewSet, basename="sshkey")
@@ -26,6 +28,7 @@ urlpatterns = [
     path("auth/token/", TokenRefreshView.as_view(), name="token-refresh"),
     path("auth/ssh/challenge/", SshChallengeView.as_view(), name="ssh-challenge"),
     path("auth/ssh/login/", SshLoginView.as_view(), name="ssh-login"),
+    path("resolve/", ResolveView.as_view(), name="resolve"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,

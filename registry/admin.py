@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from registry import services
-from registry.models import Membership, MLModel, Project, Tag, Workspace
+from registry.models import Alias, Membership, MLModel, Project, RegisteredModel, Tag, Workspace
 
 
 class DeleteThroughServiceAdmin(admin.ModelAdmin):
@@ -72,6 +72,7 @@ class MLModelAdmin(DeleteThroughServiceAdmin):
     filter_horizontal = ["tags"]  # of the model's workspace only (get_form): names repeat across workspaces
     readonly_fields = [
         "project",
+        "registered_model",  # follows the name and project (services.model_update)
         "uploader",
         "version",
         "stored_file",
@@ -109,3 +110,40 @@ class MLModelAdmin(DeleteThroughServiceAdmin):
 
     def delete_through_service(self, obj, user):
         services.model_delete(model=obj, user=user)
+
+
+class AliasInline(admin.TabularInline):
+    """Shown on the registered model; set, moved and removed through the API (services.alias_*)."""
+
+    model = Alias
+    extra = 0
+    fields = ["name", "version", "set_by", "set_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(DeleteThroughServiceAdmin):
+    """The description is editable; the name, project and counter follow the versions."""
+
+    list_display = ["name", "project", "last_version", "updated"]
+    list_filter = ["project__workspace", "project"]
+    search_fields = ["name", "description"]
+    list_select_related = ["project"]
+    fields = ["project", "name", "description", "last_version", "created", "updated"]
+    readonly_fields = ["project", "name", "last_version", "created", "updated"]
+    inlines = [AliasInline]
+
+    def has_add_permission(self, request):
+        return False  # uploads create them
+
+    def save_model(self, request, obj, form, change):
+        services.registered_model_update(registered_model=obj, user=request.user, description=obj.description)
+
+    def delete_through_service(self, obj, user):
+        # Deletes the versions; the row stays, keeping its counter (an empty one has nothing to do).
+        if obj.versions.exists():
+            services.registered_model_delete(registered_model=obj, user=user)

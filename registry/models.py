@@ -4,10 +4,12 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from maisie_site.storable import text_error, validate_json, validate_text
 from registry.querysets import MLModelQuerySet, ProjectCountQuerySet, ProjectQuerySet, TagQuerySet, WorkspaceQuerySet
+from registry.registered_models import AliasQuerySet, RegisteredModelQuerySet
 
 
 class Role(models.TextChoices):
@@ -27,6 +29,8 @@ class Workspace(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # References name a workspace (`<workspace>/<project>/<name>`, registry/references.py).
+        constraints = [models.UniqueConstraint(fields=["name"], name="workspace_unique_name")]
 
     def __str__(self):
         return self.name
@@ -114,10 +118,70 @@ def model_file_key(instance, filename: str) -> str:
     return f"models/{key[:2]}/{key}"
 
 
+class RegisteredModel(models.Model):
+    """A model name within a project (docs/lifecycle.md): its versions are the MLModel rows of that
+    (project, name), kept linked by services.py. The row outlives its versions, so `last_version`,
+    the last number handed out, keeps numbers from being reused after deletes."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="registered_models")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown: the model card.")
+    last_version = models.PositiveIntegerField(default=0, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = RegisteredModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="registeredmodel_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {field: error for field in ("name", "description") if (error := text_error(getattr(self, field)))}
+        if errors:
+            raise ValidationError(errors)
+
+
+ALIAS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+ALIAS_RULE = "lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters"
+validate_alias_name = RegexValidator(ALIAS_PATTERN, f"An alias is {ALIAS_RULE}.")
+
+
+class Alias(models.Model):
+    """A movable name (`production`) for one version of a registered model. One row per name, so
+    moving it is one UPDATE: at no instant do two versions hold it. RESTRICT: a version an alias
+    points at is not deleted alone (services.model_delete answers 409 first), only with its project."""
+
+    registered_model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=64, validators=[validate_alias_name])
+    version = models.ForeignKey("MLModel", on_delete=models.RESTRICT, related_name="aliases")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    set_at = models.DateTimeField()
+
+    objects = AliasQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "aliases"
+        constraints = [models.UniqueConstraint(fields=["registered_model", "name"], name="alias_unique_name")]
+
+    def __str__(self):
+        return f"{self.registered_model_id}@{self.name}"
+
+
 class MLModel(models.Model):
-    """One uploaded model file and what it was trained with. `version` counts per (project, name)."""
+    """One uploaded model file and what it was trained with: a version of its registered model,
+    numbered from that registered model's counter (never reused)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="models")
+    # Always the RegisteredModel of (project, name); services.py keeps it so. RESTRICT: a
+    # registered model goes only with its project (alone, never: it keeps the counter).
+    registered_model = models.ForeignKey(RegisteredModel, on_delete=models.RESTRICT, related_name="versions")
     uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="models")
     name = models.CharField(max_length=200)
     version = models.PositiveIntegerField(editable=False)

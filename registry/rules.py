@@ -3,7 +3,7 @@
 Services call them and raise PermissionDenied (a 403) for an object the user can already see.
 """
 
-from registry.models import MLModel, Project, Role, Tag, Workspace
+from registry.models import MLModel, Project, RegisteredModel, Role, Tag, Workspace
 
 
 def role_in(user, workspace_id: int) -> str | None:
@@ -51,3 +51,24 @@ def can_delete_tag(user, tag: Tag) -> bool:
     if role == Role.OWNER:
         return True
     return role == Role.MEMBER and not tag.models.exclude(uploader_id=user.pk).exists()
+
+
+def _workspace_of(registered_model: RegisteredModel) -> int:
+    # The list's rows carry it as an annotation; otherwise through the project.
+    workspace_id = registered_model.__dict__.get("workspace_id")
+    return workspace_id if workspace_id is not None else registered_model.project.workspace_id
+
+
+def can_edit_registered_model(user, registered_model: RegisteredModel) -> bool:
+    """Change its description (model card): the workspace's owners and members."""
+    return can_write_in_workspace(user, _workspace_of(registered_model))
+
+
+def can_set_alias(user, registered_model: RegisteredModel) -> bool:
+    """Set, move and remove its aliases: owners and members (protected aliases come later)."""
+    return can_write_in_workspace(user, _workspace_of(registered_model))
+
+
+def can_delete_registered_model(user, registered_model: RegisteredModel) -> bool:
+    """Delete it with all its versions, other members' included: the workspace's owners."""
+    return user.is_staff or role_in(user, _workspace_of(registered_model)) == Role.OWNER

@@ -1,8 +1,9 @@
-"""Every write to workspaces, projects, tags and models goes through a function here.
+"""Every write to workspaces, projects, tags, models, registered models and aliases goes through a function here.
 
 The API viewsets and the HTML views both call these, so permission checks, validation and
 the file/row bookkeeping live in one place. Each raises PermissionDenied (403) when the user
-can see the object but may not change it, and ValidationError (400) for bad input.
+can see the object but may not change it, ValidationError (400) for bad input, and Conflict
+(409) for a change the current state forbids until something else changes first.
 """
 
 from collections.abc import Iterable
@@ -10,14 +11,37 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.http import Http404
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.exceptions import APIException
 
 from events.services import changes, record, record_changes, snapshot
 from maisie_site.storable import text_error
 from registry import keystats, rules
-from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
+from registry.models import (
+    ALIAS_RULE,
+    Alias,
+    Membership,
+    MLModel,
+    Project,
+    RegisteredModel,
+    Role,
+    Tag,
+    Workspace,
+    validate_alias_name,
+)
+from registry.registered_models import version_seen
 from registry.uploads import file_sha256
+
+
+class Conflict(APIException):
+    """409: the request is fine, the state is not (an alias still points at the version)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The current state does not allow this change."
+    default_code = "conflict"
+
 
 # The fields whose before/after values events record (events/kinds.py has the vocabulary).
 WORKSPACE_FIELDS = ("name", "description")
@@ -361,10 +385,22 @@ def _stored_state(model: MLModel) -> dict | None:
     return MLModel.objects.select_for_update().filter(pk=model.pk).values(*keystats.STATE_FIELDS).first()
 
 
-def _next_version(project: Project, name: str) -> int:
+def _take_version(project: Project, name: str) -> tuple[RegisteredModel, int]:
+    """The registered model of (project, name), created when missing, and the next number from
+    its counter, taken under the project's row lock and then the registered model's: numbers
+    are never handed out twice, and the counter outlives deleted versions, so never reused."""
     _lock_projects(project.pk)
-    latest = MLModel.objects.filter(project=project, name=name).aggregate(v=Max("version"))["v"]
-    return (latest or 0) + 1
+    registered, _ = RegisteredModel.objects.select_for_update().get_or_create(project=project, name=name)
+    registered.last_version += 1
+    registered.save(update_fields=["last_version", "updated"])
+    return registered, registered.last_version
+
+
+def _refuse_if_aliased(model: MLModel, doing: str) -> None:
+    names = sorted(Alias.objects.filter(version_id=model.pk).values_list("name", flat=True))
+    if names:
+        held = ", ".join(f"@{name}" for name in names)
+        raise Conflict(f"Cannot {doing} {model}: {held} points at it. Move or remove the alias first.")
 
 
 def model_upload(
@@ -407,12 +443,12 @@ def model_upload(
         file_size=file.size,
         file_sha256=digest,
     )
-    model.full_clean(exclude=["file", "version"], validate_constraints=False)
+    model.full_clean(exclude=["file", "version", "registered_model"], validate_constraints=False)
     tag_list = tag_names(tags)
     model.file.save("upload", file, save=False)
     try:
         with transaction.atomic():
-            model.version = _next_version(project, name)
+            model.registered_model, model.version = _take_version(project, name)
             model.save()
             keystats.record(added=[keystats.state(model)])
             model.tags.set(tags_get_or_create(project.workspace_id, tag_list))
@@ -437,12 +473,16 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
     if before is None:  # deleted by a parallel request: saving would insert it again
         raise Http404("No such model.")
     renamed = "name" in fields and fields["name"] != model.name
+    if moved or renamed:
+        # An alias names a version of one registered model; it does not follow the version away.
+        _refuse_if_aliased(model, "rename or move")
     recorded, tags_before = snapshot(model, MODEL_FIELDS), _tag_names_of(model) if tags is not None else None
     for key, value in fields.items():
         setattr(model, key, value)
     if moved or renamed:
-        # A model that joins another (project, name) series takes the next number in it.
-        model.version = _next_version(model.project, model.name)
+        # The version joins the registered model of its new (project, name), created if
+        # missing, and takes the next number there; its old number is not handed out again.
+        model.registered_model, model.version = _take_version(model.project, model.name)
     model.full_clean(exclude=["file"])
     model.save()
     keystats.record(added=[keystats.state(model)], removed=[before] if before else [])
@@ -464,6 +504,8 @@ def models_without_files_remove(file_names: Iterable[str]) -> int:
     states = list(gone.select_for_update().values("id", *keystats.STATE_FIELDS))
     for model in MLModel.objects.filter(pk__in=[state["id"] for state in states]).select_related("project"):
         record(kind="model.deleted", actor=None, subject=model, before=snapshot(model, MODEL_FIELDS))
+    # An alias on a version whose file is lost can no longer be downloaded: it goes with it.
+    Alias.objects.filter(version_id__in=[state["id"] for state in states]).delete()
     MLModel.objects.filter(pk__in=[state["id"] for state in states]).delete()
     keystats.record(removed=states)
     return len(states)
@@ -477,8 +519,98 @@ def model_delete(*, model: MLModel, user) -> None:
     before = _stored_state(model)  # locks the row: a parallel delete of it waits here, then finds none
     if before is None:
         raise Http404("No such model.")
+    _refuse_if_aliased(model, "delete")
     name = model.file.name
     record(kind="model.deleted", actor=user, subject=model, before=snapshot(model, MODEL_FIELDS))
     model.delete()
     keystats.record(removed=[before])
     _delete_files_on_commit([name])
+
+
+# ----------------------------------------------------------------------------- registered models
+
+
+def registered_model_update(*, registered_model: RegisteredModel, user, description: str) -> RegisteredModel:
+    """Change the model card (Markdown)."""
+    if not rules.can_edit_registered_model(user, registered_model):
+        raise PermissionDenied("Viewers cannot change this registered model.")
+    return _save(registered_model, description=description)
+
+
+@transaction.atomic
+def registered_model_delete(*, registered_model: RegisteredModel, user) -> None:
+    """Delete every version (other members' private ones too: an owner may delete any model of
+    the workspace), the aliases and the card. The row stays, invisible with no versions, so
+    its counter goes on: a new upload of the name does not reuse a deleted version's number."""
+    if not rules.can_delete_registered_model(user, registered_model):
+        raise PermissionDenied("Only the workspace's owners can delete a registered model.")
+    _lock_projects(registered_model.project_id)
+    locked = RegisteredModel.objects.select_for_update().filter(pk=registered_model.pk).first()
+    versions = MLModel.objects.filter(registered_model_id=registered_model.pk)
+    states = list(versions.select_for_update().values("id", "file", *keystats.STATE_FIELDS))
+    if locked is None or not states:  # deleted by a parallel request
+        raise Http404("No such registered model.")
+    Alias.objects.filter(registered_model_id=locked.pk).delete()
+    MLModel.objects.filter(pk__in=[state["id"] for state in states]).delete()
+    keystats.record(removed=[{key: state[key] for key in keystats.STATE_FIELDS} for state in states])
+    locked.description = ""
+    locked.save(update_fields=["description", "updated"])
+    _delete_files_on_commit(state["file"] for state in states)
+
+
+def _alias_name(name: str) -> str:
+    try:
+        validate_alias_name(name)
+    except ValidationError:
+        raise ValidationError({"alias": f"{name[:70]!r} is not an alias name: an alias is {ALIAS_RULE}."}) from None
+    return name
+
+
+def _lock_registered_model(registered_model: RegisteredModel) -> RegisteredModel:
+    """The project's row lock (taken first by every model write), then the registered model's:
+    alias writes on one registered model happen one at a time, and never beside a delete,
+    rename or move of one of its versions."""
+    _lock_projects(registered_model.project_id)
+    locked = RegisteredModel.objects.select_for_update().filter(pk=registered_model.pk).first()
+    if locked is None:
+        raise Http404("No such registered model.")
+    return locked
+
+
+@transaction.atomic
+def alias_set(*, registered_model: RegisteredModel, name: str, version: int, user) -> tuple[Alias, int | None]:
+    """Point alias `name` at version number `version`, creating or moving it. Returns the alias
+    and the version it pointed at before (None when new). One row per alias, changed under the
+    registered model's lock: at no instant do two versions hold it, and of two concurrent moves
+    the second sees (and replaces) the first's."""
+    if not rules.can_set_alias(user, registered_model):
+        raise PermissionDenied("Viewers cannot set aliases.")
+    name = _alias_name(name)
+    registered_model = _lock_registered_model(registered_model)
+    target = (
+        MLModel.objects.select_for_update()  # a delete of it waits, then sees the alias (409)
+        .filter(version_seen(user), registered_model_id=registered_model.pk, version=version)
+        .first()
+    )
+    if target is None:
+        raise ValidationError({"version": f"{registered_model.name} has no version {version}."})
+    alias = Alias.objects.filter(registered_model_id=registered_model.pk, name=name).select_related("version").first()
+    previous = alias.version.version if alias is not None else None
+    if alias is None:
+        alias = Alias(registered_model=registered_model, name=name)
+    alias.version, alias.set_by, alias.set_at = target, user, timezone.now()
+    alias.save()
+    alias.version_number = target.version
+    return alias, previous
+
+
+@transaction.atomic
+def alias_remove(*, registered_model: RegisteredModel, name: str, user) -> None:
+    if not rules.can_set_alias(user, registered_model):
+        raise PermissionDenied("Viewers cannot remove aliases.")
+    name = _alias_name(name)
+    registered_model = _lock_registered_model(registered_model)
+    alias = Alias.objects.visible_to(user).filter(registered_model_id=registered_model.pk, name=name).first()
+    if alias is None:
+        raise Http404(f"No alias {name!r} on this registered model.")
+    alias.delete()

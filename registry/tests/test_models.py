@@ -5,13 +5,25 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 
-from registry.models import Membership, MLModel, Project, Role, Tag, Workspace, model_file_key, validate_json_object
+from registry.models import (
+    Membership,
+    MLModel,
+    Project,
+    RegisteredModel,
+    Role,
+    Tag,
+    Workspace,
+    model_file_key,
+    validate_json_object,
+)
 from registry.tests.factories import upload
 
 
 def unsaved_model(project, user, **fields) -> MLModel:
+    name = fields.get("name", "resnet")
     values = {
         "project": project,
+        "registered_model": RegisteredModel.objects.get_or_create(project=project, name=name)[0],
         "uploader": user,
         "name": "resnet",
         "version": 1,

@@ -64,9 +64,9 @@ class TestModelUpload:
         assert upload(bob, project).version == 4
 
     def test_it_leaves_no_row_and_no_file_when_saving_the_row_fails(self, project, bob, settings, monkeypatch):
-        upload(bob, project)
+        first = upload(bob, project)
         # Simulate a crash after the file is stored: the row collides with version 1.
-        monkeypatch.setattr(services, "_next_version", lambda project, name: 1)
+        monkeypatch.setattr(services, "_take_version", lambda project, name: (first.registered_model, 1))
 
         with pytest.raises(IntegrityError):
             upload(bob, project)
@@ -376,8 +376,8 @@ class TestDeletesInRealTransactions:
         assert stored_files(settings) == [model.file.name]
 
     def test_a_failed_upload_in_a_real_transaction_leaves_nothing(self, project, bob, settings, monkeypatch):
-        upload(bob, project)
-        monkeypatch.setattr(services, "_next_version", lambda project, name: 1)
+        first = upload(bob, project)
+        monkeypatch.setattr(services, "_take_version", lambda project, name: (first.registered_model, 1))
 
         with pytest.raises(IntegrityError):
             upload(bob, project)

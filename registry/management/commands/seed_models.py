@@ -24,7 +24,7 @@ from django.db import transaction
 
 from accounts.models import User
 from registry import keystats
-from registry.models import Membership, MLModel, Project, Role, Tag, Workspace, model_file_key
+from registry.models import Membership, MLModel, Project, RegisteredModel, Role, Tag, Workspace, model_file_key
 
 WORKSPACE_PREFIX = "seed-"
 OPTIMIZERS = ["adam", "sgd", "adamw", "rmsprop"]
@@ -118,6 +118,7 @@ class Command(BaseCommand):
             for name in TAGS
         }
         versions: Counter = Counter()
+        self._registered: dict[tuple[int, str], RegisteredModel] = {}
         rows = workload(models, seed, projects=len(projects), uploaders=len(users))
         done = 0
         with _keeping_timestamps():
@@ -159,10 +160,15 @@ class Command(BaseCommand):
         for row in chunk:
             project = projects[row["project"]]
             versions[project.pk, row["name"]] += 1
+            registered = self._registered.get((project.pk, row["name"]))
+            if registered is None:
+                registered = RegisteredModel.objects.create(project=project, name=row["name"])
+                self._registered[project.pk, row["name"]] = registered
             content = f"maisie seed model {row['index']}\n".encode()
             models.append(
                 MLModel(
                     project=project,
+                    registered_model=registered,
                     uploader=users[row["uploader"]],
                     name=row["name"],
                     version=versions[project.pk, row["name"]],
@@ -182,6 +188,10 @@ class Command(BaseCommand):
                 )
             )
         MLModel.objects.bulk_create(models)
+        # The counters services.py would have moved: the last number handed out per name.
+        for (project_id, name), registered in self._registered.items():
+            registered.last_version = versions[project_id, name]
+        RegisteredModel.objects.bulk_update(self._registered.values(), ["last_version"], batch_size=1000)
         through = MLModel.tags.through
         through.objects.bulk_create(
             through(mlmodel_id=model.pk, tag_id=tags[model.project.workspace_id, name].pk)

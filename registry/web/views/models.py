@@ -162,6 +162,9 @@ class ModelEditView(VisibleModelMixin, UpdateView):
         except ValidationError as error:
             add_service_errors(form, error)
             return self.form_invalid(form)
+        except services.Conflict as conflict:  # an alias points at it (docs/lifecycle.md)
+            form.add_error(None, str(conflict.detail))
+            return self.form_invalid(form)
         messages.success(self.request, f"{model} saved.")
         return redirect("registry:model_detail", pk=model.pk)
 
@@ -178,7 +181,11 @@ class ModelDeleteView(VisibleModelMixin, DetailView):
     def post(self, request, pk):
         model = self.get_object()
         project_id = model.project_id
-        services.model_delete(model=model, user=request.user)
+        try:
+            services.model_delete(model=model, user=request.user)
+        except services.Conflict as conflict:  # an alias points at it (docs/lifecycle.md)
+            messages.error(request, str(conflict.detail))
+            return redirect("registry:model_detail", pk=model.pk)
         messages.success(request, f"{model} deleted.")
         return redirect("registry:project_detail", pk=project_id)
 
