@@ -505,7 +505,10 @@ def models_without_files_remove(file_names: Iterable[str]) -> int:
     for model in MLModel.objects.filter(pk__in=[state["id"] for state in states]).select_related("project"):
         record(kind="model.deleted", actor=None, subject=model, before=snapshot(model, MODEL_FIELDS))
     # An alias on a version whose file is lost can no longer be downloaded: it goes with it.
-    Alias.objects.filter(version_id__in=[state["id"] for state in states]).delete()
+    lost = Alias.objects.filter(version_id__in=[state["id"] for state in states])
+    for alias in lost.select_related("version__project", "registered_model"):
+        _record_alias("alias.removed", None, alias, alias.version, before=alias.version)
+        alias.delete()
     MLModel.objects.filter(pk__in=[state["id"] for state in states]).delete()
     keystats.record(removed=states)
     return len(states)
@@ -530,11 +533,31 @@ def model_delete(*, model: MLModel, user) -> None:
 # ----------------------------------------------------------------------------- registered models
 
 
+def _representative(registered_model: RegisteredModel) -> MLModel | None:
+    """The version whose visibility an event about the whole registered model takes (events show
+    a user only events about versions they may see): a public one if any, else the newest. So
+    the events of a registered model of one person's private versions stay theirs."""
+    versions = MLModel.objects.filter(registered_model_id=registered_model.pk).select_related("project")
+    return versions.order_by("private", "-version").first()
+
+
+def _record_registered_model(kind: str, user, registered_model: RegisteredModel, model: MLModel | None, **values):
+    scope = {"registered_model_id": registered_model.pk, "project_id": registered_model.project_id}
+    record(kind=kind, actor=user, subject=registered_model, model=model, **scope, **values)
+
+
+@transaction.atomic
 def registered_model_update(*, registered_model: RegisteredModel, user, description: str) -> RegisteredModel:
     """Change the model card (Markdown)."""
     if not rules.can_edit_registered_model(user, registered_model):
         raise PermissionDenied("Viewers cannot change this registered model.")
-    return _save(registered_model, description=description)
+    before = snapshot(registered_model, ["description"])
+    registered_model = _save(registered_model, description=description)
+    old, new = changes(before, snapshot(registered_model, ["description"]))
+    if new:
+        model = _representative(registered_model)
+        _record_registered_model("registered_model.updated", user, registered_model, model, before=old, after=new)
+    return registered_model
 
 
 @transaction.atomic
@@ -550,8 +573,16 @@ def registered_model_delete(*, registered_model: RegisteredModel, user) -> None:
     states = list(versions.select_for_update().values("id", "file", *keystats.STATE_FIELDS))
     if locked is None or not states:  # deleted by a parallel request
         raise Http404("No such registered model.")
-    Alias.objects.filter(registered_model_id=locked.pk).delete()
-    MLModel.objects.filter(pk__in=[state["id"] for state in states]).delete()
+    model = _representative(locked)
+    for alias in Alias.objects.filter(registered_model_id=locked.pk).select_related("version__project"):
+        _record_alias("alias.removed", user, alias, alias.version, before=alias.version)
+        alias.delete()
+    gone = MLModel.objects.filter(pk__in=[state["id"] for state in states]).select_related("project")
+    for version in gone:
+        record(kind="model.deleted", actor=user, subject=version, before=snapshot(version, MODEL_FIELDS))
+    before = {"name": locked.name, "description": locked.description}
+    _record_registered_model("registered_model.deleted", user, locked, model, before=before)
+    gone.delete()
     keystats.record(removed=[{key: state[key] for key in keystats.STATE_FIELDS} for state in states])
     locked.description = ""
     locked.save(update_fields=["description", "updated"])
@@ -595,13 +626,37 @@ def alias_set(*, registered_model: RegisteredModel, name: str, version: int, use
     if target is None:
         raise ValidationError({"version": f"{registered_model.name} has no version {version}."})
     alias = Alias.objects.filter(registered_model_id=registered_model.pk, name=name).select_related("version").first()
-    previous = alias.version.version if alias is not None else None
+    previous = alias.version if alias is not None else None
+    if previous is not None and previous.pk == target.pk:
+        alias.version_number = target.version  # already there: nothing changes, nothing recorded
+        return alias, target.version
     if alias is None:
         alias = Alias(registered_model=registered_model, name=name)
     alias.version, alias.set_by, alias.set_at = target, user, timezone.now()
     alias.save()
     alias.version_number = target.version
-    return alias, previous
+    kind = "alias.set" if previous is None else "alias.moved"
+    _record_alias(kind, user, alias, target, before=previous, after=target)
+    return alias, previous.version if previous is not None else None
+
+
+def _record_alias(kind: str, user, alias: Alias, model: MLModel, before=None, after=None) -> None:
+    """An alias event, scoped by the version it now names (or named), with the versions before
+    and after as number and model id: what `as of` answers will be read from."""
+
+    def pointing(version: MLModel | None) -> dict | None:
+        return None if version is None else {"alias": alias.name, "version": version.version, "model_id": version.pk}
+
+    name = f"{alias.registered_model.name}@{alias.name}"
+    record(
+        kind=kind,
+        actor=user,
+        subject=alias,
+        model=model,
+        subject_name=name,
+        before=pointing(before),
+        after=pointing(after),
+    )
 
 
 @transaction.atomic
@@ -610,7 +665,9 @@ def alias_remove(*, registered_model: RegisteredModel, name: str, user) -> None:
         raise PermissionDenied("Viewers cannot remove aliases.")
     name = _alias_name(name)
     registered_model = _lock_registered_model(registered_model)
-    alias = Alias.objects.visible_to(user).filter(registered_model_id=registered_model.pk, name=name).first()
+    aliases = Alias.objects.visible_to(user).select_related("version__project", "registered_model")
+    alias = aliases.filter(registered_model_id=registered_model.pk, name=name).first()
     if alias is None:
         raise Http404(f"No alias {name!r} on this registered model.")
+    _record_alias("alias.removed", user, alias, alias.version, before=alias.version)
     alias.delete()

@@ -534,3 +534,21 @@ class TestWebPagesOfAliasedVersions:
         assert "@production points at it" in response.content.decode()
         resnet.refresh_from_db()
         assert resnet.name == "resnet"
+
+
+# ----------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999999", str(2**63)])
+def test_an_id_past_any_table_is_a_404(api, bob, resnet, pk):
+    client = api.as_user(bob)
+
+    assert_error(client.get(f"{URL}{pk}/"), 404)
+    assert_error(client.put(f"{URL}{pk}/aliases/production/", {"version": 1}, format="json"), 404)
+
+
+@pytest.mark.parametrize(
+    "ref", ["ws/\x00/x", "%ff%fe/x/y", "ws/p/" + "%" * 300, "ws/p/x@" + "a" * 500, "ws/p/x:" + "9" * 500]
+)
+def test_hostile_references_are_400s(api, bob, resnet, ref):
+    assert_error(api.as_user(bob).get("/api/v1/resolve/", {"ref": ref}), 400)
