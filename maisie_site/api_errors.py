@@ -20,6 +20,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from maisie_site.db_unavailable import is_database_unavailable, unavailable_response
+from maisie_site.transport import BodyTooSlow
 
 
 class ExplainedHttp404(Http404):
@@ -30,12 +31,6 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The file is larger than this server accepts."
     default_code = "too_large"
-
-
-class BodyTimedOut(exceptions.APIException):
-    status_code = status.HTTP_408_REQUEST_TIMEOUT
-    default_detail = "The request body did not arrive in time."
-    default_code = "body_timeout"
 
 
 class BodyTooLarge(PayloadTooLarge):
@@ -56,7 +51,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, UnreadablePostError):
         # The body stalled or its connection broke (the socket timeout of gunicorn.conf.py): the
         # client's fault, and the connection is gone, so the answer is mostly for the log.
-        exc = BodyTimedOut()
+        exc = BodyTooSlow()
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         exc = exceptions.ParseError(str(exc))
     elif isinstance(exc, DjangoValidationError):
