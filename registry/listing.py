@@ -25,7 +25,8 @@
      for the page), for the web table;
    - `json_rows(request)`: the API's JSON of each model (`registry.api.shape.MODEL`), written
      by PostgreSQL in the page's own statement (`registry/api/rendered.py`), or built in Python
-     from the models elsewhere.
+     from the models elsewhere, with their tags and alias names (`attach_alias_names`) read in
+     one query each for the page.
 """
 
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from registry.api import rendered, shape
 from registry.filtersets import SCOPE_FILTERS, MLModelFilterSet
 from registry.links import Links
 from registry.models import MLModel, ProjectUploaderCount
-from registry.querysets import attach_tags
+from registry.querysets import attach_alias_names, attach_tags
 
 
 def model_list(*, user, params, project=None) -> "ModelList":
@@ -126,7 +127,7 @@ class ModelList:
             if rendered.renders(page):
                 return rendered.json_rows(page, links)
             render = shape.Render(links)
-            models = attach_tags(list(self.queryset.with_related()[bounds]))
+            models = attach_alias_names(attach_tags(list(self.queryset.with_related()[bounds])))
             return [shape.MODEL.python(model, render) for model in models]
 
         return Pages(self, read)

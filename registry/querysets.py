@@ -140,6 +140,44 @@ def _tag_links_sql(connection, count: int) -> str:
     )
 
 
+def attach_alias_names(models: list) -> list:
+    """Each model's alias names, sorted, as `prefetched_alias_names` (read by the shape's
+    `aliases`): one query for a page of models, written as attach_tags's is. Returns `models`.
+
+    An alias on a version is shown to whoever may see the version: it names nothing else."""
+    by_id: dict[int, list] = {}
+    for model in models:
+        model.prefetched_alias_names = []
+        by_id.setdefault(model.pk, []).append(model)
+    if not by_id:
+        return models
+    connection = connections[models[0]._state.db]
+    ids, rows = list(by_id), []
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _TAG_BATCH):
+            batch = ids[start : start + _TAG_BATCH]
+            cursor.execute(_alias_names_sql(connection, len(batch)), batch)
+            rows += cursor.fetchall()
+    for model_id, name in rows:  # in name order, so each model's list is sorted
+        for model in by_id[model_id]:
+            model.prefetched_alias_names.append(name)
+    return models
+
+
+def _alias_names_sql(connection, count: int) -> str:
+    """(version id, alias name) of the models given as `count` parameters, by name."""
+    from registry.models import Alias
+
+    quote = connection.ops.quote_name
+    alias = Alias._meta
+    version, name = (quote(alias.get_field(field).column) for field in ("version", "name"))
+    # Names from the model's _meta, quoted; the ids are bound parameters.
+    return (
+        f"SELECT {version}, {name} FROM {quote(alias.db_table)}"  # noqa: S608
+        f" WHERE {version} IN ({', '.join(['%s'] * count)}) ORDER BY {name}"
+    )
+
+
 class ProjectCountQuerySet(_UploadedQuerySet):
     """ProjectKeyCount and ProjectUploaderCount rows (registry.keystats keeps them)."""
 

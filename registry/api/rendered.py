@@ -4,12 +4,12 @@ Building a page in Python meant a model, a project and a user object per row, th
 documents decoded per row, a second query for the tags, and a dictionary per row: about half
 the CPU of a list request (bench/search.py). On PostgreSQL, Django's own query for the page
 (filtered, ordered, sliced, scoped by `visible_to`) selects one column instead: the JSON text
-of `registry.api.shape.MODEL`, with the uploader, the workspace and the tags read by
-subqueries of the row. PostgreSQL computes it for the page's rows only (after the sort and the
-limit), and the rows reach the response as `orjson.Fragment`s, never decoded. One statement,
-so a page and what it shows come from one snapshot; the models table is planned once (each of
-its ~40 indexes costs planning time; joining the page back to the table by id planned it twice
-and took 10 % longer).
+of `registry.api.shape.MODEL`, with the uploader, the workspace, the tags and the alias
+names read by subqueries of the row. PostgreSQL computes it for the page's rows only (after
+the sort and the limit), and the rows reach the response as `orjson.Fragment`s, never
+decoded. One statement, so a page and what it shows come from one snapshot; the models table
+is planned once (each of its ~40 indexes costs planning time; joining the page back to the
+table by id planned it twice and took 10 % longer).
 
 `test_api_rendered` pins the output to the shape's Python output, row by row, for every kind of
 value. Elsewhere (SQLite, or a request in another time zone than UTC, which the timestamps

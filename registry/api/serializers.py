@@ -11,7 +11,7 @@ from registry.api import shape
 from registry.api.fields import JSONObjectField, TagListField
 from registry.links import links_for
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
-from registry.querysets import attach_tags, summary_prefetches
+from registry.querysets import attach_alias_names, attach_tags, summary_prefetches
 
 
 def _user(request):
@@ -176,6 +176,7 @@ class MLModelSerializer(serializers.ModelSerializer):
     visibility = serializers.CharField(read_only=True)
     dataset = serializers.SerializerMethodField()
     tags = TagBriefSerializer(many=True, read_only=True)
+    aliases = serializers.SerializerMethodField(help_text="The names of the aliases this version holds, sorted.")
     git = serializers.SerializerMethodField()
     file = serializers.SerializerMethodField()
     _links = serializers.SerializerMethodField()
@@ -187,6 +188,7 @@ class MLModelSerializer(serializers.ModelSerializer):
             "user",
             "project_id",
             "workspace_id",
+            "registered_model_id",
             "name",
             "version",
             "visibility",
@@ -195,6 +197,7 @@ class MLModelSerializer(serializers.ModelSerializer):
             "parameters",
             "metrics",
             "tags",
+            "aliases",
             "git",
             "file",
             "created",
@@ -212,10 +215,15 @@ class MLModelSerializer(serializers.ModelSerializer):
             render = self.context["_render"] = shape.Render(links_for(self.context))
         if "prefetched_tags" not in model.__dict__:
             attach_tags([model])  # one model's tags, by the page's query: cheaper than the ORM's manager
+        if "prefetched_alias_names" not in model.__dict__:
+            attach_alias_names([model])
         return shape.MODEL.python(model, render)
 
     def get_dataset(self, model) -> dict:
         return shape.MODEL.parts["dataset"].python(model, None)
+
+    def get_aliases(self, model) -> list[str]:
+        return shape.MODEL.parts["aliases"].python(model, None)
 
     def get_git(self, model) -> dict:
         return shape.MODEL.parts["git"].python(model, None)

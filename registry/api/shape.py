@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from registry.links import Links
-from registry.querysets import tag_order
+from registry.querysets import attach_alias_names, tag_order
 
 # DRF's own datetime rendering, for the values the fast path below does not handle.
 _DATETIME = serializers.DateTimeField()
@@ -174,6 +174,28 @@ class Tags:
         )
 
 
+class AliasNames:
+    """The names of the aliases the model's version holds, sorted: in Python the names attached
+    for the page (`registry.querysets.attach_alias_names`, else one query), in SQL a subquery of
+    the row. Sorted by name in both; alias names are lower-case ASCII, so every collation agrees."""
+
+    def python(self, obj, render: Render) -> list:
+        if "prefetched_alias_names" not in obj.__dict__:
+            attach_alias_names([obj])
+        return obj.prefetched_alias_names
+
+    def sql(self, model, row: str, sql: SQL) -> str:
+        alias_model = model._meta.get_field("aliases").related_model
+        a, q = sql.alias(), sql.quote
+        name = f"{a}.{q(alias_model._meta.get_field('name').column)}"
+        version = f"{a}.{q(alias_model._meta.get_field('version').column)}"
+        return (
+            f"COALESCE((SELECT json_agg({name} ORDER BY {name})"  # noqa: S608 (names from _meta)
+            f" FROM {q(alias_model._meta.db_table)} {a}"
+            f" WHERE {version} = {row}.{q(model._meta.pk.column)}), '[]')"
+        )
+
+
 # A user inside another shape (the model's uploader).
 USER = Object(id=Column("id"), login=Column("login"), full_name=Column("full_name"))
 
@@ -185,6 +207,7 @@ MODEL = Object(
     user=Related("uploader", USER),
     project_id=Column("project_id"),
     workspace_id=Related("project", Column("workspace_id")),
+    registered_model_id=Column("registered_model_id"),
     name=Column("name"),
     version=Column("version"),
     visibility=Choice("private", "private", "public"),
@@ -193,6 +216,7 @@ MODEL = Object(
     parameters=Column("parameters"),
     metrics=Column("metrics"),
     tags=Tags(TAG),
+    aliases=AliasNames(),
     git=Object(active_branch=Column("git_branch"), commit_hash=Column("git_commit")),
     file=Object(name=Column("file_name"), size=Column("file_size"), sha256=Column("file_sha256")),
     created=Timestamp("created"),

@@ -95,6 +95,7 @@ class TestUpload:
             "user",
             "project_id",
             "workspace_id",
+            "registered_model_id",
             "name",
             "version",
             "visibility",
@@ -103,6 +104,7 @@ class TestUpload:
             "parameters",
             "metrics",
             "tags",
+            "aliases",
             "git",
             "file",
             "created",
@@ -113,6 +115,8 @@ class TestUpload:
         assert data["user"] == {"id": bob.pk, "login": "bob", "full_name": "Bob"}
         assert data["project_id"] == project.pk
         assert data["workspace_id"] == project.workspace_id
+        assert data["registered_model_id"] == model.registered_model_id is not None
+        assert data["aliases"] == []
         assert data["name"] == "resnet"
         assert data["version"] == 1
         assert data["visibility"] == "public"

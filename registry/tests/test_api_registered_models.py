@@ -552,3 +552,95 @@ def test_an_id_past_any_table_is_a_404(api, bob, resnet, pk):
 )
 def test_hostile_references_are_400s(api, bob, resnet, ref):
     assert_error(api.as_user(bob).get("/api/v1/resolve/", {"ref": ref}), 400)
+
+
+# ----------------------------------------------------------------------------- versions in model answers
+
+
+def _listed(client, monkeypatch, path: str) -> dict[int, dict]:
+    """/api/v1/models/ by id, written by PostgreSQL ("database") or by the shape in Python."""
+    from registry.api import rendered
+
+    if path == "database" and not rendered.renders(MLModel.objects.all()):
+        pytest.skip("only PostgreSQL writes list pages")
+    with monkeypatch.context() as patched:
+        if path == "python":
+            patched.setattr(rendered, "renders", lambda queryset: False)
+        response = client.get("/api/v1/models/", {"per_page": 100})
+    assert response.status_code == 200, response.content
+    return {model["id"]: model for model in response.json()["data"]}
+
+
+def _resolved(client, model: MLModel, suffix: str) -> dict:
+    from urllib.parse import quote
+
+    project = model.project
+    ref = "/".join(quote(part, safe="") for part in (project.workspace.name, project.name, model.name)) + suffix
+    response = client.get("/api/v1/resolve/", {"ref": ref})
+    assert response.status_code == 200, response.content
+    return response.json()["data"]
+
+
+class TestVersionsCarryTheirRegisteredModelAndAliases:
+    @pytest.mark.parametrize("path", ["database", "python"])
+    def test_the_list_carries_them(self, api, bob, carol, project, resnet, monkeypatch, path):
+        other = upload(bob, project, "bert")
+        for alias in ("staging", "production"):  # set out of order: the answer sorts them
+            services.alias_set(registered_model=registered(resnet), name=alias, version=2, user=bob)
+
+        listed = _listed(api.as_user(carol), monkeypatch, path)
+
+        v1 = MLModel.objects.get(registered_model_id=resnet.registered_model_id, version=1)
+        assert listed[resnet.pk]["registered_model_id"] == resnet.registered_model_id
+        assert listed[resnet.pk]["aliases"] == ["production", "staging"]
+        assert listed[v1.pk]["registered_model_id"] == resnet.registered_model_id
+        assert listed[v1.pk]["aliases"] == []
+        assert listed[other.pk]["registered_model_id"] == other.registered_model_id != resnet.registered_model_id
+        assert listed[other.pk]["aliases"] == []
+
+    def test_the_python_list_reads_a_pages_alias_names_in_one_query(self, api, bob, resnet, monkeypatch):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        services.alias_set(registered_model=registered(resnet), name="production", version=2, user=bob)
+        with CaptureQueriesContext(connection) as queries:
+            _listed(api.as_user(bob), monkeypatch, "python")
+
+        alias_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "version_id"')]
+        assert len(alias_reads) == 1
+
+    def test_the_detail_and_resolve_answers_carry_them(self, api, bob, carol, resnet):
+        services.alias_set(registered_model=registered(resnet), name="staging", version=2, user=bob)
+        services.alias_set(registered_model=registered(resnet), name="production", version=2, user=bob)
+        client = api.as_user(carol)
+
+        one = client.get(f"/api/v1/models/{resnet.pk}/").json()["data"]
+        by_alias = _resolved(client, resnet, "@staging")
+        by_number = _resolved(client, resnet, ":1")
+
+        assert one["registered_model_id"] == by_alias["registered_model_id"] == resnet.registered_model_id
+        assert one["aliases"] == by_alias["aliases"] == ["production", "staging"]
+        assert by_number["registered_model_id"] == resnet.registered_model_id and by_number["aliases"] == []
+
+    def test_moving_an_alias_changes_both_versions_answers(self, api, bob, carol, resnet, monkeypatch):
+        v1 = MLModel.objects.get(registered_model_id=resnet.registered_model_id, version=1)
+        services.alias_set(registered_model=registered(resnet), name="production", version=1, user=bob)
+        client = api.as_user(carol)
+        assert client.get(f"/api/v1/models/{v1.pk}/").json()["data"]["aliases"] == ["production"]
+        assert client.get(f"/api/v1/models/{resnet.pk}/").json()["data"]["aliases"] == []
+
+        moved = api.as_user(bob).put(alias_url(resnet, "production"), {"version": 2}, format="json")
+
+        assert moved.status_code == 200, moved.content
+        assert client.get(f"/api/v1/models/{v1.pk}/").json()["data"]["aliases"] == []
+        assert client.get(f"/api/v1/models/{resnet.pk}/").json()["data"]["aliases"] == ["production"]
+        assert _resolved(client, resnet, "@production")["id"] == resnet.pk
+        for path in ("python", *(["database"] if connection_renders() else [])):
+            listed = _listed(client, monkeypatch, path)
+            assert (listed[v1.pk]["aliases"], listed[resnet.pk]["aliases"]) == ([], ["production"])
+
+
+def connection_renders() -> bool:
+    from registry.api import rendered
+
+    return rendered.renders(MLModel.objects.all())

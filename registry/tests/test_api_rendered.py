@@ -48,6 +48,9 @@ def models(project, bob):
     # A timestamp with no microseconds is written without them, as DRF writes it.
     whole = datetime.datetime(2026, 12, 6, 1, 2, 3, tzinfo=datetime.UTC)
     MLModel.objects.filter(pk=made["plain"].pk).update(created=whole, updated=whole)
+    # Two aliases, set out of order, on one version; every other version holds none.
+    for alias in ("staging", "production"):
+        services.alias_set(registered_model=made["plain"].registered_model, name=alias, version=1, user=bob)
     return made
 
 
@@ -71,11 +74,14 @@ def test_every_kind_of_value_is_rendered_as_the_serializer_renders_it(api, model
     assert database["pagination"] == serializer["pagination"]
     plain = next(m for m in database["data"] if m["name"] == "plain")
     assert plain["created"] == "2026-12-06T01:02:03Z"
+    assert plain["aliases"] == ["production", "staging"]
+    assert plain["registered_model_id"] == models["plain"].registered_model_id
+    assert all(m["aliases"] == [] for m in database["data"] if m["name"] != "plain")
     assert plain["_links"]["download"] == f"http://testserver/api/v1/models/{plain['id']}/download/"
 
 
 def test_the_database_wrote_the_page(api, models, bob):
-    """Not the serializer's fallback: the tags came in the page's one statement."""
+    """Not the serializer's fallback: the tags and alias names came in the page's one statement."""
     from django.test.utils import CaptureQueriesContext
 
     client = api.as_user(bob)
@@ -84,6 +90,7 @@ def test_the_database_wrote_the_page(api, models, bob):
     statements = [q["sql"] for q in queries.captured_queries]
     assert any("json_build_object" in sql for sql in statements)
     assert not any(sql.startswith('SELECT l."mlmodel_id"') for sql in statements)  # no separate tags query
+    assert not any(sql.startswith('SELECT "version_id"') for sql in statements)  # nor alias names query
     tagged = next(m for m in body["data"] if m["name"] == "tagged")
     in_tag_order = models["tagged"].tags.order_by(*Tag._meta.ordering, "id").values_list("name", flat=True)
     assert [t["name"] for t in tagged["tags"]] == list(in_tag_order)

@@ -120,8 +120,8 @@ class TestResolve:
     def test_a_resolved_reference_takes_few_queries(self, api, carol, versions, django_assert_num_queries):
         client = api.as_user(carol)
 
-        # the user behind the JWT, the version (with uploader and project), its tags
-        with django_assert_num_queries(3):
+        # the user behind the JWT, the version (with uploader and project), its tags, its alias names
+        with django_assert_num_queries(4):
             assert resolve(client, "Vision/resnets/resnet@production").status_code == 200
 
     @pytest.mark.parametrize(
