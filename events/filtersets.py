@@ -27,9 +27,11 @@ class _KindField(forms.Field):
         for item in value:
             validate_text(item)
             if item not in KINDS and item.removesuffix(".*") not in FAMILIES:
+                # The user's text goes in as a parameter: django-filter %-formats every message.
                 raise forms.ValidationError(
-                    f"Unknown kind {item[:64]!r}: give a kind (model.created) or a family "
-                    f"({', '.join(sorted(FAMILIES))}, alone or as model.*)."
+                    "Unknown kind %(kind)s: give a kind (model.created) or a family "
+                    "(%(families)s, alone or as model.*).",
+                    params={"kind": repr(item[:64]), "families": ", ".join(sorted(FAMILIES))},
                 )
 
 
