@@ -4,28 +4,18 @@ highest number in use, every model linked; clashing workspace names renamed visi
 As in test_migration_tags: back to 0004, rows written with the historical models, forward."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from conftest import make_user
+from maisie_site.migrating import apps_at, migrate
 from registry.models import MLModel, RegisteredModel, Workspace
 from registry.tests.factories import upload
 
 BEFORE = ("registry", "0004_tag_workspace")
 
 
-def migrate(target) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target] if target != "latest" else executor.loader.graph.leaf_nodes())
-    return executor
-
-
 @pytest.fixture
 def old_apps():
-    executor = migrate(BEFORE)
-    yield executor.loader.project_state([BEFORE]).apps
-    migrate("latest")
+    yield from apps_at(BEFORE)
 
 
 @pytest.mark.django_db(transaction=True)

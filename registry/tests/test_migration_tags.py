@@ -6,10 +6,9 @@ today's models. The database is left migrated to the latest state.
 """
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from conftest import make_user
+from maisie_site.migrating import apps_at, migrate
 from registry.models import MLModel, Tag, Workspace
 
 BEFORE = ("registry", "0003_project_key_counts")
@@ -17,19 +16,10 @@ AFTER = ("registry", "0004_tag_workspace")
 HOLDING = "Tags from before workspaces"
 
 
-def migrate(target) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target] if target != "latest" else executor.loader.graph.leaf_nodes())
-    return executor
-
-
 @pytest.fixture
 def old_apps():
     """The registry's models as they were before tags had a workspace; latest again afterwards."""
-    executor = migrate(BEFORE)
-    yield executor.loader.project_state([BEFORE]).apps
-    migrate("latest")
+    yield from apps_at(BEFORE)
 
 
 class Old:
