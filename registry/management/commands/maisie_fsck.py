@@ -1,5 +1,6 @@
 """Compare stored model files with model rows, and the key counts with the models: report, optionally fix."""
 
+import contextlib
 import os
 from datetime import timedelta
 
@@ -78,7 +79,7 @@ class Command(BaseCommand):
             self.stdout.write(f"stale upload spool: {path} ({size} bytes)")
         if fix:
             for path, _ in spools:
-                if os.path.exists(path):
+                with contextlib.suppress(FileNotFoundError):  # a worker starting up swept it first
                     os.unlink(path)
         if spools:
             hours = spool_stale_seconds() / 3600
