@@ -25,19 +25,23 @@ from accounts.models import ApiToken
 NEW_TOKEN_SESSION_KEY = "accounts:new-token"
 
 
-class SignInView(auth_views.LoginView):
-    """Django's sign-in, limited by the same per-address and per-login counters as the API login
-    (accounts.forms.SignInForm)."""
-
-    template_name = "accounts/login.html"
-    redirect_authenticated_user = True
-    authentication_form = SignInForm
+class ThrottledFormMixin:
+    """429, not 200, when the form refused to check a password: a sign-in limit was reached."""
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
         if form.throttled:
             response.status_code = 429
         return response
+
+
+class SignInView(ThrottledFormMixin, auth_views.LoginView):
+    """Django's sign-in, limited by the same per-address and per-login counters as the API login
+    (accounts.forms.SignInForm)."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+    authentication_form = SignInForm
 
 
 def admin_sign_in(request):
@@ -54,18 +58,12 @@ class SignOutView(auth_views.LogoutView):
     pass
 
 
-class LimitedPasswordChangeMixin:
+class LimitedPasswordChangeMixin(ThrottledFormMixin):
     """A password change whose old-password check counts as a sign-in (accounts/attempts.py):
     429, with nothing checked, once the login is locked."""
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if form.throttled:
-            response.status_code = 429
-        return response
 
 
 class PasswordChangeView(LimitedPasswordChangeMixin, auth_views.PasswordChangeView):
