@@ -43,10 +43,10 @@ def record(
     if not transaction.get_connection().in_atomic_block:
         # Outside a transaction the change could commit without its event, or the reverse.
         raise RuntimeError("events.record() must run inside the change's transaction.atomic block.")
-    columns = {**_scope_of(subject, model), **{key: value for key, value in scope.items() if key in _SCOPE}}
     unknown = set(scope) - set(_SCOPE)
     if unknown:
         raise TypeError(f"record() got unknown scope arguments: {', '.join(sorted(unknown))}")
+    columns = {**_scope_of(subject, model), **scope}
     request_id = current_request_id.get()
     return Event.objects.create(
         kind=kind,

@@ -284,13 +284,10 @@ def _tags_follow_workspace(models, workspace_id: int) -> None:
 
 
 def _save_tag(tag: Tag, **fields) -> Tag:
+    # A name taken meanwhile: _save checks again, and Tag.validate_constraints words the 400.
     if "name" in fields:
         fields["name"] = fields["name"].strip()
-    try:
-        with transaction.atomic():
-            return _save(tag, **fields)
-    except IntegrityError:  # the same name, created in the workspace since full_clean looked
-        raise ValidationError({"name": f"This workspace already has a tag named {tag.name!r}."}) from None
+    return _save(tag, **fields)
 
 
 def tag_create(*, user, workspace: Workspace, name: str, description: str = "") -> Tag:
@@ -502,14 +499,15 @@ def models_without_files_remove(file_names: Iterable[str]) -> int:
     gone = MLModel.objects.filter(file__in=list(file_names))
     _lock_projects(*gone.values_list("project_id", flat=True).distinct())
     states = list(gone.select_for_update().values("id", *keystats.STATE_FIELDS))
-    for model in MLModel.objects.filter(pk__in=[state["id"] for state in states]).select_related("project"):
+    ids = [state["id"] for state in states]
+    for model in MLModel.objects.filter(pk__in=ids).select_related("project"):
         record(kind="model.deleted", actor=None, subject=model, before=snapshot(model, MODEL_FIELDS))
     # An alias on a version whose file is lost can no longer be downloaded: it goes with it.
-    lost = Alias.objects.filter(version_id__in=[state["id"] for state in states])
+    lost = Alias.objects.filter(version_id__in=ids)
     for alias in lost.select_related("version__project", "registered_model"):
         _record_alias("alias.removed", None, alias, alias.version, before=alias.version)
         alias.delete()
-    MLModel.objects.filter(pk__in=[state["id"] for state in states]).delete()
+    MLModel.objects.filter(pk__in=ids).delete()
     keystats.record(removed=states)
     return len(states)
 

@@ -9,22 +9,18 @@ from django.db import migrations
 from events import append_only
 
 
+def _execute(schema_editor, postgresql: str, sqlite: list[str]) -> None:
+    statements = {"postgresql": [postgresql], "sqlite": sqlite}.get(schema_editor.connection.vendor, [])
+    for statement in statements:
+        schema_editor.execute(statement)
+
+
 def create(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(append_only.POSTGRESQL_CREATE)
-    elif vendor == "sqlite":
-        for statement in append_only.SQLITE_CREATE:
-            schema_editor.execute(statement)
+    _execute(schema_editor, append_only.POSTGRESQL_CREATE, append_only.SQLITE_CREATE)
 
 
 def drop(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(append_only.POSTGRESQL_DROP)
-    elif vendor == "sqlite":
-        for statement in append_only.SQLITE_DROP:
-            schema_editor.execute(statement)
+    _execute(schema_editor, append_only.POSTGRESQL_DROP, append_only.SQLITE_DROP)
 
 
 class Migration(migrations.Migration):
