@@ -11,7 +11,7 @@ from registry.api import shape
 from registry.api.fields import JSONObjectField, TagListField
 from registry.links import links_for
 from registry.models import Membership, MLModel, Project, Role, Tag, Workspace
-from registry.querysets import attach_alias_names, attach_tags, summary_prefetches
+from registry.querysets import attach_tags, summary_prefetches
 
 
 def _user(request):
@@ -215,8 +215,6 @@ class MLModelSerializer(serializers.ModelSerializer):
             render = self.context["_render"] = shape.Render(links_for(self.context))
         if "prefetched_tags" not in model.__dict__:
             attach_tags([model])  # one model's tags, by the page's query: cheaper than the ORM's manager
-        if "prefetched_alias_names" not in model.__dict__:
-            attach_alias_names([model])
         return shape.MODEL.python(model, render)
 
     def get_dataset(self, model) -> dict:
