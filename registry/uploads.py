@@ -278,6 +278,12 @@ class HashingUploadHandler(FileUploadHandler):
         self.spools: list[HashingSpool] = []
         self._parsing = False
         self._too_large = False
+        self._may_upload: bool | None = None  # asked once per request, not once per file part
+
+    def _uploader(self) -> bool:
+        if self._may_upload is None:
+            self._may_upload = may_upload(getattr(self.request, "user", None))
+        return self._may_upload
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if self._parsing:
@@ -285,9 +291,7 @@ class HashingUploadHandler(FileUploadHandler):
         # More than form fields can hold means a file, which someone who may not upload anywhere
         # is refused before a byte of it is read.
         content_length = content_length or 0
-        if content_length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE + FORM_OVERHEAD_BYTES and not may_upload(
-            getattr(self.request, "user", None)
-        ):
+        if content_length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE + FORM_OVERHEAD_BYTES and not self._uploader():
             raise PermissionDenied(NOT_AN_UPLOADER)
         # A body announced over the limit is refused at its first file part, once the fields
         # before it (the CSRF token, say) have been read, so the form can say why.
@@ -314,7 +318,7 @@ class HashingUploadHandler(FileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
-        if not may_upload(getattr(self.request, "user", None)):
+        if not self._uploader():
             self._abort_all()
             raise PermissionDenied(NOT_AN_UPLOADER)
         if self._too_large:
