@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "accounts",
     "registry",
     "events",
+    "promotions",
 ]
 
 MIDDLEWARE = [
