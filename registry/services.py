@@ -595,10 +595,11 @@ def _alias_name(name: str) -> str:
     return name
 
 
-def _lock_registered_model(registered_model: RegisteredModel) -> RegisteredModel:
+def registered_model_lock(registered_model: RegisteredModel) -> RegisteredModel:
     """The project's row lock (taken first by every model write), then the registered model's:
     alias writes on one registered model happen one at a time, and never beside a delete,
-    rename or move of one of its versions."""
+    rename or move of one of its versions. promotions/services.py takes it before reading the
+    rules, so the alias cannot move between their evaluation and the move."""
     _lock_projects(registered_model.project_id)
     locked = RegisteredModel.objects.select_for_update().filter(pk=registered_model.pk).first()
     if locked is None:
@@ -607,15 +608,21 @@ def _lock_registered_model(registered_model: RegisteredModel) -> RegisteredModel
 
 
 @transaction.atomic
-def alias_set(*, registered_model: RegisteredModel, name: str, version: int, user) -> tuple[Alias, int | None]:
+def alias_set(
+    *, registered_model: RegisteredModel, name: str, version: int, user, rolled_back: bool = False
+) -> tuple[Alias, int | None]:
     """Point alias `name` at version number `version`, creating or moving it. Returns the alias
     and the version it pointed at before (None when new). One row per alias, changed under the
     registered model's lock: at no instant do two versions hold it, and of two concurrent moves
-    the second sees (and replaces) the first's."""
+    the second sees (and replaces) the first's. `rolled_back` records the move as
+    `alias.rolled_back` (a rollback to the previous target).
+
+    The raw move: it checks the workspace role only, not the project's alias rules. Views and
+    forms call promotions.services.alias_put / alias_rollback, which check the rules first."""
     if not rules.can_set_alias(user, registered_model):
         raise PermissionDenied("Viewers cannot set aliases.")
     name = _alias_name(name)
-    registered_model = _lock_registered_model(registered_model)
+    registered_model = registered_model_lock(registered_model)
     target = (
         MLModel.objects.select_for_update()  # a delete of it waits, then sees the alias (409)
         .filter(version_seen(user), registered_model_id=registered_model.pk, version=version)
@@ -633,7 +640,7 @@ def alias_set(*, registered_model: RegisteredModel, name: str, version: int, use
     alias.version, alias.set_by, alias.set_at = target, user, timezone.now()
     alias.save()
     alias.version_number = target.version
-    kind = "alias.set" if previous is None else "alias.moved"
+    kind = "alias.rolled_back" if rolled_back else "alias.set" if previous is None else "alias.moved"
     _record_alias(kind, user, alias, target, before=previous, after=target)
     return alias, previous.version if previous is not None else None
 
@@ -659,10 +666,11 @@ def _record_alias(kind: str, user, alias: Alias, model: MLModel, before=None, af
 
 @transaction.atomic
 def alias_remove(*, registered_model: RegisteredModel, name: str, user) -> None:
+    """The raw removal, like alias_set: views call promotions.services.alias_remove (the rules)."""
     if not rules.can_set_alias(user, registered_model):
         raise PermissionDenied("Viewers cannot remove aliases.")
     name = _alias_name(name)
-    registered_model = _lock_registered_model(registered_model)
+    registered_model = registered_model_lock(registered_model)
     aliases = Alias.objects.visible_to(user).select_related("version__project", "registered_model")
     alias = aliases.filter(registered_model_id=registered_model.pk, name=name).first()
     if alias is None:
