@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "accounts",
     "registry",
     "events",
+    "django_tasks",
+    "django_tasks_db",
+    "webhooks",
     "promotions",
 ]
 
@@ -173,6 +176,19 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 MAISIE_COUNT_THREADS = env_int("GUNICORN_THREADS", 4, minimum=1)
 
 MAISIE_OPEN_REGISTRATION = env_bool("MAISIE_OPEN_REGISTRATION", False)
+
+# --- Background work and webhooks (docs/webhooks.md). Tasks are rows in this database
+# (django-tasks' database backend), run by `manage.py maisie_worker`: no other service to run.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Targets on loopback, private, link-local or metadata addresses, and plain http, are refused
+# unless this is on (on-premises receivers, the tests).
+MAISIE_WEBHOOK_ALLOW_PRIVATE = env_bool("MAISIE_WEBHOOK_ALLOW_PRIVATE", False)
+# An attempt's whole budget (connect, send, answer), in seconds.
+MAISIE_WEBHOOK_TIMEOUT = env_int("MAISIE_WEBHOOK_TIMEOUT", 10, minimum=1)
+# Attempts in flight at once to one target (scheme, host and port), over every worker.
+MAISIE_WEBHOOK_MAX_IN_FLIGHT = env_int("MAISIE_WEBHOOK_MAX_IN_FLIGHT", 4, minimum=1)
+# Where the links in payloads point (e.g. https://maisie.example.com); paths alone when unset.
+MAISIE_PUBLIC_URL = env_str("MAISIE_PUBLIC_URL").rstrip("/")
 
 # --- Caches. The sign-in limits count in the "throttle" cache, which every worker of every app
 # server must share for a limit to be exact: Redis when MAISIE_REDIS_URL is set, otherwise a
