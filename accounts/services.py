@@ -14,6 +14,8 @@ from events.services import record, snapshot
 
 STAFF_ONLY_FIELDS = ("is_staff", "is_superuser", "is_active")
 TOKEN_FIELDS = ("name", "prefix", "read_only", "expires", "user")  # what token events record; never the secret
+# What SSH key events record: the fingerprint names the key without repeating it.
+SSH_KEY_FIELDS = ("name", "key_type", "fingerprint", "user")
 
 
 def _validate_password(password: str, user: User) -> None:
@@ -141,9 +143,26 @@ def ssh_key_add(*, user: User, name: str, public_key: str) -> SshPublicKey:
     try:
         with transaction.atomic():
             key.save()
+            record(
+                kind="ssh_key.added",
+                actor=user,
+                subject=key,
+                subject_name=key.name,
+                after=snapshot(key, SSH_KEY_FIELDS),
+            )
     except IntegrityError as exc:  # the same key sent twice at once; full_clean saw neither
         raise ValidationError({"public_key": "You have already registered this key."}) from exc
     return key
+
+
+@transaction.atomic
+def ssh_key_remove(*, key: SshPublicKey, user: User) -> None:
+    """Remove one of the user's keys (the API and the profile page find it among the user's own)."""
+    if key.user_id != user.pk and not user.is_staff:
+        raise PermissionDenied("You can only remove your own SSH keys.")
+    before = snapshot(key, SSH_KEY_FIELDS)
+    record(kind="ssh_key.removed", actor=user, subject=key, subject_name=key.name, before=before)
+    key.delete()
 
 
 class SignInRefused(Exception):

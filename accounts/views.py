@@ -216,6 +216,6 @@ class SshKeyRemoveView(ProfileView):
 
     def post(self, request, pk):
         key = get_object_or_404(request.user.ssh_keys, pk=pk)
-        key.delete()
+        services.ssh_key_remove(key=key, user=request.user)
         messages.success(request, f"SSH key “{key.name}” removed.")
         return redirect(reverse("accounts:profile") + "#ssh-keys")

@@ -12,6 +12,11 @@ KINDS: dict[str, str] = {
     "model.deleted": "a model version was deleted",
     "model.visibility_changed": "a model version was made private or public",
     "model.tags_changed": "tags were added to or removed from a model version",
+    # A workspace's tags themselves (/api/v1/tags/; registry/services.py).
+    "tag.created": "a tag was created in a workspace's vocabulary",
+    "tag.renamed": "a tag's name changed (with its description, if that changed too)",
+    "tag.updated": "a tag's description changed",
+    "tag.deleted": "a tag was deleted; the models that carried it lost it",
     # Workspaces, projects and members (registry/services.py).
     "workspace.created": "a workspace was created",
     "workspace.renamed": "a workspace's name changed (with any other changed field)",
@@ -27,8 +32,10 @@ KINDS: dict[str, str] = {
     # Credentials (accounts/services.py).
     "token.created": "a personal API token was created",
     "token.revoked": "a personal API token was revoked",
+    "ssh_key.added": "an SSH public key was registered for signing in",
+    "ssh_key.removed": "an SSH public key was removed",
     # Registered models, aliases, promotion and rules (issue 14, recorded by their services).
-    "registered_model.created": "a registered model was created",
+    "registered_model.created": "a registered model was created (by the first upload, rename or move of its name)",
     "registered_model.updated": "a registered model's description changed",
     "registered_model.deleted": "a registered model was deleted with all its versions",
     "alias.set": "an alias was set on a version",

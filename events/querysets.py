@@ -3,9 +3,9 @@
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery
 
-# Events only the workspace's owners read (and, for tokens, their owner): who holds which rights.
+# Events only the workspace's owners read (and, for tokens and SSH keys, their owner): who holds which rights.
 OWNER_SUBJECTS = ("membership",)
-PERSONAL_SUBJECTS = ("token",)
+PERSONAL_SUBJECTS = ("token", "ssh_key")
 
 
 class EventQuerySet(models.QuerySet):
@@ -15,7 +15,7 @@ class EventQuerySet(models.QuerySet):
           private one; a deleted version as its last event left it);
         - membership events when they own the workspace;
         - everything else there;
-        and token events about themselves, or about a member of a workspace they own."""
+        and token and SSH key events about themselves, or about a member of a workspace they own."""
         from registry.models import Membership, MLModel, Role
 
         if user.is_authenticated and user.is_staff:

@@ -18,7 +18,7 @@ from events.models import Event
 from maisie_site.request_id import current_api_token_id, current_request_id
 
 # How each subject's type is named in events (its model's name otherwise).
-_SUBJECT_TYPES = {"mlmodel": "model", "apitoken": "token"}
+_SUBJECT_TYPES = {"mlmodel": "model", "apitoken": "token", "sshpublickey": "ssh_key"}
 _SCOPE = ("workspace_id", "project_id", "registered_model_id", "model_id", "subject_user_id", "private_uploader_id")
 
 
@@ -78,7 +78,7 @@ def _scope_of(subject, model) -> dict:
         columns.update(workspace_id=subject.workspace_id, project_id=subject.pk)
     elif name == "mlmodel":
         model = subject
-    elif name in ("membership", "apitoken"):
+    elif name in ("membership", "apitoken", "sshpublickey"):
         columns["subject_user_id"] = subject.user_id
     for column in ("workspace_id", "project_id", "registered_model_id"):
         if column not in columns and getattr(subject, column, None) is not None:

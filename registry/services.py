@@ -46,6 +46,7 @@ class Conflict(APIException):
 # The fields whose before/after values events record (events/kinds.py has the vocabulary).
 WORKSPACE_FIELDS = ("name", "description")
 PROJECT_FIELDS = ("name", "description", "git_url", "workspace")
+TAG_FIELDS = ("name", "description")
 MODEL_FIELDS = (
     *("name", "version", "project", "uploader", "private", "hyperparameters", "parameters", "metrics"),
     *("dataset_name", "dataset_description", "git_branch", "git_commit", "file_name", "file_size", "file_sha256"),
@@ -290,25 +291,48 @@ def _save_tag(tag: Tag, **fields) -> Tag:
     return _save(tag, **fields)
 
 
+def _record_tag(kind: str, user, tag: Tag, **values) -> None:
+    """A tag event, seen by those who may see the tag: its name says what it marks, so a tag
+    only other people's private models carry is hidden (TagQuerySet.visible_to). The event takes
+    the visibility of one model carrying the tag, a public one if any (as events about a whole
+    registered model do), and none while no model carries it; it stays out of that model's
+    project and registered model, being about the workspace's vocabulary."""
+    carrying = MLModel.objects.filter(tags=tag).select_related("project")
+    model = carrying.order_by("private", "-id").first()
+    scope = {"project_id": None, "registered_model_id": None} if model is not None else {}
+    record(kind=kind, actor=user, subject=tag, model=model, **scope, **values)
+
+
+@transaction.atomic
 def tag_create(*, user, workspace: Workspace, name: str, description: str = "") -> Tag:
     if not rules.can_edit_tags(user, workspace.pk):
         raise PermissionDenied("Viewers cannot create tags in this workspace.")
-    return _save_tag(Tag(workspace=workspace), name=name, description=description)
+    tag = _save_tag(Tag(workspace=workspace), name=name, description=description)
+    _record_tag("tag.created", user, tag, after=snapshot(tag, TAG_FIELDS))
+    return tag
 
 
+@transaction.atomic
 def tag_update(*, tag: Tag, user, workspace: Workspace | None = None, **fields) -> Tag:
     """Describe or rename one of the workspace's tags; every model carrying it shows the change."""
     if not rules.can_edit_tags(user, tag.workspace_id):
         raise PermissionDenied("Viewers cannot change this workspace's tags.")
     if workspace is not None and workspace.pk != tag.workspace_id:
         raise ValidationError({"workspace_id": "A tag stays in its workspace; create one in the other workspace."})
-    return _save_tag(tag, **fields)
+    before = snapshot(tag, TAG_FIELDS)
+    tag = _save_tag(tag, **fields)
+    old, new = changes(before, snapshot(tag, TAG_FIELDS))
+    if new:
+        _record_tag("tag.renamed" if "name" in new else "tag.updated", user, tag, before=old, after=new)
+    return tag
 
 
+@transaction.atomic
 def tag_delete(*, tag: Tag, user) -> None:
     """Delete a tag; the models carrying it lose it and remain."""
     if not rules.can_delete_tag(user, tag):
         raise PermissionDenied("Only the workspace's owners can delete a tag that other people's models carry.")
+    _record_tag("tag.deleted", user, tag, before=snapshot(tag, TAG_FIELDS))
     tag.delete()
 
 
@@ -393,6 +417,17 @@ def _take_version(project: Project, name: str) -> tuple[RegisteredModel, int]:
     return registered, registered.last_version
 
 
+def _record_if_first(user, model: MLModel) -> None:
+    """`registered_model.created` when `model` took its registered model's first number: the
+    counter starts at 0 only in a row just created (migration 0006 starts existing ones at
+    their highest version). Seen by those who may see that first version (a private upload's
+    name stays its uploader's), and recorded before the version's own event."""
+    if model.version == 1:
+        registered = model.registered_model
+        after = {"name": registered.name, "project_id": registered.project_id}
+        _record_registered_model("registered_model.created", user, registered, model, after=after)
+
+
 def _refuse_if_aliased(model: MLModel, doing: str) -> None:
     names = sorted(Alias.objects.filter(version_id=model.pk).values_list("name", flat=True))
     if names:
@@ -447,6 +482,7 @@ def model_upload(
         with transaction.atomic():
             model.registered_model, model.version = _take_version(project, name)
             model.save()
+            _record_if_first(user, model)
             keystats.record(added=[keystats.state(model)])
             model.tags.set(tags_get_or_create(project.workspace_id, tag_list))
             after = {**snapshot(model, MODEL_FIELDS), "tags": sorted(tag_list)}
@@ -482,6 +518,8 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
         model.registered_model, model.version = _take_version(model.project, model.name)
     model.full_clean(exclude=["file"])
     model.save()
+    if moved or renamed:
+        _record_if_first(user, model)
     keystats.record(added=[keystats.state(model)], removed=[before] if before else [])
     _record_model_changes(user, model, recorded)
     if tags is not None:

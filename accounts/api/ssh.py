@@ -48,7 +48,7 @@ class SshPublicKeyViewSet(
         return self.queryset.filter(user=self.request.user)
 
     def destroy(self, request, *args, **kwargs):
-        self.get_object().delete()
+        services.ssh_key_remove(key=self.get_object(), user=request.user)
         return deleted()
 
 

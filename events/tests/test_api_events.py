@@ -74,7 +74,7 @@ def test_listing_events_takes_a_fixed_number_of_queries(api, alice, workspace, r
     with django_assert_num_queries(3):
         response = client.get(URL)
 
-    assert len(response.json()["data"]) == min(20, rows + 6)
+    assert len(response.json()["data"]) == min(20, rows + 7)
 
 
 # ----------------------------------------------------------------------------- who sees what
@@ -106,17 +106,25 @@ def test_a_member_does_not_see_events_of_another_users_private_model(api, alice,
     assert listed == []
     assert "secret-plan" not in api.as_user(bob).get(URL).content.decode()
     assert_error(api.as_user(bob).get(f"{URL}{Event.objects.filter(model_id=secret.pk).first().pk}/"), 404)
-    assert sorted(_kinds(api.as_user(alice), model=secret.pk)) == ["model.created", "model.updated"]
+    assert sorted(_kinds(api.as_user(alice), model=secret.pk)) == [
+        "model.created",
+        "model.updated",
+        "registered_model.created",
+    ]
 
 
 def test_a_model_made_private_hides_its_earlier_events_too(api, alice, bob, project):
     model = upload(alice, project, name="was-public")
-    assert _kinds(api.as_user(bob), model=model.pk) == ["model.created"]
+    assert _kinds(api.as_user(bob), model=model.pk) == ["model.created", "registered_model.created"]
 
     services.model_update(model=model, user=alice, private=True)
 
     assert _listed(api.as_user(bob), model=model.pk) == []
-    assert _kinds(api.as_user(alice), model=model.pk) == ["model.visibility_changed", "model.created"]
+    assert _kinds(api.as_user(alice), model=model.pk) == [
+        "model.visibility_changed",
+        "model.created",
+        "registered_model.created",
+    ]
 
 
 def test_a_deleted_private_model_stays_hidden_and_a_deleted_public_one_stays_visible(api, alice, bob, project):
@@ -127,14 +135,15 @@ def test_a_deleted_private_model_stays_hidden_and_a_deleted_public_one_stays_vis
     services.model_delete(model=shown, user=alice)
 
     assert _listed(api.as_user(bob), model=hidden_id) == []
-    assert _kinds(api.as_user(bob), model=shown_id) == ["model.deleted", "model.created"]
-    assert _kinds(api.as_user(alice), model=hidden_id) == ["model.deleted", "model.created"]
+    # registered_model.created takes its first version's visibility, as that version's last event left it.
+    assert _kinds(api.as_user(bob), model=shown_id) == ["model.deleted", "model.created", "registered_model.created"]
+    assert _kinds(api.as_user(alice), model=hidden_id) == ["model.deleted", "model.created", "registered_model.created"]
 
 
 def test_staff_see_every_event(api, staff, alice, project):
     secret = upload(alice, project, name="secret-plan", private=True)
 
-    assert _kinds(api.as_user(staff), model=secret.pk) == ["model.created"]
+    assert _kinds(api.as_user(staff), model=secret.pk) == ["model.created", "registered_model.created"]
 
 
 def test_only_owners_see_membership_events(api, alice, bob, carol, staff, workspace):
@@ -199,7 +208,11 @@ def test_it_filters_by_project(api, alice, two_projects):
     first, second = two_projects
     upload(alice, first)
 
-    assert _kinds(api.as_user(alice), project=first.pk) == ["model.created", "project.created"]
+    assert _kinds(api.as_user(alice), project=first.pk) == [
+        "model.created",
+        "registered_model.created",
+        "project.created",
+    ]
     assert {event["project_id"] for event in _listed(api.as_user(alice), project=f"{first.pk},{second.pk}")} == {
         first.pk,
         second.pk,
@@ -211,8 +224,8 @@ def test_it_filters_by_model(api, alice, two_projects):
     one, other = upload(alice, first, name="one"), upload(alice, first, name="other")
     services.model_update(model=one, user=alice, private=True)
 
-    assert _kinds(api.as_user(alice), model=one.pk) == ["model.visibility_changed", "model.created"]
-    assert _kinds(api.as_user(alice), model=other.pk) == ["model.created"]
+    assert _kinds(api.as_user(alice), model=one.pk, kind="model") == ["model.visibility_changed", "model.created"]
+    assert _kinds(api.as_user(alice), model=other.pk, kind="model") == ["model.created"]
 
 
 def test_it_filters_by_registered_model(api, alice, two_projects):
@@ -222,7 +235,7 @@ def test_it_filters_by_registered_model(api, alice, two_projects):
     if registered_id is None:
         pytest.skip("registered models are not in this tree yet")
 
-    assert _kinds(api.as_user(alice), registered_model=registered_id) == ["model.created"]
+    assert _kinds(api.as_user(alice), registered_model=registered_id) == ["model.created", "registered_model.created"]
 
 
 def test_it_filters_by_actor(api, alice, bob, two_projects):

@@ -68,10 +68,12 @@ def test_a_description_change_is_recorded_with_before_and_after(api, bob, carol,
 
 
 def test_uploads_record_their_registered_model(api, bob, carol, resnet):
-    # The model.created events carry the registered model (no registered_model.created of their own).
+    # Each model.created event carries the registered model; the first upload also created it.
     created = events(api, carol, registered_model=resnet.registered_model_id, kind="model.created")
+    registered = events(api, carol, registered_model=resnet.registered_model_id, kind="registered_model.created")
 
     assert len(created) == 2
+    assert len(registered) == 1
 
 
 def test_events_of_a_registered_model_of_private_versions_are_not_shown_to_others(api, bob, carol, project):
@@ -81,7 +83,7 @@ def test_events_of_a_registered_model_of_private_versions_are_not_shown_to_other
 
     assert events(api, carol, registered_model=secret.registered_model_id) == []
     mine = {e["kind"] for e in events(api, bob, registered_model=secret.registered_model_id)}
-    assert mine == {"alias.set", "registered_model.updated", "model.created"}
+    assert mine == {"alias.set", "registered_model.updated", "registered_model.created", "model.created"}
 
 
 def test_deleting_a_registered_model_records_its_aliases_versions_and_itself(api, alice, bob, carol, resnet):
