@@ -1,19 +1,21 @@
 """Webhooks (docs/webhooks.md): subscriptions, the outbox of deliveries, and every attempt.
 
-A Subscription belongs to a workspace, or to one of its projects, and delivers the events its
-owner may see. A Delivery is one message to one subscription: written in the transaction of the
-event it carries (the outbox), then attempted by the workers until it succeeds or gives up. Each
-attempt leaves a DeliveryAttempt row: the delivery log.
+A Webhook (a subscription) belongs to a workspace, or to one of its projects, and delivers the
+events its owner may see. A Delivery is one message to one webhook: written in the transaction
+of the event it carries (the outbox), then attempted by the workers until it succeeds or gives
+up. Each attempt leaves a DeliveryAttempt row: the delivery log.
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from webhooks.querysets import DeliveryQuerySet, SubscriptionQuerySet
+from webhooks.querysets import DeliveryQuerySet, WebhookQuerySet
 
 
-class Subscription(models.Model):
+class Webhook(models.Model):
+    """A subscription: where to deliver which events of a workspace or project, signed with its secret."""
+
     workspace = models.ForeignKey("registry.Workspace", on_delete=models.CASCADE, related_name="webhooks")
     # Null: every event of the workspace; set: only the project's (its workspace is `workspace`).
     project = models.ForeignKey(
@@ -43,11 +45,10 @@ class Subscription(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
-    objects = SubscriptionQuerySet.as_manager()
+    objects = WebhookQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
-        verbose_name = "webhook"
 
     def __str__(self):
         return self.description or self.url
@@ -66,7 +67,7 @@ class Delivery(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"  # refused for good, or out of retries
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     # Events are never deleted (events/append_only.py); no constraint, as events point at nothing either.
     event = models.ForeignKey(
         "events.Event", on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
@@ -81,7 +82,7 @@ class Delivery(models.Model):
     # The attempt in flight: who claimed it (a fresh token per attempt) and until when the claim holds.
     claim = models.UUIDField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)  # the django-tasks result that will attempt it
+    task_id = models.UUIDField(null=True, blank=True)  # the django-tasks result that will attempt it
     created = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.IntegerField(null=True, blank=True)
@@ -93,13 +94,13 @@ class Delivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "deliveries"
         indexes = [
-            models.Index(fields=["subscription", "id"], name="delivery_log"),
+            models.Index(fields=["webhook", "id"], name="delivery_log"),
             models.Index(fields=["state", "lease_until"], name="delivery_in_flight"),
             models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
         ]
 
     def __str__(self):
-        return f"{self.kind} {self.message_id} to webhook {self.subscription_id}"
+        return f"{self.kind} {self.message_id} to webhook {self.webhook_id}"
 
 
 class DeliveryAttempt(models.Model):

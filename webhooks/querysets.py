@@ -14,7 +14,7 @@ def _owned_workspace(user, workspace_ref: str):
     return Exists(Membership.objects.filter(workspace_id=OuterRef(workspace_ref), user_id=user.pk, role=Role.OWNER))
 
 
-class SubscriptionQuerySet(models.QuerySet):
+class WebhookQuerySet(models.QuerySet):
     def visible_to(self, user):
         if not user.is_authenticated:
             return self.none()
@@ -29,4 +29,4 @@ class DeliveryQuerySet(models.QuerySet):
             return self.none()
         if user.is_staff:
             return self
-        return self.filter(_owned_workspace(user, "subscription__workspace_id"))
+        return self.filter(_owned_workspace(user, "webhook__workspace_id"))
