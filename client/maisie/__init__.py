@@ -15,6 +15,8 @@ from maisie.core import (
 )
 from maisie.resources.models import Models
 from maisie.resources.projects import Projects
+from maisie.resources.promotions import PromotionRequests
+from maisie.resources.registered_models import AliasMoved, PromotionOpened, RegisteredModels
 from maisie.resources.users import Users
 from maisie.resources.workspaces import Workspaces
 
@@ -22,10 +24,14 @@ __all__ = [
     "APP_ENV_PREFIX",
     "DEFAULT_SETTINGS",
     "PERMITTED_SETTINGS",
+    "AliasMoved",
     "BaseAction",
     "Config",
     "Models",
     "Projects",
+    "PromotionOpened",
+    "PromotionRequests",
+    "RegisteredModels",
     "Users",
     "Workspaces",
     "__version__",

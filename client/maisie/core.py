@@ -479,16 +479,22 @@ class BaseAction:
             return response
         return response
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, context: str | None = None, **kwargs: Any) -> Any:
         """Send an authenticated request and return the `data` of its answer.
 
+        :param context: what was asked, added to a bare "not found" (default: the path)
         :raises maisie.errors.MaisieError: the error matching the server's answer
         """
+        return self._answer(method, path, context=context, **kwargs)[1]
+
+    def _answer(self, method: str, path: str, *, context: str | None = None, **kwargs: Any) -> tuple[int, Any]:
+        """As :meth:`_call`, for answers whose success status says something (200 or 202): the
+        status and the `data`."""
         response = self._request(method, path, **kwargs)
-        body = http.decode_body(response, context=path.strip("/"))
+        body = http.decode_body(response, context=path.strip("/") if context is None else context)
         if isinstance(body, dict) and "pagination" in body:
             self.pagination = body["pagination"]
-        return http.unwrap(body)
+        return response.status_code, http.unwrap(body)
 
     @staticmethod
     def _require(value: Any, what: str, hint: str) -> Any:

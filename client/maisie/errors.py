@@ -64,6 +64,25 @@ class NotFound(APIError):
     exit_code = 4
 
 
+class Conflict(APIError):
+    """The request is fine but the current state refuses it (HTTP 409): an alias still points
+    at the version, a promotion request is already pending, an alias rule is not met."""
+
+    exit_code = 9
+
+
+class RulesFailed(Conflict):
+    """Moving an alias broke the project's alias rules (HTTP 409); nothing changed.
+
+    ``str(error)`` lists each rule's sentence; :attr:`failed_rules` holds the server's
+    machine-readable list (each rule with its ``code``, its ``rule`` id and its ``message``).
+    """
+
+    def __init__(self, message: str, *, failed_rules: list[dict], status: int | None = 409) -> None:
+        super().__init__(message, status=status)
+        self.failed_rules = failed_rules
+
+
 class ChecksumMismatch(MaisieError):
     """A downloaded file's SHA-256 differs from the one the server recorded at upload."""
 
@@ -94,6 +113,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
     401: AuthenticationError,
     403: PermissionDenied,
     404: NotFound,
+    409: Conflict,
 }
 
 

@@ -65,6 +65,14 @@ class Account:
         }
 
     @property
+    def workspace_name(self) -> str:
+        return f"{self.login} space"
+
+    def ref(self, name: str, suffix: str = "") -> str:
+        """A reference to model `name` in this account's project: `<ws>/resnets/<name><suffix>`."""
+        return f"{self.workspace_name}/resnets/{name}{suffix}"
+
+    @property
     def session(self) -> requests.Session:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {self.token}"

@@ -2,7 +2,8 @@
 
 Every command takes `--help`. Failures print one line on stderr and exit non-zero:
 1 unexpected, 2 bad usage or configuration, 3 not signed in or refused, 4 not found,
-5 not allowed, 6 invalid input, 7 server unreachable, 8 checksum mismatch, 130 interrupted.
+5 not allowed, 6 invalid input, 7 server unreachable, 8 checksum mismatch, 9 refused by the
+current state (an alias rule, an alias on the version), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def completion(ctx: click.Context, shell: str) -> None:
 
 
 def _register() -> None:
-    from maisie.cli import account, config, models, projects, users, workspaces
+    from maisie.cli import account, aliases, config, models, projects, promotions, registered_models, users, workspaces
 
     for command in (
         *account.COMMANDS,
@@ -191,6 +192,10 @@ def _register() -> None:
         workspaces.workspaces,
         projects.projects,
         models.models,
+        registered_models.registered_models,
+        aliases.alias,
+        aliases.resolve,
+        promotions.promotions,
         users.users,
     ):
         cli.add_command(command)

@@ -10,7 +10,26 @@ import click
 
 from maisie.cli import CliError, State
 from maisie.cli.output import Column, echo_json, render_detail, render_table
+from maisie.references import SYNTAX, as_id
 from maisie.resources.base import Resource
+
+
+class IdOrReference(click.ParamType):
+    """An id (``42``), or a reference (``vision/imagenet/resnet50@production``) left for the
+    server to parse, so that its message names the wrong part. Anything else is a usage error."""
+
+    name = "ID|REF"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        number = as_id(value)
+        if number is not None:
+            return number
+        if "/" not in str(value):
+            self.fail(f"{value!r} is neither an id nor a reference ({SYNTAX}).", param, ctx)
+        return str(value)
+
+
+ID_OR_REF = IdOrReference()
 
 
 def paging_options(func: Callable) -> Callable:
@@ -37,14 +56,16 @@ def show_list(
     noun: str,
     pagination: dict | None = None,
     all_pages: bool = False,
+    key: str = "id",
 ) -> None:
-    """Print a list as JSON (`--json`), ids (`--quiet`) or a table with a page line on stderr."""
+    """Print a list as JSON (`--json`), ids (`--quiet`; or the field `key`) or a table with a
+    page line on stderr."""
     if state.json:
         echo_json(rows)
         return
     if state.quiet:
         for row in rows:
-            click.echo(row.get("id"))
+            click.echo(row.get(key))
         return
     if not rows:
         state.info(f"No {noun}.")
@@ -95,6 +116,12 @@ def delete_many(state: State, resource: Resource, noun: str, ids: Sequence[int],
         echo_json({"deleted": list(ids)})
 
 
+as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    metavar="TIME",
+    help="As things were at this time: ISO 8601, e.g. 2026-12-01T14:02:00Z (without an offset: UTC).",
+)
 yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 local_option = click.option(
     "--local",

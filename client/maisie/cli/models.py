@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from maisie.cli import AliasedGroup, CliError, State, output_options, pass_state
-from maisie.cli.common import delete_many, fetch, paging_options, show_list, show_object, yes_option
+from maisie.cli.common import ID_OR_REF, delete_many, fetch, paging_options, show_list, show_object, yes_option
 from maisie.cli.output import echo_json, file_label, user_label
 from maisie.errors import HiddenFileName, TargetExists
 from maisie.resources.models import Models
@@ -39,6 +39,8 @@ DETAIL_ORDER = (
     "workspace_id",
     "user",
     "visibility",
+    "registered_model_id",
+    "aliases",
     "tags",
     "file",
     "sha256",
@@ -217,16 +219,22 @@ def ls(
 
 
 @models.command()
-@click.argument("id", type=int)
+@click.argument("id", type=ID_OR_REF)
 @output_options
 @pass_state
-def get(state: State, id: int) -> None:
-    """Show one model with all its metadata."""
-    show_object(state, Models(state.config).get(id), DETAIL_ORDER, _detail)
+def get(state: State, id: int | str) -> None:
+    """Show one model with all its metadata: by ID, or by reference
+    (vision/imagenet/resnet50@production, …/resnet50:3, or …/resnet50 for the latest)."""
+    show_model(state, Models(state.config).get(id))
+
+
+def show_model(state: State, model: dict) -> None:
+    """Print a model version as `models get` does."""
+    show_object(state, model, DETAIL_ORDER, _detail)
 
 
 @models.command()
-@click.argument("id", type=int)
+@click.argument("id", type=ID_OR_REF)
 @click.option(
     "-o",
     "--output",
@@ -237,15 +245,16 @@ def get(state: State, id: int) -> None:
 @click.option("--allow-hidden", is_flag=True, help="Save under a stored file name that starts with a dot (`.bashrc`).")
 @output_options
 @pass_state
-def download(state: State, id: int, output: Path | None, force: bool, allow_hidden: bool) -> None:
-    """Download model ID, resuming an interrupted download and checking its SHA-256.
+def download(state: State, id: int | str, output: Path | None, force: bool, allow_hidden: bool) -> None:
+    """Download model ID (or a reference: vision/imagenet/resnet50@production), resuming an
+    interrupted download and checking its SHA-256.
 
     An existing file is not replaced without --force, and a stored file name that starts with
     a dot is refused without --allow-hidden (or -o with a name of your own)."""
+    resource = Models(state.config)
+    model = resource.get(id)  # resolved once: the id printed is the one downloaded
     try:
-        path = Models(state.config).download(
-            id, output, progress=state.progress, overwrite=force, allow_hidden=allow_hidden
-        )
+        path = resource.download(model, output, progress=state.progress, overwrite=force, allow_hidden=allow_hidden)
     except TargetExists as exc:
         raise CliError(f"{exc.path} already exists; use --force to replace it.", exc.exit_code) from None
     except HiddenFileName as exc:
@@ -255,7 +264,7 @@ def download(state: State, id: int, output: Path | None, force: bool, allow_hidd
             exc.exit_code,
         ) from None
     if state.json:
-        echo_json({"id": id, "path": str(path)})
+        echo_json({"id": model["id"], "path": str(path)})
     else:
         click.echo(str(path))
 

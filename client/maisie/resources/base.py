@@ -60,6 +60,16 @@ class Resource(BaseAction):
                 return
             page += 1
 
+    def _pages(self, path: str, params: Mapping[str, Any], per_page: int = 100) -> Iterator[dict]:
+        """Yield every item of a list endpoint other than this collection's, page after page."""
+        page = 1
+        while True:
+            items = self._call("GET", path, params=clean_params({**params, "page": page, "per_page": per_page}))
+            yield from items
+            if not items or not (self.pagination or {}).get("has_next"):
+                return
+            page += 1
+
     def _create(self, payload: Mapping[str, Any]) -> dict:
         return self._call("POST", f"{self.path}/", json=dict(payload))
 

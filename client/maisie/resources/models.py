@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from maisie.core import clean_params
 from maisie.errors import HiddenFileName, ValidationError
+from maisie.references import IdOrRef, as_id, as_of_param
 from maisie.resources.base import Resource
 from maisie.utils.git import git_fields
 from maisie.utils.inputs import load_mapping, to_json
@@ -39,6 +42,33 @@ class Models(Resource):
 
     path = "models"
     query_param = "q"
+
+    def get(self, id: IdOrRef) -> dict:
+        """Fetches a single model, by id or by reference.
+
+        :param id: the model's id (``42``), or a reference to one of its versions:
+            ``"vision/imagenet/resnet50@production"``, ``"…/resnet50:12"``, or ``"…/resnet50"``
+            for the latest version you can see
+        :returns: requested model
+        :raises maisie.errors.ValidationError: for a malformed reference (the message names the
+            wrong part) or an alias the registered model does not have
+        :raises maisie.errors.NotFound: when it does not exist or is hidden from you
+        """
+        number = as_id(id)
+        return super().get(number) if number is not None else self.resolve(id)
+
+    def resolve(self, ref: str, as_of: datetime | str | None = None) -> dict:
+        """The version a reference names (``GET /api/v1/resolve/``), as :meth:`get` answers it.
+
+        :param ref: ``<workspace>/<project>/<name>``, then ``@<alias>``, ``:<version>`` or
+            nothing for the latest version
+        :param as_of: answer as things were at this time (an ISO 8601 text or a `datetime`; a
+            time without an offset is UTC): what ``@production`` pointed at then
+        :returns: the model version
+        """
+        params = {"ref": str(ref), "as_of": as_of_param(as_of)}
+        # The server's 404 names the part of the reference that was not found: no context added.
+        return self._call("GET", "resolve/", params=clean_params(params), context="")
 
     def get_all(
         self,
@@ -167,7 +197,7 @@ class Models(Resource):
 
     def download(
         self,
-        id: int,
+        id: IdOrRef | Mapping[str, Any],
         path: str | Path | None = None,
         *,
         progress: bool | None = None,
@@ -185,7 +215,9 @@ class Models(Resource):
         no ``..``, no control characters), and a name starting with a dot (``.bashrc``) is
         refused unless `allow_hidden`. An existing file is not replaced unless `overwrite`.
 
-        :param id: id of the model to download
+        :param id: id of the model to download, a reference to it
+            (``"vision/imagenet/resnet50@production"``; see :meth:`get`), or the model as
+            :meth:`get` answered it (so a reference is resolved once, whatever moves meanwhile)
         :param path: a folder to save it in under its stored file name, or a file path
             (default: the stored file name in the working folder)
         :param progress: show a progress bar on stderr (default: when stderr is a terminal)
@@ -194,9 +226,10 @@ class Models(Resource):
             :class:`maisie.errors.HiddenFileName`)
         :returns: the path of the downloaded file
         """
-        model = self.get(id)
+        model = id if isinstance(id, Mapping) else self.get(id)
+        model_id = int(model["id"])
         info = model.get("file") or {}
-        name = safe_filename(info.get("name"), f"model-{int(id)}")
+        name = safe_filename(info.get("name"), f"model-{model_id}")
         target = Path.cwd() if path is None else Path(path).expanduser().absolute()
         if target.is_dir():
             if name.startswith(".") and not allow_hidden:
@@ -206,7 +239,7 @@ class Models(Resource):
             raise ValidationError(f"Folder {target.parent} does not exist.")
         return download_file(
             self._request,
-            self._url(f"{self.path}/{int(id)}/download/"),
+            self._url(f"{self.path}/{model_id}/download/"),
             target,
             sha256=info.get("sha256"),
             size=info.get("size"),
