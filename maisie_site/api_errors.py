@@ -63,6 +63,9 @@ def exception_handler(exc, context):
     if response is None:
         return None
     body = {"status": "error", "message": _message(exc)}
+    # What an error says beyond its message, for programs (promotions.services.RulesBroken's
+    # `failed_rules`): fields of its own, beside `message`.
+    body.update(getattr(exc, "error_fields", None) or {})
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
         body["errors"] = detail if isinstance(detail, dict) else {"non_field_errors": detail}

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api.ssh import SshChallengeView, SshLoginView, SshPublicKeyViewSet
 from accounts.api.views import ApiTokenViewSet, LoginView, TokenRefreshView, UserViewSet
 from events.api.views import EventViewSet
+from promotions.api.views import AliasRuleViewSet, PromotionRequestViewSet
 from registry.api.registered_models import RegisteredModelViewSet, ResolveView
 from registry.api.views import MLModelViewSet, ProjectViewSet, TagViewSet, WorkspaceViewSet
 
@@ -21,6 +22,8 @@ router.register("users", UserViewSet, basename="user")
 router.register("auth/tokens", ApiTokenViewSet, basename="apitoken")
 router.register("auth/ssh-keys", SshPublicKeyViewSet, basename="sshkey")
 router.register("events", EventViewSet, basename="event")
+router.register(r"projects/(?P<project_pk>\d+)/alias-rules", AliasRuleViewSet, basename="aliasrule")
+router.register("promotion-requests", PromotionRequestViewSet, basename="promotionrequest")
 
 app_name = "api"
 urlpatterns = [

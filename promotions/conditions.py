@@ -1,7 +1,20 @@
-"""Rule conditions in the search language (registry/search, docs/search.md)."""
+"""Rule conditions, in the search language of `q=` (registry/search, docs/search.md).
 
+A condition is parsed and compiled exactly as the models list does, and checked against one
+version in the database. When the version fails it, each top-level part (joined by `and`) is
+checked on its own, so the answer can say which part failed and what the version holds there:
+`metrics.accuracy is 0.87; the rule for production needs metrics.accuracy >= 0.9`.
+"""
+
+import json
+from dataclasses import dataclass
+
+from registry.models import MLModel
+from registry.search import fields
 from registry.search.compiler import compile_query
 from registry.search.errors import QueryError
+from registry.search.parser import parse_query
+from registry.search.syntax import And, Comparison, FieldRef, Not
 
 
 def condition_error(text: str) -> str | None:
@@ -11,3 +24,101 @@ def condition_error(text: str) -> str | None:
     except QueryError as error:
         return str(error)
     return None
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """A part of a condition that a version does not match: as written, and what the version
+    holds in the fields it names (`metrics.accuracy is 0.87`), or "" when nothing can be said."""
+
+    text: str
+    found: str
+
+
+def unmet_parts(condition: str, version: MLModel) -> list[Unmet]:
+    """The parts of `condition` (a valid query) that `version` does not match; [] when it matches.
+
+    One query when it matches; otherwise one more per top-level part."""
+    tree = parse_query(condition)
+    if tree is None or _matches(version, compile_query(condition)):
+        return []
+    parts = tree.children if isinstance(tree, And) else (tree,)
+    unmet = [
+        Unmet(text=_text(part), found=_found(part, version))
+        for part in parts
+        if len(parts) == 1 or not _matches(version, compile_query(_text(part)))
+    ]
+    # The whole fails while each part alone matches: only a part naming a relation with several
+    # rows (tags) could do that; name the whole condition then.
+    return unmet or [Unmet(text=_text(tree), found=_found(tree, version))]
+
+
+def _matches(version: MLModel, condition) -> bool:
+    return MLModel.objects.filter(condition, pk=version.pk).exists()
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _text(node, inside: type | None = None) -> str:
+    """The node written back as a query, from the texts the parser kept (values as written)."""
+    if isinstance(node, Comparison):
+        return _comparison(node, negated=False)
+    if isinstance(node, Not):
+        if isinstance(node.child, Comparison) and node.child.operator in ("in", "like", "exists"):
+            return _comparison(node.child, negated=True)
+        return f"not {_text(node.child, Not)}"
+    word = " and " if isinstance(node, And) else " or "
+    text = word.join(_text(child, type(node)) for child in node.children)
+    return text if inside is None or (inside is And and isinstance(node, And)) else f"({text})"
+
+
+def _comparison(node: Comparison, negated: bool) -> str:
+    field, operator = node.target.text, f"not {node.operator}" if negated else node.operator
+    if node.operator == "exists":
+        return f"{field} {operator}"
+    if node.operator == "in":
+        return f"{field} {operator} ({', '.join(value.text for value in node.values)})"
+    return f"{field} {operator} {node.values[0].text}"
+
+
+# ----------------------------------------------------------------------------- what the version holds
+
+
+def _targets(node) -> list[FieldRef]:
+    if isinstance(node, Comparison):
+        return [node.target]
+    if isinstance(node, Not):
+        return _targets(node.child)
+    return [target for child in node.children for target in _targets(child)]
+
+
+def _found(node, version: MLModel) -> str:
+    seen: dict[str, str] = {}
+    for target in _targets(node):
+        if target.text not in seen:
+            seen[target.text] = f"{target.text} {_value(target, version)}"
+    return " and ".join(seen.values())
+
+
+def _shown(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _value(target: FieldRef, version: MLModel) -> str:
+    field = target.field
+    if field.kind == fields.JSON:
+        section = getattr(version, field.column) or {}
+        return f"is {_shown(section[target.key])}" if target.key in section else "is not set"
+    if field.kind == fields.TAG:
+        names = sorted(tag.name for tag in version.tag_list)
+        return f"is one of {', '.join(_shown(name) for name in names)}" if names else "has no tags"
+    values = {
+        "user": lambda: version.uploader.login,
+        "project": lambda: version.project.name,
+        "workspace": lambda: version.project.workspace.name,
+        "visibility": lambda: version.visibility,
+        "created": lambda: version.created.isoformat(),
+    }
+    value = values[field.name]() if field.name in values else getattr(version, field.column)
+    return "is empty" if value == "" else f"is {_shown(value)}"

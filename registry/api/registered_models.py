@@ -10,7 +10,7 @@ import django_filters
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +18,9 @@ from rest_framework.views import APIView
 from maisie_site.api import deleted
 from maisie_site.api_errors import ExplainedHttp404
 from maisie_site.storable import validate_text
+from promotions import services as promotions
+from promotions.api.serializers import PromotionRequestSerializer
+from promotions.models import PromotionRequest
 from registry import references, services
 from registry.api.serializers import MLModelSerializer, UserBriefSerializer
 from registry.api.views import RegistryViewSet
@@ -168,7 +171,11 @@ class RegisteredModelViewSet(RegistryViewSet):
         return self.get_paginated_response(AliasSerializer(page, many=True, context=self.get_serializer_context()).data)
 
     @extend_schema(methods=["GET"], request=None, responses=AliasSerializer)
-    @extend_schema(methods=["PUT"], request=AliasSetSerializer, responses=AliasSetResultSerializer)
+    @extend_schema(
+        methods=["PUT"],
+        request=AliasSetSerializer,
+        responses={200: AliasSetResultSerializer, 202: PromotionRequestSerializer},
+    )
     @extend_schema(methods=["DELETE"], request=None, responses=None)
     @action(
         detail=True,
@@ -180,21 +187,44 @@ class RegisteredModelViewSet(RegistryViewSet):
     def alias(self, request, pk=None, alias=None):
         registered = self.get_object()
         context = self.get_serializer_context()
+        # Moves go through promotions.services, which checks the project's alias rules; never
+        # through registry.services.alias_set/alias_remove, the raw moves that do not know them.
         if request.method == "PUT":
             body = AliasSetSerializer(data=request.data)
             body.is_valid(raise_exception=True)
-            moved, previous = services.alias_set(
+            result = promotions.alias_put(
                 registered_model=registered, name=alias, user=request.user, **body.validated_data
             )
-            moved.previous_version = previous
-            return Response(AliasSetResultSerializer(moved, context=context).data)
+            return _moved_or_requested(result, context)
         if request.method == "DELETE":
-            services.alias_remove(registered_model=registered, name=alias, user=request.user)
+            promotions.alias_remove(registered_model=registered, name=alias, user=request.user)
             return deleted()
         found = self._aliases(registered).filter(name=alias).first()
         if found is None:
             raise ExplainedHttp404(f"No alias {alias[:70]!r} on this registered model.")
         return Response(AliasSerializer(found, context=context).data)
+
+    @extend_schema(request=None, responses={200: AliasSetResultSerializer, 202: PromotionRequestSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"aliases/(?P<alias>[^/]+)/rollback",
+        filterset_class=None,
+        serializer_class=AliasSetResultSerializer,
+    )
+    def rollback(self, request, pk=None, alias=None):
+        """Point the alias back at the version it named before its current one (the rules apply)."""
+        result = promotions.alias_rollback(registered_model=self.get_object(), name=alias, user=request.user)
+        return _moved_or_requested(result, self.get_serializer_context())
+
+
+def _moved_or_requested(result, context) -> Response:
+    """200 with the alias when it moved (or already named the version), 202 with the promotion
+    request when the rules want approvals first."""
+    if isinstance(result, PromotionRequest):
+        return Response(PromotionRequestSerializer(result, context=context).data, status=status.HTTP_202_ACCEPTED)
+    result.alias.previous_version = result.previous_version
+    return Response(AliasSetResultSerializer(result.alias, context=context).data)
 
 
 class ResolveView(APIView):
