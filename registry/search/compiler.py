@@ -12,7 +12,7 @@ from functools import reduce
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
-from registry.models import MLModel
+from registry.models import Alias, MLModel
 from registry.search import fields
 from registry.search.errors import query_error
 from registry.search.expressions import BOOLEAN, NUMBER, STRING, ILike, JSONCompare, JSONHasKey, JSONValue
@@ -20,7 +20,7 @@ from registry.search.parser import parse_ordering, parse_query
 from registry.search.syntax import And, Comparison, Literal, Not, Or, OrderTerm
 
 _RANGE_LOOKUPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-_EXISTS_FIELDS = "JSON keys, tag, dataset, branch and commit"
+_EXISTS_FIELDS = "JSON keys, tag, alias, dataset, branch and commit"
 
 
 def compile_query(text: str) -> Q | None:
@@ -246,17 +246,28 @@ def _relation(comparison: Comparison) -> Q:
 
 def _tag(comparison: Comparison) -> Q:
     """A model has several tags: `tag = x` means one of them is x, `tag != x` that none is."""
-    op = comparison.operator
-    _require_operator(comparison, "= != in like exists", "tag takes = != in like and exists")
-    _require_kinds(comparison, "string", "quoted tag names")
-    tagged = MLModel.tags.through.objects.filter(mlmodel_id=OuterRef("pk"))
+    return _one_of_names(comparison, MLModel.tags.through.objects.filter(mlmodel_id=OuterRef("pk")), "tag__name")
+
+
+def _alias(comparison: Comparison) -> Q:
+    """A version holds several aliases, as it holds tags: `alias = "production"` means one of
+    them is production, `alias != x` that none is. An alias names only the version it is on, so
+    a model the caller may see shows it nothing hidden."""
+    return _one_of_names(comparison, Alias.objects.filter(version_id=OuterRef("pk")), "name")
+
+
+def _one_of_names(comparison: Comparison, rows, name: str) -> Q:
+    """A condition on the names of `rows`, the model's own (correlated by OuterRef("pk"))."""
+    op, field = comparison.operator, comparison.target.field.name
+    _require_operator(comparison, "= != in like exists", f"{field} takes = != in like and exists")
+    _require_kinds(comparison, "string", f"quoted {field} names")
     if op == "exists":
-        return Q(Exists(tagged))
+        return Q(Exists(rows))
     if op == "in":
-        return Q(Exists(tagged.filter(tag__name__in=[literal.value for literal in comparison.values])))
+        return Q(Exists(rows.filter(**{f"{name}__in": [literal.value for literal in comparison.values]})))
     if op == "like":
-        return Q(Exists(tagged.filter(ILike(F("tag__name"), _like_pattern(comparison.values[0])))))
-    condition = Q(Exists(tagged.filter(tag__name=comparison.values[0].value)))
+        return Q(Exists(rows.filter(ILike(F(name), _like_pattern(comparison.values[0])))))
+    condition = Q(Exists(rows.filter(**{name: comparison.values[0].value})))
     return condition if op == "=" else ~condition
 
 
@@ -267,6 +278,7 @@ _COMPARISONS = {
     fields.VISIBILITY: _visibility,
     fields.RELATION: _relation,
     fields.TAG: _tag,
+    fields.ALIAS: _alias,
 }
 
 
@@ -275,8 +287,9 @@ _COMPARISONS = {
 
 def _order(term: OrderTerm) -> list:
     field = term.target.field
-    if field.kind == fields.TAG:
-        raise query_error(term.target.offset, "Models cannot be ordered by tag, as a model may have several")
+    if field.kind in (fields.TAG, fields.ALIAS):
+        problem = f"Models cannot be ordered by {field.name}, as a model may have several"
+        raise query_error(term.target.offset, problem)
     if field.kind == fields.JSON:
         # Numbers first, then strings, then booleans, each in the direction asked; models
         # without the key (or with null, a list or an object there) after them all.

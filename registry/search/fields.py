@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from registry.search.errors import query_error
 
 # What kind of value a field holds decides its operators (see compiler.py).
-JSON, TEXT, INTEGER, DATETIME, VISIBILITY, RELATION, TAG = (
+JSON, TEXT, INTEGER, DATETIME, VISIBILITY, RELATION, TAG, ALIAS = (
     "json",
     "text",
     "integer",
@@ -17,6 +17,7 @@ JSON, TEXT, INTEGER, DATETIME, VISIBILITY, RELATION, TAG = (
     "visibility",
     "relation",
     "tag",
+    "alias",
 )
 
 
@@ -38,9 +39,11 @@ FIELDS = (
     Field("name", TEXT, "name"),
     Field("version", INTEGER, "version"),
     Field("tag", TAG, "tags__name"),
+    Field("alias", ALIAS, "aliases__name"),  # a version holds several, as it holds tags
     Field("user", TEXT, "uploader__login"),
     Field("project", RELATION, "project_id", name_column="project__name"),
     Field("workspace", RELATION, "project__workspace_id", name_column="project__workspace__name"),
+    Field("registered_model", RELATION, "registered_model_id", name_column="registered_model__name"),
     Field("dataset", TEXT, "dataset_name", optional=True),
     Field("branch", TEXT, "git_branch", optional=True),
     Field("commit", TEXT, "git_commit", optional=True),

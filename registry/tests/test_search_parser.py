@@ -250,8 +250,8 @@ VALUE = "Expected a value (a number, a quoted string, true, false or null)"
 FIELD = "Expected a field (such as name, hp.lr or metrics.accuracy)"
 END = "found the end of the text"
 FIELDS = (
-    "hyperparameters (hp), parameters (params), metrics (m), id, name, version, tag, user, project, "
-    "workspace, dataset, branch, commit, visibility, created, size"
+    "hyperparameters (hp), parameters (params), metrics (m), id, name, version, tag, alias, user, project, "
+    "workspace, registered_model, dataset, branch, commit, visibility, created, size"
 )
 
 
