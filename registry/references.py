@@ -24,6 +24,7 @@ MAX_LENGTH = 1000  # three names of 200 characters, percent-encoded, and a suffi
 MAX_VERSION = 2**31 - 1  # PositiveIntegerField's ceiling on every database
 SYNTAX = "<workspace>/<project>/<name>, then @<alias>, :<version> or nothing for the latest"
 _ESCAPES = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_WRITTEN = str.maketrans({"%": "%25", "/": "%2F", "@": "%40", ":": "%3A"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ class Reference:
     def __str__(self) -> str:
         suffix = f"@{self.alias}" if self.alias else f":{self.version}" if self.version else ""
         return f"{self.workspace}/{self.project}/{self.name}{suffix}"
+
+    def written(self) -> str:
+        """The reference as a user types it: `/`, `@`, `:` and `%` inside names percent-encoded,
+        so `parse(reference.written())` gives it back (the web UI shows these to copy)."""
+        suffix = f"@{self.alias}" if self.alias else f":{self.version}" if self.version else ""
+        return "/".join(part.translate(_WRITTEN) for part in (self.workspace, self.project, self.name)) + suffix
 
 
 def _wrong(message: str) -> ValidationError:

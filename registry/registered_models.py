@@ -60,6 +60,19 @@ class RegisteredModelQuerySet(models.QuerySet):
             Prefetch("aliases", queryset=Alias.objects.visible_to(user).order_by("name"), to_attr="visible_aliases")
         )
 
+    def with_shown_version(self, user, alias: str = ""):
+        """Each row with `shown_version_id`: the version its alias `alias` names (None when it
+        has no such alias the user sees), or without `alias` its latest version the user sees.
+        A list page then reads those versions in one query (the web UI's Models view)."""
+        from registry.models import Alias
+
+        if alias:
+            named = Alias.objects.visible_to(user).filter(registered_model_id=OuterRef("pk"), name=alias)
+            shown = named.order_by().values("version_id")[:1]
+        else:
+            shown = _visible_versions(user).order_by("-version").values("pk")[:1]
+        return self.annotate(shown_version_id=Subquery(shown, output_field=IntegerField()))
+
 
 class AliasQuerySet(models.QuerySet):
     def visible_to(self, user):

@@ -60,6 +60,11 @@ def _cells_html(cells: list[tuple[str, str, bool]]) -> SafeString:
     )
 
 
+def empty_cells_html(count: int) -> SafeString:
+    """`count` key cells with no value: a row with no version to show (the Models view)."""
+    return _cells_html([("", "", False)] * count)
+
+
 def rows(models, state: TableState) -> list[Row]:
     links = Links(None)
     result = []

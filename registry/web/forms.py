@@ -151,3 +151,15 @@ class ModelEditForm(forms.ModelForm):
 
 class TagAddForm(forms.Form):
     name = forms.CharField(max_length=Tag._meta.get_field("name").max_length, label="Tag")
+
+
+class RegisteredModelDescriptionForm(forms.Form):
+    """The model card's Markdown; services.registered_model_update checks and saves it."""
+
+    description = forms.CharField(
+        required=False,
+        strip=False,
+        label="Model card",
+        widget=forms.Textarea(attrs={"rows": 14, "class": "mono", "spellcheck": "true"}),
+        help_text="Markdown: headings, lists, tables, links, code. HTML is shown as text.",
+    )

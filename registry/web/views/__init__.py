@@ -1,5 +1,6 @@
 """HTML views of the registry. Reads start from `visible_to`; writes call registry.services."""
 
+from registry.web.views.audit import WorkspaceAuditView
 from registry.web.views.models import (
     ModelCompareView,
     ModelDeleteView,
@@ -9,6 +10,11 @@ from registry.web.views.models import (
     ModelTagAddView,
     ModelTagRemoveView,
     ModelUploadView,
+)
+from registry.web.views.registered_models import (
+    RegisteredModelDescriptionView,
+    RegisteredModelDetailView,
+    RegisteredModelListView,
 )
 from registry.web.views.tables import ModelListView, ProjectDetailView
 from registry.web.views.workspaces import (
@@ -35,6 +41,10 @@ __all__ = [
     "ModelUploadView",
     "ProjectCreateView",
     "ProjectDetailView",
+    "RegisteredModelDescriptionView",
+    "RegisteredModelDetailView",
+    "RegisteredModelListView",
+    "WorkspaceAuditView",
     "WorkspaceDetailView",
     "WorkspaceListView",
 ]

@@ -15,12 +15,14 @@ from django.views.generic import DetailView, FormView, TemplateView, UpdateView,
 from django.views.generic.detail import SingleObjectMixin
 
 from accounts.forms import add_service_errors
+from events.models import Event
 from registry import rules, services
 from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
-from registry.querysets import attach_tags
+from registry.querysets import attach_alias_names, attach_tags
 from registry.web.forms import ModelEditForm, ModelUploadForm, TagAddForm
 from registry.web.keys import SECTION_LABELS, SECTIONS, display
+from registry.web.timeline import timeline_page
 from registry.web.views.tables import TAG_SUGGESTIONS
 
 FORGES = {
@@ -99,6 +101,11 @@ class ModelDetailView(VisibleModelMixin, DetailView):
         # The model's workspace's tags: the only ones it can carry.
         tags = Tag.objects.visible_to(self.request.user).filter(workspace_id=model.project.workspace_id)
         context["tag_suggestions"] = tags.suggestions(TAG_SUGGESTIONS)
+        context["alias_names"] = attach_alias_names([model])[0].prefetched_alias_names
+        # This version's own events; a card change is about the whole registered model (its page).
+        events = Event.objects.visible_to(self.request.user).filter(model_id=model.pk)
+        events = events.exclude(subject_type="registeredmodel")
+        context["timeline"] = timeline_page(self.request, self.request.user, events)
         return context
 
 
