@@ -46,6 +46,12 @@ class Event(models.Model):
             models.Index(fields=["time", "id"], name="event_time"),
             models.Index(fields=["kind", "time"], name="event_kind_time"),
             models.Index(fields=["model_id", "id"], name="event_model_latest"),
+            # registry/history.py: an alias's last event before a time, and each alias's (bench/lifecycle.py).
+            models.Index(
+                fields=["registered_model_id", "subject_name", "time", "id"],
+                name="event_alias_history",
+                condition=models.Q(subject_type="alias"),
+            ),
         ]
 
     def __str__(self):
