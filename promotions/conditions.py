@@ -67,6 +67,8 @@ def _text(node, inside: type | None = None) -> str:
     if isinstance(node, Not):
         if isinstance(node.child, Comparison) and node.child.operator in ("in", "like", "exists"):
             return _comparison(node.child, negated=True)
+        if isinstance(node.child, Comparison):
+            return f"not ({_comparison(node.child, negated=False)})"
         return f"not {_text(node.child, Not)}"
     word = " and " if isinstance(node, And) else " or "
     text = word.join(_text(child, type(node)) for child in node.children)

@@ -122,9 +122,9 @@ def _worse(rule: AliasRule, candidate: MLModel, holder: MLModel, user) -> str | 
     if value is not None and ((value >= limit - slack) if higher else (value <= limit + slack)):
         return None
     side, sign = ("lower", "minus") if higher else ("higher", "plus")
-    tolerance = f" {sign} a tolerance of {_g(rule.tolerance)}" if rule.tolerance else ""
+    tolerance = f", {sign} a tolerance of {_g(rule.tolerance)}" if rule.tolerance else ""
     if holder.private and holder.uploader_id != user.pk and not user.is_staff:
-        bar = f"no {side} than on the version it replaces{tolerance}"  # a version they cannot see
+        bar = f"no {side} than on the version it replaces{tolerance}"  # one they cannot see: no figures
     else:
         bar = f"no {side} than {_g(limit)}: {_g(current)} on version {holder.version}, which it replaces{tolerance}"
     name = f"metrics.{rule.metric}"

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -152,10 +153,14 @@ class RegisteredModelViewSet(RegistryViewSet):
 
     serializer_class = RegisteredModelSerializer
     filterset_class = RegisteredModelFilterSet
-    http_method_names = ["get", "put", "patch", "delete", "head", "options"]  # uploads create them
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]  # POST: a rollback
 
     def get_queryset(self):
         return RegisteredModel.objects.visible_to(self.request.user).with_summary(self.request.user)
+
+    @extend_schema(exclude=True)  # POST is allowed for the rollback action only
+    def create(self, request, *args, **kwargs):
+        raise MethodNotAllowed(request.method, "Uploads create registered models (POST /api/v1/models/).")
 
     def perform_destroy(self, instance):
         services.registered_model_delete(registered_model=instance, user=self.request.user)
