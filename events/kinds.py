@@ -48,6 +48,13 @@ KINDS: dict[str, str] = {
     "promotion.cancelled": "a promotion request was cancelled",
     "promotion.completed": "a promotion request's last approval moved its alias",
     "rules.changed": "a project's alias rules changed",
+    # Webhooks (webhooks/services.py; only the workspace's owners read these).
+    "webhook.created": "a webhook was created",
+    "webhook.updated": "a webhook's URL, kinds, condition or description changed",
+    "webhook.paused": "a webhook was paused, by an owner or after failing deliveries (after holds why)",
+    "webhook.resumed": "a paused webhook was resumed",
+    "webhook.secret_rotated": "a webhook's signing secret was replaced (never in the event)",
+    "webhook.deleted": "a webhook was deleted with its delivery log",
 }
 
 # The part before the dot: `kind=model` and `kind=model.*` select all of a family.

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery
 
 # Events only the workspace's owners read (and, for tokens and SSH keys, their owner): who holds which rights.
-OWNER_SUBJECTS = ("membership",)
+OWNER_SUBJECTS = ("membership", "webhook")
 PERSONAL_SUBJECTS = ("token", "ssh_key")
 
 
@@ -13,7 +13,7 @@ class EventQuerySet(models.QuerySet):
         """Staff read every event. Anyone else reads, of the workspaces they belong to now:
         - events about a model version only while they may see the version (not another user's
           private one; a deleted version as its last event left it);
-        - membership events when they own the workspace;
+        - membership and webhook events when they own the workspace;
         - everything else there;
         and token and SSH key events about themselves, or about a member of a workspace they own."""
         from registry.models import Membership, MLModel, Role

@@ -48,7 +48,7 @@ def record(
         raise TypeError(f"record() got unknown scope arguments: {', '.join(sorted(unknown))}")
     columns = {**_scope_of(subject, model), **scope}
     request_id = current_request_id.get()
-    return Event.objects.create(
+    event = Event.objects.create(
         kind=kind,
         actor_id=actor.pk if _is_user(actor) else None,
         actor_login=actor.get_username() if _is_user(actor) else "",
@@ -61,6 +61,11 @@ def record(
         after=dict(after) if after is not None else None,
         **columns,
     )
+    # The webhooks' outbox: their deliveries are written in this same transaction.
+    from webhooks.services import event_recorded
+
+    event_recorded(event)
+    return event
 
 
 def _is_user(actor) -> bool:

@@ -10,6 +10,7 @@ from events.api.views import EventViewSet
 from promotions.api.views import AliasRuleViewSet, PromotionRequestViewSet
 from registry.api.registered_models import RegisteredModelViewSet, ResolveView
 from registry.api.views import MLModelViewSet, ProjectViewSet, TagViewSet, WorkspaceViewSet
+from webhooks.api.views import WebhookViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -22,6 +23,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("auth/tokens", ApiTokenViewSet, basename="apitoken")
 router.register("auth/ssh-keys", SshPublicKeyViewSet, basename="sshkey")
 router.register("events", EventViewSet, basename="event")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 router.register(r"projects/(?P<project_pk>\d+)/alias-rules", AliasRuleViewSet, basename="aliasrule")
 router.register("promotion-requests", PromotionRequestViewSet, basename="promotionrequest")
 

@@ -1,0 +1,296 @@
+"""Attempts: claim a due delivery, send it, settle what happened; and take back lost attempts.
+
+Three short transactions per attempt, none held while the request is in flight:
+1. claim: lock the rows of every webhook that shares the delivery's target (scheme, host and
+   port), then the delivery's; if it is pending, due and its webhook active, and the target has
+   fewer than MAISIE_WEBHOOK_MAX_IN_FLIGHT attempts in flight, mark it `delivering` with the next
+   attempt number, a fresh claim token and a lease (the attempt's time budget plus a margin).
+   At the bound it is put off by about a second instead, which is not an attempt: a slow target
+   holds at most that many worker threads, and every other target's deliveries go on.
+2. send (webhooks/targets.py), with the time budget.
+3. settle: under the same locks, if the claim token is still the delivery's, log the attempt and
+   move the delivery on: succeeded; pending again with its next time and a task queued for it
+   (webhooks/schedule.py); or failed. A failed delivery counts against its webhook, which is
+   paused after PAUSE_AFTER_FAILURES of them in a row, or at once when one ran out of retries.
+
+The claim is a conditional change of one row under its lock, so of any number of workers (or
+tasks) that reach the same delivery, one makes each attempt number, and the log's unique
+(delivery, number) holds it in the database too. A worker that dies mid-attempt leaves the
+delivery `delivering` until its lease runs out; `recover()`, run by every worker at start and
+then every few seconds, logs that attempt as interrupted and queues the delivery again: at least
+once, with the same `webhook-id` for the receiver to drop a duplicate.
+
+PostgreSQL: the row locks are SELECT ... FOR UPDATE, and the task rows are claimed with SKIP
+LOCKED by django-tasks' worker. SQLite has no row locks: its write transactions (IMMEDIATE, see
+settings.py) run one at a time over the whole database, which gives the same exclusion for
+workers on one machine (the only machine a SQLite file can serve).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from webhooks import payloads, schedule, secrets, targets
+from webhooks.models import Delivery, DeliveryAttempt, Webhook
+from webhooks.tasks import enqueue_delivery
+
+logger = logging.getLogger(__name__)
+
+LEASE_MARGIN = timedelta(seconds=30)  # beyond the attempt's own budget: the database writes around it
+ORPHAN_GRACE = timedelta(minutes=2)  # a pending delivery this late with no live task gets a new one
+RECOVER_BATCH = 500
+DEFER_SECONDS = (0.5, 1.5)  # how long a delivery to a target at its in-flight bound waits
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.MAISIE_WEBHOOK_TIMEOUT) + LEASE_MARGIN
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery: Delivery
+    number: int
+    token: uuid.UUID
+    started: datetime
+
+
+@dataclass(frozen=True)
+class Result:
+    status: int | None = None
+    error: str = ""
+    excerpt: str = ""
+    duration_ms: int | None = None
+    retry_after: float | None = None
+    final: bool = False  # refused by policy: no retry would change it
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def attempt(delivery_id: int, *, worker_id: str = "", now: datetime | None = None) -> str:
+    """Make delivery `delivery_id`'s next attempt if it is due (at `now`, the clock by default)
+    and no one else is making it. Returns what happened, for the task's result."""
+    claimed = _claim(delivery_id, now or timezone.now())
+    if isinstance(claimed, str):
+        return claimed
+    result = _send(claimed.delivery)
+    return _settle(claimed, result, worker_id, now)
+
+
+def _lock_target(target: str) -> None:
+    """Every webhook of the target, in id order (so two claims never wait on each other in a circle)."""
+    list(Webhook.objects.select_for_update().filter(target=target).order_by("pk").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def _claim(delivery_id: int, now: datetime) -> Claimed | str:
+    target = Webhook.objects.filter(deliveries__pk=delivery_id).values_list("target", flat=True).first()
+    if target is None:
+        return "gone"
+    _lock_target(target)
+    delivery = Delivery.objects.select_for_update().select_related("webhook").filter(pk=delivery_id).first()
+    if delivery is None:
+        return "gone"
+    if delivery.state != Delivery.State.PENDING:
+        return f"not pending ({delivery.state})"
+    if delivery.next_attempt_at > now:
+        return "not due"
+    if not delivery.webhook.active:
+        return "webhook paused"  # stays pending; webhook_resume() queues it again
+    in_flight = Delivery.objects.filter(
+        state=Delivery.State.DELIVERING, lease_until__gt=now, webhook__target=delivery.webhook.target
+    ).count()
+    if in_flight >= settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT:
+        delivery.next_attempt_at = now + timedelta(seconds=random.uniform(*DEFER_SECONDS))
+        delivery.task_id = enqueue_delivery(delivery.pk, run_after=delivery.next_attempt_at)
+        delivery.save(update_fields=["next_attempt_at", "task_id"])
+        return "put off: its target is at its in-flight bound"
+    delivery.state = Delivery.State.DELIVERING
+    delivery.attempts += 1
+    delivery.claim = uuid.uuid4()
+    delivery.lease_until = now + lease()
+    delivery.save(update_fields=["state", "attempts", "claim", "lease_until"])
+    return Claimed(delivery, delivery.attempts, delivery.claim, now)
+
+
+def _send(delivery: Delivery) -> Result:
+    webhook = delivery.webhook
+    try:
+        body = payloads.body(delivery)
+        sent_at = timezone.now()
+        tokens = [webhook.secret_encrypted]
+        if (
+            webhook.previous_secret_encrypted
+            and webhook.previous_secret_until
+            and webhook.previous_secret_until > sent_at
+        ):
+            tokens.append(webhook.previous_secret_encrypted)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Maisie-Webhooks/1",
+            "webhook-id": delivery.message_id,
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": secrets.signature(tokens, delivery.message_id, sent_at, body),
+        }
+        answer = targets.post(webhook.url, body, headers, timeout=settings.MAISIE_WEBHOOK_TIMEOUT)
+    except (targets.Refused, secrets.SecretUnreadable) as error:
+        return Result(error=str(error)[:500], final=True)
+    except targets.SendError as error:
+        return Result(error=str(error)[:500])
+    except Exception as error:  # a bug must not leave the delivery claimed until its lease runs out
+        logger.exception("webhook delivery %s: unexpected error while sending", delivery.pk)
+        return Result(error=f"Internal error while sending ({type(error).__name__}); it is tried again.")
+    error = ""
+    if 300 <= answer.status < 400:
+        error = "Redirects are not followed: point the webhook at the final URL."
+    return Result(
+        status=answer.status,
+        error=error,
+        excerpt=answer.excerpt,
+        duration_ms=answer.duration_ms,
+        retry_after=answer.retry_after,
+    )
+
+
+@transaction.atomic
+def _settle(claimed: Claimed, result: Result, worker_id: str, now: datetime | None) -> str:
+    now = now or timezone.now()
+    webhook = Webhook.objects.select_for_update().get(pk=claimed.delivery.webhook_id)
+    delivery = Delivery.objects.select_for_update().get(pk=claimed.delivery.pk)
+    log = DeliveryAttempt(
+        delivery=delivery,
+        number=claimed.number,
+        started_at=claimed.started,
+        duration_ms=result.duration_ms,
+        status_code=result.status,
+        error=result.error,
+        response_excerpt=result.excerpt,
+        worker_id=worker_id[:64],
+    )
+    if delivery.claim != claimed.token:
+        # Its lease ran out and recover() took it back (and logged this attempt as interrupted):
+        # keep what the receiver answered in that row, change nothing else.
+        DeliveryAttempt.objects.filter(delivery=delivery, number=claimed.number).update(
+            status_code=result.status,
+            duration_ms=result.duration_ms,
+            response_excerpt=result.excerpt,
+            error=f"Answered after its claim ran out. {result.error}".strip()[:500],
+        )
+        return "answered after its claim ran out"
+    delivery.claim = None
+    delivery.lease_until = None
+    delivery.last_status_code = result.status
+    delivery.last_error = result.error
+    if result.succeeded:
+        log.outcome = DeliveryAttempt.Outcome.SUCCEEDED
+        delivery.state = Delivery.State.SUCCEEDED
+        delivery.finished_at = now
+        webhook.consecutive_failures = 0
+        webhook.last_success_at = now
+        webhook.save(update_fields=["consecutive_failures", "last_success_at"])
+    elif not result.final and schedule.retryable(result.status) and claimed.number < schedule.MAX_ATTEMPTS:
+        log.outcome = DeliveryAttempt.Outcome.RETRYING
+        log.next_attempt_at = delivery.next_attempt_at = now + schedule.delay(claimed.number, result.retry_after)
+        delivery.state = Delivery.State.PENDING
+        delivery.task_id = enqueue_delivery(delivery.pk, run_after=delivery.next_attempt_at)
+        webhook.last_failure_at = now
+        webhook.save(update_fields=["last_failure_at"])
+    else:
+        log.outcome = DeliveryAttempt.Outcome.FAILED
+        delivery.state = Delivery.State.FAILED
+        delivery.finished_at = now
+        _count_failure(webhook, delivery, now, out_of_retries=claimed.number >= schedule.MAX_ATTEMPTS)
+    log.save()
+    delivery.save()
+    return str(log.outcome)
+
+
+def _count_failure(webhook: Webhook, delivery: Delivery, now: datetime, out_of_retries: bool) -> None:
+    webhook.consecutive_failures += 1
+    webhook.last_failure_at = now
+    webhook.save(update_fields=["consecutive_failures", "last_failure_at"])
+    last = f"HTTP {delivery.last_status_code}" if delivery.last_status_code else delivery.last_error
+    if webhook.active and out_of_retries:
+        reason = (
+            f"Delivery {delivery.pk} ({delivery.kind}) failed {delivery.attempts} times over about a day "
+            f"(last: {last}). Deliveries are held until the webhook is resumed."
+        )
+    elif webhook.active and webhook.consecutive_failures >= schedule.PAUSE_AFTER_FAILURES:
+        reason = (
+            f"{webhook.consecutive_failures} deliveries in a row failed for good (last: delivery "
+            f"{delivery.pk}, {last}). Deliveries are held until the webhook is resumed."
+        )
+    else:
+        return
+    from webhooks import services
+
+    services.webhook_pause(webhook=webhook, user=None, reason=reason, now=now)
+
+
+def recover(now: datetime | None = None) -> int:
+    """Take back attempts whose worker stopped (their lease ran out) and give a task to pending
+    deliveries that have none alive. Returns how many deliveries were queued again."""
+    now = now or timezone.now()
+    return _recover_interrupted(now) + _recover_orphans(now)
+
+
+@transaction.atomic
+def _recover_interrupted(now: datetime) -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    stale = list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(state=Delivery.State.DELIVERING, lease_until__lt=now)
+        .order_by("lease_until")[:RECOVER_BATCH]
+    )
+    for delivery in stale:
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempts,
+            started_at=delivery.lease_until - lease(),
+            outcome=DeliveryAttempt.Outcome.INTERRUPTED,
+            error="The worker stopped during this attempt (its claim ran out); the delivery is queued again.",
+        )
+        # The task that was running it will never finish: say so in its row.
+        DBTaskResult.objects.filter(id=delivery.task_id, status="RUNNING").update(
+            status="FAILED",
+            finished_at=now,
+            exception_class_path="webhooks.delivery.WorkerLost",
+            traceback="The worker stopped during this task; webhooks.delivery.recover() queued the delivery again.",
+        )
+        delivery.claim = None
+        delivery.lease_until = None
+        delivery.state = Delivery.State.PENDING
+        delivery.next_attempt_at = now
+        delivery.task_id = enqueue_delivery(delivery.pk)
+        delivery.save(update_fields=["claim", "lease_until", "state", "next_attempt_at", "task_id"])
+    return len(stale)
+
+
+@transaction.atomic
+def _recover_orphans(now: datetime) -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    alive = DBTaskResult.objects.filter(id=OuterRef("task_id")).filter(
+        Q(status="READY") | Q(status="RUNNING", started_at__gt=now - lease())
+    )
+    orphans = list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(state=Delivery.State.PENDING, webhook__active=True, next_attempt_at__lt=now - ORPHAN_GRACE)
+        .filter(~Exists(alive))
+        .order_by("next_attempt_at")[:RECOVER_BATCH]
+    )
+    for delivery in orphans:
+        delivery.task_id = enqueue_delivery(delivery.pk)
+        delivery.save(update_fields=["task_id"])
+    return len(orphans)
