@@ -298,6 +298,11 @@ class TestTheCardForm:
         assert "<script" not in card and "<img" not in card and "href" not in card
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card
 
+    def test_a_browsers_crlf_lines_are_stored_as_lf(self, client, alice, catalog):
+        as_user(client, alice).post(self.url(catalog["resnet"]), {"description": "# A\r\n\r\ntext\r\n"})
+        catalog["resnet"].refresh_from_db()
+        assert catalog["resnet"].description == "# A\n\ntext\n"
+
     def test_get_is_not_allowed(self, client, alice, catalog):
         assert as_user(client, alice).get(self.url(catalog["resnet"])).status_code == 405
 

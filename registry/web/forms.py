@@ -159,7 +159,11 @@ class RegisteredModelDescriptionForm(forms.Form):
     description = forms.CharField(
         required=False,
         strip=False,
-        label="Model card",
+        label="Card text (Markdown)",
         widget=forms.Textarea(attrs={"rows": 14, "class": "mono", "spellcheck": "true"}),
-        help_text="Markdown: headings, lists, tables, links, code. HTML is shown as text.",
+        help_text="Headings, lists, tables, links, code. HTML is shown as text.",
     )
+
+    def clean_description(self) -> str:
+        # Browsers send a textarea's lines as CRLF; the card is stored as the API writes it, with LF.
+        return self.cleaned_data["description"].replace("\r\n", "\n")
