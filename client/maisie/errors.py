@@ -66,21 +66,30 @@ class NotFound(APIError):
 
 class Conflict(APIError):
     """The request is fine but the current state refuses it (HTTP 409): an alias still points
-    at the version, a promotion request is already pending, an alias rule is not met."""
+    at the version, a promotion request is already pending, an alias rule is not met.
+
+    :attr:`details` holds what the server's answer says beyond its message, for programs
+    (``{"pending_request_id": 12}`` when a request for the alias is already pending).
+    """
 
     exit_code = 9
 
+    def __init__(self, message: str, *, status: int | None = 409, details: dict | None = None) -> None:
+        super().__init__(message, status=status)
+        self.details: dict = details or {}
+
 
 class RulesFailed(Conflict):
-    """Moving an alias broke the project's alias rules (HTTP 409); nothing changed.
+    """Moving an alias breaks the project's alias rules (HTTP 409); nothing changed.
 
-    ``str(error)`` lists each rule's sentence; :attr:`failed_rules` holds the server's
-    machine-readable list (each rule with its ``code``, its ``rule`` id and its ``message``).
+    ``str(error)`` gives every failed rule's sentence; :attr:`failed_rules` is the server's
+    list, each rule with its ``code`` (``not_permitted``, ``condition``, ``no_worse_than``),
+    ``rule_id``, ``pattern`` and ``message`` (the sentence).
     """
 
-    def __init__(self, message: str, *, failed_rules: list[dict], status: int | None = 409) -> None:
-        super().__init__(message, status=status)
-        self.failed_rules = failed_rules
+    @property
+    def failed_rules(self) -> list[dict]:
+        return self.details.get("failed_rules") or []
 
 
 class ChecksumMismatch(MaisieError):
@@ -140,6 +149,8 @@ def error_for_status(status: int, body: Any, context: str = "") -> APIError:
     """
     cls = _BY_STATUS.get(status, APIError)
     errors: dict = {}
+    if cls is Conflict and isinstance(body, dict):
+        return _conflict(body)
     if isinstance(body, dict):
         message = str(body.get("message") or body.get("detail") or f"HTTP {status}")
         raw = body.get("errors")
@@ -155,3 +166,17 @@ def error_for_status(status: int, body: Any, context: str = "") -> APIError:
     elif cls is APIError and not message.startswith("HTTP"):
         message = f"{message} (HTTP {status})"
     return cls(message, status=status, errors=errors)
+
+
+def _conflict(body: dict) -> Conflict:
+    """A 409: every failed alias rule's sentence in one line, when rules refused the move."""
+    message = str(body.get("message") or "HTTP 409")
+    details = {key: value for key, value in body.items() if key not in ("status", "message", "errors")}
+    rules = details.get("failed_rules")
+    if not (isinstance(rules, list) and rules and all(isinstance(rule, dict) for rule in rules)):
+        return Conflict(message, details=details)
+    if len(rules) > 1:  # the server's message gives the first rule's sentence only
+        lead = message.split(": ", 1)[0]
+        sentences = (f"{n}) {str(rule.get('message', '')).rstrip('.')}." for n, rule in enumerate(rules, 1))
+        message = f"{lead}: {' '.join(sentences)}"
+    return RulesFailed(message, details=details)

@@ -65,6 +65,15 @@ class Account:
         }
 
     @property
+    def env(self) -> dict:
+        """Environment variables that sign the `maisie` command in as this account."""
+        return {
+            "MAISIE_API_URL": self.server.api_url,
+            "MAISIE_AUTH_USER_LOGIN": self.login,
+            "MAISIE_AUTH_APP_TOKEN": self.token,
+        }
+
+    @property
     def workspace_name(self) -> str:
         return f"{self.login} space"
 
@@ -110,6 +119,33 @@ def shared_account(server) -> Account:
 def account(server) -> Account:
     """A fresh account for one test."""
     return make_account(server)
+
+
+@dataclass
+class Team:
+    """A workspace owner with a project of their own, and a member of that workspace."""
+
+    owner: Account
+    member: Account
+
+    def rule(self, **fields) -> dict:
+        """An alias rule of the owner's project, as the owner creates it."""
+        return self.owner.server.call(
+            "POST", f"projects/{self.owner.project_id}/alias-rules/", session=self.owner.session, json=fields
+        )
+
+
+@pytest.fixture
+def team(server, account) -> Team:
+    """A fresh owner with a project, and a fresh member of its workspace."""
+    member = make_account(server, "member")
+    server.call(
+        "POST",
+        f"workspaces/{account.workspace_id}/members/",
+        session=account.session,
+        json={"user_id": member.id, "role": "member"},
+    )
+    return Team(owner=account, member=member)
 
 
 @pytest.fixture(autouse=True)

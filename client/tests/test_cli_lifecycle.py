@@ -4,7 +4,7 @@ through the installed `maisie` command, against the live server."""
 import json
 
 import pytest
-from maisie import Models, RegisteredModels
+from maisie import Models, PromotionRequests, RegisteredModels
 from maisie.core import user_config_path, write_settings
 
 from tests.conftest import run_cli
@@ -180,3 +180,72 @@ def test_the_new_commands_have_help():
     ):
         done = ok(*args, "--help")
         assert "Usage:" in done.stdout
+
+
+def test_a_refused_move_prints_every_rules_sentence_on_one_line(team, isolated):
+    name, _ = upload_versions(team.owner, isolated, count=2, metrics=[{"accuracy": 0.95}, {"accuracy": 0.8}])
+    team.rule(pattern="production", condition="metrics.accuracy >= 0.9")
+    team.rule(pattern="prod*", metric="accuracy", direction="higher")
+    ok("alias", "set", team.owner.ref(name, ":1"), "production", env=team.member.env)
+
+    refused = run_cli("alias", "set", team.owner.ref(name, ":2"), "production", env=team.member.env)
+    assert refused.returncode == 9
+    no_traceback(refused)
+    line = refused.stderr.strip()
+    assert line.startswith("Error: Moving production breaks 2 rules: 1) ") and "\n" not in line
+    assert "metrics.accuracy is 0.8" in line and "metrics.accuracy >= 0.9" in line and " 2) " in line
+    assert RegisteredModels(team.owner.settings).alias(team.owner.ref(name), "production")["version"] == 1
+
+
+def test_a_promotion_flow_from_the_command_line(team, isolated):
+    name, versions = upload_versions(team.owner, isolated, count=2)
+    ref = team.owner.ref(name)
+    ok("alias", "set", team.owner.ref(name, ":1"), "production", env=team.owner.env)
+    team.rule(pattern="production", approvals=1)
+
+    opened = ok("alias", "set", team.owner.ref(name, ":2"), "production", env=team.owner.env)
+    request_id = PromotionRequests(team.owner.settings).get_all(state="pending", project=team.owner.project_id)[0]["id"]
+    assert opened.stdout.strip() == (
+        f"Promotion request {request_id} opened: production -> version 2 needs 1 approval(s); the alias has not "
+        "moved. See `maisie promotions ls`."
+    )
+    assert "production  1 " in ok("alias", "ls", ref, env=team.owner.env).stdout  # not moved yet
+
+    listed = ok("promotions", "ls", "--state", "pending", "-m", ref, env={**team.member.env, "COLUMNS": "200"})
+    header, *lines = listed.stdout.splitlines()
+    assert header.split()[:6] == ["ID", "STATE", "MODEL", "ALIAS", "VERSION", "REPLACES"]
+    assert lines[0].split()[:7] == [str(request_id), "pending", name, "production", "2", "1", "0/1"]
+
+    own = run_cli("promotions", "approve", str(request_id), env=team.owner.env)
+    assert own.returncode == 5 and "You opened this request" in own.stderr
+    approved = ok("promotions", "approve", str(request_id), "-m", "ship it", env=team.member.env)
+    assert approved.stdout.strip() == (
+        f"Request {request_id} approved and completed: production now points at version 2."
+    )
+    assert RegisteredModels(team.owner.settings).alias(ref, "production")["model_id"] == versions[1]["id"]
+    shown = json.loads(ok("promotions", "get", str(request_id), "--json", env=team.owner.env).stdout)
+    assert shown["state"] == "completed" and shown["approvals"][0]["comment"] == "ship it"
+
+    again = ok("alias", "set", team.owner.ref(name, ":1"), "production", "--json", env=team.owner.env)
+    second = json.loads(again.stdout)
+    assert second["moved"] is False and second["promotion_request"]["version"] == 1
+    rejected = ok("promotions", "reject", str(second["promotion_request"]["id"]), env=team.member.env)
+    assert rejected.stdout.strip() == f"Request {second['promotion_request']['id']} rejected: rejected."
+    third = ok("alias", "rollback", ref, "production", "-q", env=team.owner.env).stdout.strip()  # back to 1
+    assert PromotionRequests(team.owner.settings).get(int(third))["version"] == 1
+    cancelled = ok("promotions", "cancel", third, env=team.owner.env)
+    assert cancelled.stdout.strip() == f"Request {third} cancelled: cancelled."
+    assert RegisteredModels(team.owner.settings).alias(ref, "production")["version"] == 2
+
+
+def test_alias_rollback_moves_it_back(signed_in, isolated):
+    name, _ = upload_versions(signed_in, isolated)
+    ref = signed_in.ref(name)
+    ok("alias", "set", signed_in.ref(name, ":1"), "canary")
+    ok("alias", "set", signed_in.ref(name, ":3"), "canary")
+    back = ok("alias", "rollback", ref, "canary")
+    assert back.stdout.strip() == "canary now points at version 1 (before: version 3)."
+    assert RegisteredModels(signed_in.settings).alias(ref, "canary")["version"] == 1
+    nothing = run_cli("alias", "rollback", ref, "nope")
+    assert nothing.returncode == 4
+    no_traceback(nothing)

@@ -9,8 +9,9 @@ from maisie.errors import NotFound, PermissionDenied, ValidationError
 _names = itertools.count(1)
 
 
-def upload_versions(account, folder, count=3, name=None, metrics=None):
-    """Upload `count` versions of one model (each file says its number); (name, [models])."""
+def upload_versions(account, folder, count=3, name=None, metrics=None, project_id=None):
+    """Upload `count` versions of one model (each file says its number), to the account's project
+    unless another is given; (name, [models])."""
     name = name or f"lifecycle-{next(_names)}"
     models = Models(account.settings)
     uploaded = []
@@ -18,7 +19,7 @@ def upload_versions(account, folder, count=3, name=None, metrics=None):
         path = folder / f"v{number}.pt"
         path.write_bytes(f"{name} version {number}".encode() * 100)
         values = metrics[number - 1] if metrics else {"accuracy": 0.8 + number / 100}
-        uploaded.append(models.upload(name, path, metrics=values, git=False, progress=False))
+        uploaded.append(models.upload(name, path, metrics=values, project_id=project_id, git=False, progress=False))
     return name, uploaded
 
 

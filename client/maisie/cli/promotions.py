@@ -20,7 +20,7 @@ def _approvals(request: dict) -> str:
 COLUMNS = [
     ("ID", lambda r: r.get("id")),
     ("STATE", lambda r: r.get("state")),
-    ("MODEL", lambda r: r.get("registered_model_id")),
+    ("MODEL", lambda r: r.get("registered_model")),
     ("ALIAS", lambda r: r.get("alias")),
     ("VERSION", lambda r: r.get("version")),
     ("REPLACES", lambda r: r.get("replaces_version")),
@@ -110,8 +110,9 @@ def reject(state: State, id: int, comment: str) -> None:
 
 @promotions.command()
 @click.argument("id", type=int)
+@click.option("-m", "--comment", default="", help="Why, kept with the request.")
 @output_options
 @pass_state
-def cancel(state: State, id: int) -> None:
+def cancel(state: State, id: int, comment: str) -> None:
     """Cancel your own pending promotion request ID."""
-    _show_decision(state, PromotionRequests(state.config).cancel(id), "cancelled")
+    _show_decision(state, PromotionRequests(state.config).cancel(id, comment), "cancelled")

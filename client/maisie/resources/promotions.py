@@ -40,7 +40,8 @@ class PromotionRequests(Resource):
 
         :param id: the request's id
         :param comment: why, kept with the approval
-        :returns: the request (``state`` is ``"completed"`` once the alias moved)
+        :returns: the request, its ``approvals`` included (``state`` is ``"completed"`` once the
+            alias moved)
         :raises maisie.errors.RulesFailed: when the version no longer meets the rules; the
             approval is not kept and the request stays pending
         """
@@ -53,9 +54,9 @@ class PromotionRequests(Resource):
         """
         return self._decide(id, "reject", comment)
 
-    def cancel(self, id: int) -> dict:
+    def cancel(self, id: int, comment: str = "") -> dict:
         """Cancel your own pending request.
 
         :returns: the request (``state`` ``"cancelled"``)
         """
-        return self._decide(id, "cancel")
+        return self._decide(id, "cancel", comment)
