@@ -12,6 +12,38 @@ ARCHS = ["resnet18", "resnet50", "vit-small", "convnext-tiny", "efficientnet-b0"
 OPTIMIZERS = ["adam", "adamw", "sgd"]
 
 
+RESNET50_CARD = """# ResNet-50, ImageNet-1k
+
+Baseline classifier for the **imagenet-baselines** project: 224 px crops, label smoothing, cosine schedule.
+
+| split | top-1 | top-5 |
+|---|---|---|
+| val | 0.87 | 0.97 |
+
+- Trained on `imagenet-1k`; evaluated on the held-out validation set.
+- Known limits: weak on small objects; not calibrated.
+
+See [the paper](https://arxiv.org/abs/1512.03385).
+"""
+
+
+def _lifecycle(alice, project) -> None:
+    """Aliases and model cards: what the registered-model pages show."""
+    from registry.models import RegisteredModel
+
+    registered = {r.name: r for r in RegisteredModel.objects.filter(project=project)}
+    for name, aliases in {"resnet50": {"production": 2, "staging": 5}, "vit-small": {"production": 3}}.items():
+        if name not in registered:
+            continue
+        for alias, version in aliases.items():
+            if version <= registered[name].last_version:
+                services.alias_set(registered_model=registered[name], name=alias, version=version, user=alice)
+    if "resnet50" in registered:
+        services.registered_model_update(registered_model=registered["resnet50"], user=alice, description=RESNET50_CARD)
+    if "resnet50" in registered and registered["resnet50"].last_version >= 6:
+        services.alias_set(registered_model=registered["resnet50"], name="production", version=6, user=alice)
+
+
 def seed_demo(models: int = 36):
     rng = random.Random(7)
     alice = make_user("alice")
@@ -67,4 +99,5 @@ def seed_demo(models: int = 36):
             private=i == models - 1,
         )
         created.append(model)
+    _lifecycle(alice, project)
     return {"alice": alice, "bob": bob, "eve": eve, "workspace": vision, "project": project, "models": created}

@@ -36,6 +36,16 @@ def test_the_main_pages_render_without_errors(page):
     )
     page.wait_for_selector("[data-chart=scatter] svg")
     shoot(page, "project")
+    page.goto(
+        f"/projects/{project.pk}/models/?col=metrics.accuracy&col=metrics.top5&col=metrics.loss"
+        "&col=hyperparameters.lr&of=production"
+    )
+    shoot(page, "models")
+    resnet50 = models[1].registered_model
+    page.goto(f"/registered-models/{resnet50.pk}/?col=metrics.accuracy&col=metrics.loss&col=hyperparameters.lr")
+    shoot(page, "registered-model")
+    page.goto(f"/workspaces/{demo['workspace'].pk}/audit/?kind=alias")
+    shoot(page, "audit")
     page.goto(f"/models/{models[4].pk}/")
     shoot(page, "model")
     page.goto(f"/models/compare/?id={models[0].pk}&id={models[5].pk}&id={models[10].pk}")
