@@ -121,16 +121,18 @@ class ModelList:
     def json_rows(self, request) -> "Pages":
         """Pages of the API's JSON rows: `orjson.Fragment`s written by PostgreSQL, else dictionaries."""
         links = Links(request)
+        return Pages(self, lambda bounds: json_rows(self.queryset, bounds, links))
 
-        def read(bounds: slice) -> list:
-            page = self.queryset[bounds]
-            if rendered.renders(page):
-                return rendered.json_rows(page, links)
-            render = shape.Render(links)
-            models = attach_alias_names(attach_tags(list(self.queryset.with_related()[bounds])))
-            return [shape.MODEL.python(model, render) for model in models]
 
-        return Pages(self, read)
+def json_rows(queryset, bounds: slice, links: Links) -> list:
+    """The models of `queryset[bounds]` as the API's JSON: written by PostgreSQL in the page's
+    own statement where it can (registry/api/rendered.py), else built here."""
+    page = queryset[bounds]
+    if rendered.renders(page):
+        return rendered.json_rows(page, links)
+    render = shape.Render(links)
+    models = attach_alias_names(attach_tags(list(queryset.with_related()[bounds])))
+    return [shape.MODEL.python(model, render) for model in models]
 
 
 class Pages:

@@ -4,6 +4,7 @@ Registered models are created by uploads (one per model name in a project), so t
 POST; writes go to registry.services, reads start from `RegisteredModel.objects.visible_to`.
 """
 
+import re
 from urllib.parse import urlencode
 
 import django_filters
@@ -22,12 +23,13 @@ from maisie_site.storable import validate_text
 from promotions import services as promotions
 from promotions.api.serializers import PromotionRequestSerializer
 from promotions.models import PromotionRequest
-from registry import references, services
+from registry import history, references, services
+from registry.api.history import AS_OF, as_of, versions_response
 from registry.api.serializers import MLModelSerializer, UserBriefSerializer
 from registry.api.views import RegistryViewSet
 from registry.filtersets import FilterSet, IdListFilter
 from registry.links import links_for
-from registry.models import Alias, RegisteredModel
+from registry.models import ALIAS_PATTERN, Alias, RegisteredModel
 from registry.references import MAX_VERSION
 
 # --------------------------------------------------------------------------- filters
@@ -81,6 +83,16 @@ class AliasSerializer(serializers.ModelSerializer):
             "model": links.url("api:model-detail", alias.version_id),
             "registered_model": links.url("api:registeredmodel-detail", alias.registered_model_id),
         }
+
+
+class AliasAsOfSerializer(AliasSerializer):
+    """An alias as it stood at `as_of` (registry/history.py): who put it there and when, and the
+    time its version was deleted since, if it was (null while the version exists)."""
+
+    version_deleted = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta(AliasSerializer.Meta):
+        fields = [*AliasSerializer.Meta.fields, "version_deleted"]
 
 
 class AliasSetResultSerializer(AliasSerializer):
@@ -169,13 +181,24 @@ class RegisteredModelViewSet(RegistryViewSet):
         rows = Alias.objects.visible_to(self.request.user).filter(registered_model_id=registered.pk)
         return rows.select_related("set_by").order_by("name")
 
-    @extend_schema(responses=AliasSerializer(many=True))
+    @extend_schema(parameters=[AS_OF], responses=AliasSerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None, serializer_class=AliasSerializer)
     def aliases(self, request, pk=None):
-        page = self.paginate_queryset(self._aliases(self.get_object()))
+        registered, when = self.get_object(), as_of(request)
+        if when is not None:
+            page = self.paginate_queryset(history.aliases_as_of(registered, request.user, when))
+            data = AliasAsOfSerializer(page, many=True, context=self.get_serializer_context()).data
+            return self.get_paginated_response(data)
+        page = self.paginate_queryset(self._aliases(registered))
         return self.get_paginated_response(AliasSerializer(page, many=True, context=self.get_serializer_context()).data)
 
-    @extend_schema(methods=["GET"], request=None, responses=AliasSerializer)
+    @extend_schema(parameters=[AS_OF], responses=MLModelSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None, serializer_class=MLModelSerializer)
+    def versions(self, request, pk=None):
+        """Its versions the caller may see, newest first, as `/api/v1/models/` answers them."""
+        return versions_response(self, self.get_object())
+
+    @extend_schema(methods=["GET"], request=None, parameters=[AS_OF], responses=AliasSerializer)
     @extend_schema(
         methods=["PUT"],
         request=AliasSetSerializer,
@@ -204,7 +227,14 @@ class RegisteredModelViewSet(RegistryViewSet):
         if request.method == "DELETE":
             promotions.alias_remove(registered_model=registered, name=alias, user=request.user)
             return deleted()
-        found = self._aliases(registered).filter(name=alias).first()
+        when = as_of(request)
+        if when is not None:
+            found = history.alias_as_of(registered, alias, request.user, when)
+            if found is None:
+                raise ExplainedHttp404(f"No alias {alias[:70]!r} on this registered model as of {history.shown(when)}.")
+            return Response(AliasAsOfSerializer(found, context=context).data)
+        # A name no alias can have is none of them (and a NUL would reach PostgreSQL: a 500).
+        found = self._aliases(registered).filter(name=alias).first() if re.fullmatch(ALIAS_PATTERN, alias) else None
         if found is None:
             raise ExplainedHttp404(f"No alias {alias[:70]!r} on this registered model.")
         return Response(AliasSerializer(found, context=context).data)
@@ -237,9 +267,13 @@ class ResolveView(APIView):
     reference names, as `/api/v1/models/<id>/` answers it (registry/references.py)."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("ref", OpenApiTypes.STR, required=True, description=references.SYNTAX)],
+        parameters=[OpenApiParameter("ref", OpenApiTypes.STR, required=True, description=references.SYNTAX), AS_OF],
         responses=MLModelSerializer,
     )
     def get(self, request):
-        model = references.resolve(references.parse(request.query_params.get("ref", "")), request.user)
+        reference, when = references.parse(request.query_params.get("ref", "")), as_of(request)
+        if when is None:
+            model = references.resolve(reference, request.user)
+        else:
+            model = history.resolve(reference, request.user, when)
         return Response(MLModelSerializer(model, context={"request": request, "view": self}).data)

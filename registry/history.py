@@ -1,0 +1,233 @@
+"""Answers "as of" a time, read from the event log (docs/lifecycle.md, "History and as of").
+
+The tables hold the present; the events (events/models.py) hold every change with its time, so
+this module, the one that answers about the past, reads them alone:
+- an alias pointed, at time T, where the `after` of its latest alias event at or before T says
+  (nowhere after an `alias.removed`); alias events are named `<registered model>@<alias>` and
+  hold `{"alias", "version", "model_id"}` (registry.services._record_alias);
+- a version belonged to a registered model at T when its latest *placing* event at or before T
+  put it there: `model.created`, or a rename or move (a `model.updated` whose `after` has a
+  `version`), recorded under the registered model it joined; `model.deleted` takes it out.
+  Versions uploaded before the event log existed (an upgrade) have no placing event: they count
+  from their upload (`created`), in the registered model and with the number they have now.
+
+Who learns what follows the event log's rule (`Event.objects.visible_to`): only about things
+they may see now. The registered model itself must be visible now (the callers find it with
+`RegisteredModel.objects.visible_to`). A version hidden from the caller now is answered as one
+that never was; a version deleted since is said to be, with the time, when the event log shows
+its deletion to the caller. What is answered about a version that exists is the version as it
+is now (a renamed or moved one under its new name and number): only *which* version is history.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, RowNumber
+
+from events.models import Event
+from maisie_site.api_errors import ExplainedHttp404
+from registry.models import ALIAS_PATTERN, Alias, MLModel, RegisteredModel
+
+TIME_EXAMPLE = "2025-03-04T14:02:00Z"
+
+
+def parse_as_of(text: str) -> datetime:
+    """An ISO 8601 date and time (`Z` or an offset; without one, UTC), as an aware datetime, or a
+    ValidationError on `as_of` saying what is wrong."""
+    if "T" not in text.upper() and " " not in text.strip():
+        raise ValidationError({"as_of": f"Give a date and a time of day, such as {TIME_EXAMPLE} (UTC if no offset)."})
+    try:
+        value = datetime.fromisoformat(text.strip())
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        shown = text[:40] + ("…" if len(text) > 40 else "")
+        raise ValidationError(
+            {"as_of": f"{shown!r} is not a time: give an ISO 8601 time such as {TIME_EXAMPLE} (UTC if no offset)."}
+        ) from None
+    return value
+
+
+def shown(when: datetime) -> str:
+    """A time as the API writes times: ISO 8601 in UTC, `Z`."""
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# ----------------------------------------------------------------------------- aliases
+
+
+@dataclass
+class VersionThen:
+    """A version as of a time: its number then and its model id; `model`, the version now, when
+    it exists and the caller may see it; `deleted`, when it was deleted, if it is gone and the
+    event log shows that to the caller."""
+
+    version: int
+    model_id: int
+    model: MLModel | None = None
+    deleted: datetime | None = None
+
+
+def _alias_events(registered: RegisteredModel, when: datetime):
+    return Event.objects.filter(registered_model_id=registered.pk, subject_type="alias", time__lte=when)
+
+
+def _latest_alias_event(registered: RegisteredModel, name: str, when: datetime) -> Event | None:
+    """The alias's last event at or before `when`, whoever may see it. Its subject name finds it
+    in the index (event_alias_history); the alias's name in before/after makes sure of it, should
+    two names share their first 255 characters."""
+    events = _alias_events(registered, when).filter(subject_name=f"{registered.name}@{name}"[:255])
+    named = Q(after__alias=name) | Q(before__alias=name)  # `alias.removed` names it in `before` only
+    return events.filter(named).order_by("-time", "-id").first()
+
+
+def _latest_alias_events(registered: RegisteredModel, when: datetime):
+    """Each alias's last event at or before `when`, one per alias name, whoever may see them."""
+    name = Coalesce(KT("after__alias"), KT("before__alias"))
+    ranked = _alias_events(registered, when).annotate(
+        rank=Window(RowNumber(), partition_by=[name], order_by=[F("time").desc(), F("id").desc()])
+    )
+    return Event.objects.filter(pk__in=ranked.filter(rank=1).values("pk"))
+
+
+def aliases_as_of(registered: RegisteredModel, user, when: datetime) -> list[Alias]:
+    """The aliases as they stood at `when`, by name: unsaved Alias rows (with `version_number`,
+    and `version_deleted` for a version deleted since) whose `set_by` and `set_at` are the actor
+    and the time of the change that put each there. Only those whose event the user may see now:
+    an alias then on a version hidden from them now is left out, as it is from today's list."""
+    latest = _latest_alias_events(registered, when).filter(after__isnull=False)  # removed: no alias
+    return _aliases_from(registered, list(latest.visible_to(user)))
+
+
+def alias_as_of(registered: RegisteredModel, name: str, user, when: datetime) -> Alias | None:
+    """One alias as it stood at `when` (as aliases_as_of answers it), or None."""
+    if not re.fullmatch(ALIAS_PATTERN, name):
+        return None  # never an alias, and a NUL would reach PostgreSQL's JSON (a 500)
+    event = _latest_alias_event(registered, name, when)
+    if event is None or event.after is None or not Event.objects.visible_to(user).filter(pk=event.pk).exists():
+        return None
+    return _aliases_from(registered, [event])[0]
+
+
+def _aliases_from(registered: RegisteredModel, events: list[Event]) -> list[Alias]:
+    from accounts.models import User
+
+    deleted = _deletion_times(event.after["model_id"] for event in events)
+    users = User.objects.in_bulk({event.actor_id for event in events if event.actor_id is not None})
+    aliases = []
+    for event in sorted(events, key=lambda event: event.after["alias"]):
+        alias = Alias(
+            registered_model_id=registered.pk,
+            name=event.after["alias"],
+            version_id=event.after["model_id"],
+            set_by=users.get(event.actor_id),
+            set_at=event.time,
+        )
+        alias.version_number = event.after["version"]
+        alias.version_deleted = deleted.get(event.after["model_id"])
+        aliases.append(alias)
+    return aliases
+
+
+def _deletion_times(model_ids: Iterable[int], events=Event.objects) -> dict[int, datetime]:
+    """When each of these versions was deleted, for those that no longer exist (among `events`)."""
+    ids = set(model_ids)
+    gone = ids - set(MLModel.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if not gone:
+        return {}
+    return dict(events.filter(model_id__in=gone, kind="model.deleted").values_list("model_id", "time"))
+
+
+# ----------------------------------------------------------------------------- versions
+
+
+def _placing() -> Q:
+    """Events that put a version in a registered model, or take it out of every one."""
+    return Q(subject_type="model") & (Q(kind="model.deleted") | Q(after__has_key="version"))
+
+
+def _versions_placed(registered: RegisteredModel, when: datetime) -> dict[int, int]:
+    """{model id: its number then} of the versions `registered` held at `when`, whoever may see them."""
+    arrived = Event.objects.filter(_placing(), registered_model_id=registered.pk, time__lte=when)
+    history = (
+        Event.objects.filter(_placing(), model_id__in=arrived.exclude(kind="model.deleted").values("model_id"))
+        .filter(time__lte=when)
+        .order_by("time", "id")
+        .values_list("model_id", "kind", "registered_model_id", KT("after__version"))
+    )
+    placed: dict[int, int | None] = {}
+    for model_id, kind, registered_id, version in history:  # each version's last placing event decides
+        inside = kind != "model.deleted" and registered_id == registered.pk
+        placed[model_id] = int(version) if inside else None
+    held = {model_id: version for model_id, version in placed.items() if version is not None}
+    unlogged = MLModel.objects.filter(registered_model_id=registered.pk, created__lte=when).exclude(
+        Exists(Event.objects.filter(_placing(), model_id=OuterRef("pk")))
+    )
+    held.update(unlogged.values_list("pk", "version"))
+    return held
+
+
+def versions_as_of(registered: RegisteredModel, user, when: datetime) -> list[VersionThen]:
+    """The versions `registered` held at `when` that the user may know of, newest number first:
+    each with the version as it is now, when it exists and the user may see it, or else with the
+    time it was deleted, when the event log shows that to the user; others are left out."""
+    placed = _versions_placed(registered, when)
+    models = MLModel.objects.visible_to(user).with_related().in_bulk(placed)
+    deleted = _deletion_times(placed, Event.objects.visible_to(user))
+    versions = [
+        VersionThen(version, model_id, models.get(model_id), deleted.get(model_id))
+        for model_id, version in placed.items()
+        if model_id in models or model_id in deleted
+    ]
+    return sorted(versions, key=lambda then: then.version, reverse=True)
+
+
+# ----------------------------------------------------------------------------- references
+
+
+def resolve(reference, user, when: datetime) -> MLModel:
+    """The version `reference` (a registry.references.Reference) named at `when`, as it is now,
+    if the user may see it: for `@alias`, what the alias pointed at; for `:N`, version N if the
+    registered model held it then; else its newest version then. What was not found is a 404
+    (for an alias, a 400, as for an alias unknown now) saying so; a version that existed then and
+    is deleted now is a 404 saying when it was deleted."""
+    from registry import references
+
+    registered = (
+        RegisteredModel.objects.visible_to(user)
+        .filter(project__workspace__name=reference.workspace, project__name=reference.project, name=reference.name)
+        .first()
+    )
+    if registered is None:
+        # Which part is unknown, in references' words: it finds no version for the bare name either.
+        references.resolve(references.Reference(reference.workspace, reference.project, reference.name), user)
+        raise ExplainedHttp404(f"No model {reference.name!r} in project {reference.project!r} that you can see.")
+    at = shown(when)
+    if reference.alias is not None:
+        alias = alias_as_of(registered, reference.alias, user, when)
+        if alias is None:
+            raise ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
+        then = VersionThen(alias.version_number, alias.version_id, deleted=alias.version_deleted)
+        then.model = MLModel.objects.visible_to(user).with_related().filter(pk=alias.version_id).first()
+        said = f"which @{reference.alias} pointed at as of {at}"
+    else:
+        versions = versions_as_of(registered, user, when)
+        if reference.version is not None:
+            versions = [then for then in versions if then.version == reference.version]
+        if not versions:
+            number = f" {reference.version}" if reference.version is not None else ""
+            raise ExplainedHttp404(f"{registered.name} had no version{number} that you can see as of {at}.")
+        then = versions[0]
+        said = f"which existed as of {at}" if reference.version is not None else f"the latest as of {at}"
+    if then.model is not None:
+        return then.model
+    if then.deleted is not None:
+        raise ExplainedHttp404(
+            f"{registered.name} version {then.version}, {said}, was deleted on {shown(then.deleted)}."
+        )
+    # An alias event the user may see, on a version they may not see now (another workspace's).
+    raise ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
