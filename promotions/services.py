@@ -26,7 +26,7 @@ from promotions.evaluation import Failure
 from promotions.models import AliasRule, Movers, PromotionApproval, PromotionRequest, RequestState
 from registry import rules as registry_rules
 from registry import services as registry_services
-from registry.models import ALIAS_RULE, Alias, Membership, MLModel, Project, RegisteredModel, Role, validate_alias_name
+from registry.models import Alias, Membership, MLModel, Project, RegisteredModel, Role
 from registry.registered_models import version_seen
 from registry.services import Conflict
 
@@ -188,15 +188,6 @@ def alias_rule_delete(*, rule: AliasRule, user) -> None:
 # ----------------------------------------------------------------------------- moves
 
 
-def _checked_name(name: str) -> str:
-    # As the raw move checks it, but before any rule is read: a bad name is a 400, not a 409.
-    try:
-        validate_alias_name(name)
-    except ValidationError:
-        raise ValidationError({"alias": f"{name[:70]!r} is not an alias name: an alias is {ALIAS_RULE}."}) from None
-    return name
-
-
 def _require_alias_writer(user, registered_model: RegisteredModel, doing: str) -> None:
     if not registry_rules.can_set_alias(user, registered_model):
         raise PermissionDenied(f"Viewers cannot {doing} aliases.")
@@ -237,7 +228,7 @@ def alias_put(*, registered_model: RegisteredModel, name: str, version: int, use
     version the alias already names changes nothing (an AliasMove). Raises RulesBroken (409)
     with every failed rule, PendingRequestExists (409), ValidationError (400: name, version)."""
     _require_alias_writer(user, registered_model, "set")
-    name = _checked_name(name)
+    name = registry_services.checked_alias_name(name)  # a 400 before any rule's 409
     registered_model = registry_services.registered_model_lock(registered_model)
     candidate = _version(registered_model, version, user)
     current = _alias_row(registered_model, name)
@@ -260,7 +251,7 @@ def alias_remove(*, registered_model: RegisteredModel, name: str, user) -> None:
     """Remove alias `name`, if the rules let `user` move it (removal needs no approvals and no
     condition: it takes a version out of service). Raises Http404 for an alias they cannot see."""
     _require_alias_writer(user, registered_model, "remove")
-    name = _checked_name(name)
+    name = registry_services.checked_alias_name(name)  # a 400 before any rule's 409
     registered_model = registry_services.registered_model_lock(registered_model)
     visible = Alias.objects.visible_to(user).filter(registered_model_id=registered_model.pk, name=name)
     if not visible.exists():
@@ -280,7 +271,7 @@ def alias_rollback(*, registered_model: RegisteredModel, name: str, user) -> Ali
     is). Raises Conflict (409) when there is no previous version to go back to, or it was
     deleted, moved elsewhere, or is another user's private version."""
     _require_alias_writer(user, registered_model, "roll back")
-    name = _checked_name(name)
+    name = registry_services.checked_alias_name(name)  # a 400 before any rule's 409
     registered_model = registry_services.registered_model_lock(registered_model)
     current = Alias.objects.visible_to(user).filter(registered_model_id=registered_model.pk, name=name)
     current = current.select_related("version__project").first()

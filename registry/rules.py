@@ -65,7 +65,8 @@ def can_edit_registered_model(user, registered_model: RegisteredModel) -> bool:
 
 
 def can_set_alias(user, registered_model: RegisteredModel) -> bool:
-    """Set, move and remove its aliases: owners and members (protected aliases come later)."""
+    """Set, move and remove its aliases: owners and members, as far as the project's alias rules
+    let them (promotions/evaluation.py narrows it per alias)."""
     return can_write_in_workspace(user, _workspace_of(registered_model))
 
 

@@ -625,7 +625,8 @@ def registered_model_delete(*, registered_model: RegisteredModel, user) -> None:
     _delete_files_on_commit(state["file"] for state in states)
 
 
-def _alias_name(name: str) -> str:
+def checked_alias_name(name: str) -> str:
+    """`name`, or a ValidationError (400 on `alias`) saying what an alias name is."""
     try:
         validate_alias_name(name)
     except ValidationError:
@@ -659,7 +660,7 @@ def alias_set(
     forms call promotions.services.alias_put / alias_rollback, which check the rules first."""
     if not rules.can_set_alias(user, registered_model):
         raise PermissionDenied("Viewers cannot set aliases.")
-    name = _alias_name(name)
+    name = checked_alias_name(name)
     registered_model = registered_model_lock(registered_model)
     target = (
         MLModel.objects.select_for_update()  # a delete of it waits, then sees the alias (409)
@@ -707,7 +708,7 @@ def alias_remove(*, registered_model: RegisteredModel, name: str, user) -> None:
     """The raw removal, like alias_set: views call promotions.services.alias_remove (the rules)."""
     if not rules.can_set_alias(user, registered_model):
         raise PermissionDenied("Viewers cannot remove aliases.")
-    name = _alias_name(name)
+    name = checked_alias_name(name)
     registered_model = registered_model_lock(registered_model)
     aliases = Alias.objects.visible_to(user).select_related("version__project", "registered_model")
     alias = aliases.filter(registered_model_id=registered_model.pk, name=name).first()

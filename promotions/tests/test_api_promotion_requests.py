@@ -321,3 +321,26 @@ class TestList:
 
     def test_anonymous_callers_get_401(self, api):
         assert_error(api.as_user(None).get(URL), 401)
+
+
+def test_the_list_reads_a_page_in_a_fixed_number_of_queries(
+    api, alice, bob, dave, project, resnet, django_assert_num_queries
+):
+    make_rule(project, alice, pattern="*", approvals=2)
+    for index in range(4):
+        data = open_request(api, bob, upload(bob, project, f"net{index}"), version=1, alias="production")
+        api.as_user(dave).post(request_url(data["id"], "approve"))
+    client = api.as_user(alice)
+
+    # The user behind the JWT, the count, the page (with its registered model, project, version
+    # and people), the approvals and their users.
+    with django_assert_num_queries(5):
+        rows = client.get(URL).json()["data"]
+    assert len(rows) == 4 and all(len(row["approvals"]) == 1 for row in rows)
+
+
+def test_may_decide_says_who_gets_the_approve_and_reject_buttons(api, alice, bob, carol, dave, resnet):
+    make_rule(resnet[0].project, alice, approvals=1, movers="users", users=[dave])
+    request = PromotionRequest.objects.get(pk=open_request(api, dave, resnet[0])["id"])
+
+    assert [user.login for user in (alice, bob, carol, dave) if promotions.may_decide(user, request)] == ["alice"]
