@@ -65,14 +65,14 @@ def event_payload(event) -> dict:
 
 
 def test_payload(delivery) -> dict:
-    subscription = delivery.subscription
+    webhook = delivery.webhook
     return {
         "type": TEST_KIND,
         "timestamp": delivery.created.isoformat().replace("+00:00", "Z"),
         "data": {
-            "webhook_id": subscription.pk,
-            "workspace_id": subscription.workspace_id,
-            "project_id": subscription.project_id,
+            "webhook_id": webhook.pk,
+            "workspace_id": webhook.workspace_id,
+            "project_id": webhook.project_id,
             "message": "A test message from Maisie: this webhook reaches you and its signature checks.",
         },
     }
