@@ -108,19 +108,19 @@ def _shown(value) -> str:
 
 
 def _value(target: FieldRef, version: MLModel) -> str:
+    """What `version` holds in the field, read the way the query reads it: through the field's
+    ORM path (a relation by its name), so every field of the allow-list is described alike."""
     field = target.field
     if field.kind == fields.JSON:
         section = getattr(version, field.column) or {}
         return f"is {_shown(section[target.key])}" if target.key in section else "is not set"
-    if field.kind == fields.TAG:
-        names = sorted(tag.name for tag in version.tag_list)
-        return f"is one of {', '.join(_shown(name) for name in names)}" if names else "has no tags"
-    values = {
-        "user": lambda: version.uploader.login,
-        "project": lambda: version.project.name,
-        "workspace": lambda: version.project.workspace.name,
-        "visibility": lambda: version.visibility,
-        "created": lambda: version.created.isoformat(),
-    }
-    value = values[field.name]() if field.name in values else getattr(version, field.column)
-    return "is empty" if value == "" else f"is {_shown(value)}"
+    column = field.name_column or field.column
+    rows = MLModel.objects.filter(pk=version.pk).values_list(column, flat=True)
+    values = sorted({value for value in rows if value is not None}, key=str)
+    if field.kind == fields.VISIBILITY:
+        return f"is {version.visibility}"
+    if not values:
+        return "has none"
+    if len(values) > 1:
+        return f"is one of {', '.join(_shown(value) for value in values)}"
+    return "is empty" if values[0] == "" else f"is {_shown(values[0])}"

@@ -109,7 +109,7 @@ class TestCondition:
         make_rule(resnet[0].project, alice, condition='tag = "approved"')
         failed = refused(api.as_user(bob).put(alias_url(resnet[0]), {"version": 2}, format="json"), "condition")
 
-        assert failed[0]["message"] == 'tag has no tags; the rule for production needs tag = "approved"'
+        assert failed[0]["message"] == 'tag has none; the rule for production needs tag = "approved"'
 
 
 class TestNoWorseThan:
