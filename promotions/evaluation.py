@@ -15,6 +15,7 @@ from promotions.conditions import unmet_parts
 from promotions.models import AliasRule, Direction, Movers
 from registry import rules as registry_rules
 from registry.models import MLModel, Role
+from registry.search.errors import QueryError
 
 # Failure codes: who moves it, what the version matches, how its metric compares.
 NOT_PERMITTED, CONDITION, NO_WORSE_THAN = "not_permitted", "condition", "no_worse_than"
@@ -91,7 +92,14 @@ def candidate_failures(
     sentences: a holder they may not see is not described."""
     failures = []
     for rule in rules:
-        for part in unmet_parts(rule.condition, candidate) if rule.condition else ():
+        try:
+            unmet = unmet_parts(rule.condition, candidate) if rule.condition else []
+        except QueryError as error:
+            # Parsed when saved, but the search language may have changed since: refuse, and say so.
+            message = f"the condition of the rule for {rule.pattern} no longer runs ({error}); an owner must fix it"
+            failures.append(Failure(CONDITION, rule.pk, rule.pattern, message))
+            continue
+        for part in unmet:
             found = f"{part.found}; " if part.found else f"version {candidate.version} does not match it; "
             message = f"{found}the rule for {rule.pattern} needs {part.text}"
             failures.append(Failure(CONDITION, rule.pk, rule.pattern, message))

@@ -310,3 +310,14 @@ def test_a_move_records_one_alias_event_in_its_transaction(api, alice, bob, resn
 
     (moved,) = events_of("alias.moved")
     assert (moved.before["version"], moved.after["version"], moved.actor_id) == (1, 2, bob.pk)
+
+
+def test_a_stored_condition_that_no_longer_parses_refuses_the_move_and_says_so(api, alice, bob, resnet):
+    rule = make_rule(resnet[0].project, alice)
+    # Saved before the search language changed, say: written past the service's check.
+    type(rule).objects.filter(pk=rule.pk).update(condition="metrics.accuracy >> 0.9")
+
+    failed = refused(api.as_user(bob).put(alias_url(resnet[0]), {"version": 2}, format="json"), "condition")
+
+    assert failed[0]["message"].startswith("the condition of the rule for production no longer runs (")
+    assert version_of(resnet[0]) == 1
