@@ -74,7 +74,7 @@ def entries(user, events) -> list[Entry]:
     result = []
     for event in events:
         url = ""
-        if event.model_id in openable["model"] and event.subject_type in ("model", "alias"):
+        if event.model_id in openable["model"] and event.subject_type in ("model", "alias", "promotionrequest"):
             url = links.url("registry:model_detail", event.model_id)
         for subject_type, name, _, column in _TARGETS:
             if event.subject_type == subject_type and getattr(event, column) in openable[subject_type]:

@@ -141,7 +141,7 @@ def test_upload_through_the_form_then_download(page, project, tmp_path):
     model = MLModel.objects.get(name="browser-upload")
     assert page.url.endswith(f"/models/{model.pk}/")
     assert model.file_sha256 == hashlib.sha256(content).hexdigest()
-    assert page.get_by_text(model.file_sha256).first.is_visible()
+    assert page.locator("#sha256").inner_text() == model.file_sha256  # the File card (the timeline has it too)
 
     with page.expect_download() as info:
         page.get_by_role("link", name="Download").click()
