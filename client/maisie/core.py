@@ -443,6 +443,9 @@ class BaseAction:
         self.config = self.__check_config(config)
         #: the `pagination` block of the latest list answer
         self.pagination: dict[str, Any] | None = None
+        #: what the latest answer said beside `data`, `pagination` and `status` (a versions
+        #: list as of a time adds `as_of` and `deleted`)
+        self.extras: dict[str, Any] = {}
 
     def __check_config(self, config: Any) -> Config:
         if isinstance(config, Config):
@@ -492,8 +495,10 @@ class BaseAction:
         status and the `data`."""
         response = self._request(method, path, **kwargs)
         body = http.decode_body(response, context=path.strip("/") if context is None else context)
-        if isinstance(body, dict) and "pagination" in body:
-            self.pagination = body["pagination"]
+        if isinstance(body, dict):
+            if "pagination" in body:
+                self.pagination = body["pagination"]
+            self.extras = {key: value for key, value in body.items() if key not in ("data", "pagination", "status")}
         return response.status_code, http.unwrap(body)
 
     @staticmethod

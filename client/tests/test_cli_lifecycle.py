@@ -2,6 +2,7 @@
 through the installed `maisie` command, against the live server."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from maisie import Models, PromotionRequests, RegisteredModels
@@ -249,3 +250,37 @@ def test_alias_rollback_moves_it_back(signed_in, isolated):
     nothing = run_cli("alias", "rollback", ref, "nope")
     assert nothing.returncode == 4
     no_traceback(nothing)
+
+
+def test_as_of_from_the_command_line(signed_in, isolated):
+    name, versions = upload_versions(signed_in, isolated, count=2)
+    ref = signed_in.ref(name)
+    ok("alias", "set", signed_in.ref(name, ":1"), "production")
+    then = datetime.now(UTC).isoformat()
+    ok("alias", "set", signed_in.ref(name, ":2"), "production")
+    production = signed_in.ref(name, "@production")
+
+    earlier = json.loads(ok("resolve", production, "--as-of", then, "--json").stdout)
+    assert earlier["id"] == versions[0]["id"]
+    assert ok("resolve", production, "-q").stdout.strip() == str(versions[1]["id"])
+    Models(signed_in.settings).delete(versions[0]["id"])  # no alias holds it now
+    gone = run_cli("resolve", production, "--as-of", then)
+    assert gone.returncode == 4
+    no_traceback(gone)
+    assert "deleted" in gone.stderr
+    table = ok("alias", "ls", ref, "--as-of", then, env={"COLUMNS": "200"})
+    header, line = table.stdout.splitlines()
+    assert header.split()[-2:] == ["VERSION", "DELETED"]
+    assert line.split()[:3] == ["production", "1", str(versions[0]["id"])]
+    assert ok("alias", "ls", ref, "-q").stdout.split() == ["production"]
+
+    listed = ok("registered-models", "versions", ref, "--as-of", then, "--json")
+    assert [v["version"] for v in json.loads(listed.stdout)] == [2]
+    assert f"Version 1 (model {versions[0]['id']}) was deleted since, on " in listed.stderr
+    now = ok("registered-models", "versions", ref, "-q")
+    assert now.stdout.split() == [str(versions[1]["id"])] and now.stderr == ""
+
+    wrong = run_cli("alias", "ls", ref, "--as-of", "yesterday")
+    assert wrong.returncode == 6
+    no_traceback(wrong)
+    assert wrong.stderr.strip().startswith("Error: Invalid input: as_of: ")

@@ -1,6 +1,7 @@
 """References, registered models and aliases through the package, against the live server."""
 
 import itertools
+from datetime import UTC, datetime
 
 import pytest
 from maisie import AliasMoved, Models, RegisteredModels
@@ -162,3 +163,37 @@ def test_alias_writes_refuse_bad_input_and_change_nothing(shared_account, accoun
     with pytest.raises(PermissionDenied):
         outsider.set_alias(ref, "production", 2)
     assert registered.alias(ref, "production")["version"] == 1
+
+
+def test_as_of_answers_what_was_so_at_a_time(shared_account, isolated):
+    name, versions = upload_versions(shared_account, isolated, count=2)
+    registered, models = RegisteredModels(shared_account.settings), Models(shared_account.settings)
+    ref = shared_account.ref(name)
+    registered.set_alias(ref, "production", 1)
+    then = datetime.now(UTC)  # a datetime (sent in ISO 8601), after the first move and before the second
+    registered.set_alias(ref, "production", 2)
+    _, third = upload_versions(shared_account, isolated, count=1, name=name)
+
+    assert [(a["name"], a["version"]) for a in registered.aliases(ref)] == [("production", 2)]
+    assert [(a["name"], a["version"], a["version_deleted"]) for a in registered.aliases(ref, as_of=then)] == [
+        ("production", 1, None)
+    ]
+    assert registered.alias(ref, "production", as_of=then.isoformat())["model_id"] == versions[0]["id"]
+    assert models.resolve(shared_account.ref(name, "@production"), as_of=then)["id"] == versions[0]["id"]
+    assert models.resolve(ref, as_of=then)["version"] == 2  # the latest then
+    assert [v["version"] for v in registered.versions(ref)] == [3, 2, 1]
+    assert [v["version"] for v in registered.versions(ref, as_of=then)] == [2, 1]
+
+    # A version that existed then and is deleted now is named, with the time of its deletion.
+    models.delete(versions[0]["id"])
+    earlier = registered.versions(ref, as_of=then)
+    assert [v["version"] for v in earlier] == [2]
+    assert [(d["version"], d["model_id"]) for d in earlier.deleted] == [(1, versions[0]["id"])]
+    assert registered.aliases(ref, as_of=then)[0]["version_deleted"] == earlier.deleted[0]["deleted"]
+    assert third[0]["version"] == 3 and registered.versions(ref).deleted == []
+
+    with pytest.raises(ValidationError) as wrong:
+        registered.aliases(ref, as_of="last tuesday")
+    assert "as_of" in wrong.value.errors and "is not a time" in str(wrong.value)
+    with pytest.raises(ValidationError, match="as_of"):
+        models.resolve(ref, as_of="2026-13-45T99:00:00")

@@ -118,7 +118,10 @@ def alias_ls(state: State, model: int | str, as_of: str | None) -> None:
     """List the aliases of registered model MODEL (an id or vision/imagenet/resnet50), now or
     --as-of a time."""
     rows = RegisteredModels(state.config).aliases(model, as_of=as_of)
-    show_list(state, rows, COLUMNS, "aliases", key="name")
+    columns = COLUMNS
+    if any(row.get("version_deleted") for row in rows):
+        columns = [*COLUMNS, ("VERSION DELETED", lambda a: a.get("version_deleted"))]
+    show_list(state, rows, columns, "aliases", key="name")
 
 
 @alias.command("rollback")

@@ -19,7 +19,7 @@ from maisie.cli.common import (
     yes_option,
 )
 from maisie.cli.models import list_columns
-from maisie.cli.output import echo_json
+from maisie.cli.output import echo_json, fmt
 from maisie.resources.registered_models import RegisteredModels
 
 COLUMNS = [
@@ -148,6 +148,9 @@ def versions(state: State, model: int | str, as_of: str | None, columns: str | N
     rows = RegisteredModels(state.config).versions(model, as_of=as_of)
     extra = [spec.strip() for spec in (columns or "").split(",") if spec.strip()]
     show_list(state, rows, list_columns(extra), "versions")
+    for gone in rows.deleted:
+        when = fmt(gone.get("deleted"))
+        state.info(f"Version {gone.get('version')} (model {gone.get('model_id')}) was deleted since, on {when}.")
 
 
 @registered_models.command()

@@ -37,6 +37,19 @@ class PromotionOpened(dict):
     moved = False
 
 
+class Versions(list):
+    """The versions :meth:`RegisteredModels.versions` answers, newest first, each as
+    :meth:`Models.get` answers it."""
+
+    #: as of a time, the versions held then and deleted since that you may know of:
+    #: ``{"version", "model_id", "deleted"}`` (the time of the deletion); empty otherwise
+    deleted: list[dict]
+
+    def __init__(self, versions: list[dict], deleted: list[dict] | None = None) -> None:
+        super().__init__(versions)
+        self.deleted = deleted or []
+
+
 def _alias_path(alias: str) -> str:
     # Quoted so that a wrong name reaches the server, whose 400 says what an alias name is.
     return quote(str(alias), safe="")
@@ -116,20 +129,24 @@ class RegisteredModels(Resource):
         """
         return super().delete(self.id_of(id))
 
-    def versions(self, id: IdOrRef, as_of: datetime | str | None = None) -> list[dict]:
-        """Every version of a registered model you can see, as :meth:`Models.get` answers them.
+    def versions(self, id: IdOrRef, as_of: datetime | str | None = None) -> Versions:
+        """Every version of a registered model you can see, newest first, as :meth:`Models.get`
+        answers them.
 
         :param id: its id, or a reference
-        :param as_of: the versions that existed at this time (ISO 8601 or a `datetime`)
+        :param as_of: the versions it held at this time (ISO 8601 or a `datetime`), each as it
+            is now; those deleted since are in the answer's :attr:`Versions.deleted`
         """
         path = f"{self._item(self.id_of(id))}versions/"
-        return list(self._pages(path, {"as_of": as_of_param(as_of)}))
+        found = list(self._pages(path, {"as_of": as_of_param(as_of)}))
+        return Versions(found, self.extras.get("deleted"))
 
     # --- aliases ---------------------------------------------------------------------------------
 
     def aliases(self, id: IdOrRef, as_of: datetime | str | None = None) -> list[dict]:
         """A registered model's aliases, by name: each with ``name``, ``version``, ``model_id``,
-        ``set_by`` and ``set_at``.
+        ``set_by`` and ``set_at`` (as of a time: who put it there and when, and
+        ``version_deleted``, the time its version was deleted since, or ``None``).
 
         :param id: its id, or a reference
         :param as_of: the aliases as they were at this time (ISO 8601 or a `datetime`; a time
