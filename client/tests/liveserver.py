@@ -2,7 +2,11 @@
 
 The server's checkout is this repository (found relative to this file) unless
 `$MAISIE_TEST_SERVER_ROOT` names another; its Python is `$MAISIE_TEST_SERVER_PYTHON`, else
-the checkout's `.venv`, else the one running. Data goes to a temporary folder with SQLite.
+the checkout's `.venv`, else the one running. Data goes to a temporary folder with SQLite, or
+to the PostgreSQL database `$MAISIE_TEST_SERVER_DATABASE_URL` names, which must be new and empty:
+
+    dropdb --if-exists -h 127.0.0.1 -U postgres maisie_client && createdb -h 127.0.0.1 -U postgres maisie_client
+    MAISIE_TEST_SERVER_DATABASE_URL=postgres://postgres@127.0.0.1:5432/maisie_client .venv/bin/pytest client/tests
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ sys.path.append(str(REPO_ROOT))
 from maisie_site.live_servers import ServerError, ServerProcess, free_port, launch  # noqa: E402, F401 (free_port: for conftest)
 
 SERVER_ROOT = Path(os.environ.get("MAISIE_TEST_SERVER_ROOT") or REPO_ROOT)
+# Read at import, before each test's `isolated` fixture removes the MAISIE_* variables.
+DATABASE_URL = os.environ.get("MAISIE_TEST_SERVER_DATABASE_URL", "")
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "admin-Pass-4821"
 STARTUP_SECONDS = 90
@@ -84,6 +90,7 @@ def server_env(data_dir: Path) -> dict[str, str]:
             "MAISIE_LOGIN_RATE_PER_LOGIN": "100000/min",
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "maisie_client_test_settings",
+            **({"DATABASE_URL": DATABASE_URL} if DATABASE_URL else {}),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(settings_dir), os.environ.get("PYTHONPATH")])),
         }
     )
