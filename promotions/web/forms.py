@@ -12,7 +12,11 @@ from registry.search.lexer import MAX_QUERY_LENGTH
 class AliasSetForm(forms.Form):
     """Set or move an alias: its name and a version number of the registered model."""
 
-    alias = forms.CharField(max_length=64, help_text=f"An alias is {ALIAS_RULE}.")
+    alias = forms.CharField(
+        max_length=64,
+        help_text=f"An alias is {ALIAS_RULE}.",
+        widget=forms.TextInput(attrs={"list": "alias-names", "autocomplete": "off", "placeholder": "production"}),
+    )
     version = forms.IntegerField(min_value=1, help_text="The version number it should name.")
 
     def __init__(self, *args, **kwargs):
@@ -49,7 +53,7 @@ class AliasRuleForm(forms.Form):
         max_length=MAX_QUERY_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "class": "mono", "spellcheck": "false"}),
-        help_text='A query the version must match, as in the models list: <code>metrics.accuracy &gt;= 0.9 and '
+        help_text="A query the version must match, as in the models list: <code>metrics.accuracy &gt;= 0.9 and "
         'branch = "main"</code>. Empty: any version.',
     )
     metric = forms.CharField(
@@ -58,9 +62,7 @@ class AliasRuleForm(forms.Form):
         label="No worse than the version it replaces, on metric",
         help_text="A key of the versions' metrics, such as <code>accuracy</code>. Empty: no comparison.",
     )
-    direction = forms.ChoiceField(
-        choices=[("", "—"), *Direction.choices], required=False, label="Which way is better"
-    )
+    direction = forms.ChoiceField(choices=[("", "—"), *Direction.choices], required=False, label="Which way is better")
     tolerance = forms.FloatField(
         min_value=0, required=False, initial=0, help_text="How much worse than the replaced version still passes."
     )

@@ -22,6 +22,7 @@ from django.views.generic.detail import SingleObjectMixin
 from accounts.forms import add_service_errors
 from events.models import Event
 from maisie_site.markdown import render
+from promotions.web.panels import registered_model_panel
 from registry import rules, services
 from registry.listing import model_list
 from registry.models import ALIAS_PATTERN, ALIAS_RULE, Alias, MLModel, Project, RegisteredModel
@@ -218,13 +219,16 @@ class RegisteredModelDetailView(VisibleRegisteredModelMixin, DetailView):
         events = Event.objects.visible_to(user).filter(registered_model_id=registered.pk)
         timeline = timeline_page(self.request, user, events)
         aliases = Alias.objects.visible_to(user).filter(registered_model_id=registered.pk).select_related("set_by")
+        aliases = list(aliases.order_by("name"))
         reference = _reference(registered)
         context.update(
             project=registered.project,
             workspace=registered.project.workspace,
             card=render(registered.description),
             can_edit=rules.can_edit_registered_model(user, registered),
-            aliases=aliases.order_by("name"),
+            aliases=aliases,
+            # Who may move which alias, the set form, the rules and the pending requests.
+            promotions=registered_model_panel(user, registered, aliases, kwargs.get("alias_form")),
             reference=reference.written(),
             state=state,
             sections=state.catalog.sections(),

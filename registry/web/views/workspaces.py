@@ -10,6 +10,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from accounts.forms import add_service_errors
 from accounts.models import User
+from promotions.web.panels import dashboard_requests
 from registry import rules, services
 from registry.models import Membership, MLModel, Project, Workspace
 from registry.querysets import attach_tags
@@ -33,6 +34,7 @@ class HomeView(LoginRequiredMixin, TemplateView):
             .order_by("name")
         )
         context["recent_models"] = attach_tags(list(MLModel.objects.visible_to(user).with_related()[:RECENT_MODELS]))
+        context["promotion_requests"] = dashboard_requests(user)  # those the user may decide or cancel
         return context
 
 
