@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, Subquery, Window
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Cast, Coalesce, RowNumber
 
 from events.models import Event
 from maisie_site.api_errors import ExplainedHttp404
@@ -76,22 +76,30 @@ def _alias_events(registered: RegisteredModel, when: datetime):
     return Event.objects.filter(registered_model_id=registered.pk, subject_type="alias", time__lte=when)
 
 
-def _latest_alias_event(registered: RegisteredModel, name: str, when: datetime) -> Event | None:
-    """The alias's last event at or before `when`, whoever may see it. Its subject name finds it
-    in the index (event_alias_history); the alias's name in before/after makes sure of it, should
-    two names share their first 255 characters."""
+def _with_version_state(events):
+    """Events about an alias, each with `version_exists`: whether the version it names still does."""
+    named = events.annotate(named_model_id=Cast(KT("after__model_id"), BigIntegerField()))
+    return named.annotate(version_exists=Exists(MLModel.objects.filter(pk=OuterRef("named_model_id"))))
+
+
+def _latest_alias_event(registered: RegisteredModel, name: str, user, when: datetime) -> Event | None:
+    """The alias's last event at or before `when`, if the user may see it (else None, as for an
+    alias that never was: an earlier one would not be what it named then). Its subject name finds
+    it in the index (event_alias_history); the alias's name in before/after makes sure of it,
+    should two names share their first 255 characters."""
     events = _alias_events(registered, when).filter(subject_name=f"{registered.name}@{name}"[:255])
     named = Q(after__alias=name) | Q(before__alias=name)  # `alias.removed` names it in `before` only
-    return events.filter(named).order_by("-time", "-id").first()
+    latest = events.filter(named).order_by("-time", "-id").values("pk")[:1]
+    return _with_version_state(Event.objects.visible_to(user).filter(pk=Subquery(latest))).first()
 
 
-def _latest_alias_events(registered: RegisteredModel, when: datetime):
-    """Each alias's last event at or before `when`, one per alias name, whoever may see them."""
+def _latest_alias_events(registered: RegisteredModel, user, when: datetime) -> list[Event]:
+    """Each alias's last event at or before `when`, one per alias name, of those the user may see."""
     name = Coalesce(KT("after__alias"), KT("before__alias"))
     ranked = _alias_events(registered, when).annotate(
         rank=Window(RowNumber(), partition_by=[name], order_by=[F("time").desc(), F("id").desc()])
     )
-    return Event.objects.filter(pk__in=ranked.filter(rank=1).values("pk"))
+    return list(_with_version_state(Event.objects.visible_to(user).filter(pk__in=ranked.filter(rank=1).values("pk"))))
 
 
 def aliases_as_of(registered: RegisteredModel, user, when: datetime) -> list[Alias]:
@@ -99,16 +107,16 @@ def aliases_as_of(registered: RegisteredModel, user, when: datetime) -> list[Ali
     and `version_deleted` for a version deleted since) whose `set_by` and `set_at` are the actor
     and the time of the change that put each there. Only those whose event the user may see now:
     an alias then on a version hidden from them now is left out, as it is from today's list."""
-    latest = _latest_alias_events(registered, when).filter(after__isnull=False)  # removed: no alias
-    return _aliases_from(registered, list(latest.visible_to(user)))
+    events = [event for event in _latest_alias_events(registered, user, when) if event.after is not None]
+    return _aliases_from(registered, events)
 
 
 def alias_as_of(registered: RegisteredModel, name: str, user, when: datetime) -> Alias | None:
     """One alias as it stood at `when` (as aliases_as_of answers it), or None."""
     if not re.fullmatch(ALIAS_PATTERN, name):
         return None  # never an alias, and a NUL would reach PostgreSQL's JSON (a 500)
-    event = _latest_alias_event(registered, name, when)
-    if event is None or event.after is None or not Event.objects.visible_to(user).filter(pk=event.pk).exists():
+    event = _latest_alias_event(registered, name, user, when)
+    if event is None or event.after is None:  # removed then
         return None
     return _aliases_from(registered, [event])[0]
 
@@ -116,7 +124,8 @@ def alias_as_of(registered: RegisteredModel, name: str, user, when: datetime) ->
 def _aliases_from(registered: RegisteredModel, events: list[Event]) -> list[Alias]:
     from accounts.models import User
 
-    deleted = _deletion_times(event.after["model_id"] for event in events)
+    gone = {event.after["model_id"] for event in events if not event.version_exists}
+    deleted = _deletion_times(gone)
     users = User.objects.in_bulk({event.actor_id for event in events if event.actor_id is not None})
     aliases = []
     for event in sorted(events, key=lambda event: event.after["alias"]):
@@ -133,10 +142,9 @@ def _aliases_from(registered: RegisteredModel, events: list[Event]) -> list[Alia
     return aliases
 
 
-def _deletion_times(model_ids: Iterable[int], events=Event.objects) -> dict[int, datetime]:
-    """When each of these versions was deleted, for those that no longer exist (among `events`)."""
-    ids = set(model_ids)
-    gone = ids - set(MLModel.objects.filter(pk__in=ids).values_list("pk", flat=True))
+def _deletion_times(gone: Iterable[int], events=Event.objects) -> dict[int, datetime]:
+    """When each of these versions, which no longer exist, was deleted (according to `events`)."""
+    gone = set(gone)
     if not gone:
         return {}
     return dict(events.filter(model_id__in=gone, kind="model.deleted").values_list("model_id", "time"))
@@ -176,12 +184,14 @@ def versions_as_of(registered: RegisteredModel, user, when: datetime) -> list[Ve
     each with the version as it is now, when it exists and the user may see it, or else with the
     time it was deleted, when the event log shows that to the user; others are left out."""
     placed = _versions_placed(registered, when)
-    models = MLModel.objects.visible_to(user).with_related().in_bulk(placed)
-    deleted = _deletion_times(placed, Event.objects.visible_to(user))
+    seen = Exists(MLModel.objects.visible_to(user).filter(pk=OuterRef("pk")))
+    existing = MLModel.objects.with_related().filter(pk__in=placed).annotate(seen=seen)
+    models = {model.pk: model for model in existing}
+    deleted = _deletion_times(set(placed) - set(models), Event.objects.visible_to(user))
     versions = [
         VersionThen(version, model_id, models.get(model_id), deleted.get(model_id))
         for model_id, version in placed.items()
-        if model_id in models or model_id in deleted
+        if (model_id in models and models[model_id].seen) or model_id in deleted
     ]
     return sorted(versions, key=lambda then: then.version, reverse=True)
 
@@ -207,12 +217,16 @@ def resolve(reference, user, when: datetime) -> MLModel:
         references.resolve(references.Reference(reference.workspace, reference.project, reference.name), user)
         raise ExplainedHttp404(f"No model {reference.name!r} in project {reference.project!r} that you can see.")
     at = shown(when)
+    no_alias = ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
     if reference.alias is not None:
-        alias = alias_as_of(registered, reference.alias, user, when)
-        if alias is None:
-            raise ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
-        then = VersionThen(alias.version_number, alias.version_id, deleted=alias.version_deleted)
-        then.model = MLModel.objects.visible_to(user).with_related().filter(pk=alias.version_id).first()
+        event = _latest_alias_event(registered, reference.alias, user, when)
+        if event is None or event.after is None:
+            raise no_alias
+        model_id = event.after["model_id"]
+        then = VersionThen(event.after["version"], model_id)
+        then.model = MLModel.objects.visible_to(user).with_related().filter(pk=model_id).first()
+        if then.model is None and not event.version_exists:
+            then.deleted = _deletion_times([model_id]).get(model_id)
         said = f"which @{reference.alias} pointed at as of {at}"
     else:
         versions = versions_as_of(registered, user, when)
@@ -230,4 +244,4 @@ def resolve(reference, user, when: datetime) -> MLModel:
             f"{registered.name} version {then.version}, {said}, was deleted on {shown(then.deleted)}."
         )
     # An alias event the user may see, on a version they may not see now (another workspace's).
-    raise ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
+    raise no_alias
