@@ -3,8 +3,9 @@
     python3 ci/compose_smoke.py          # needs a Docker engine, docker-compose, port 8000 free
 
 `docker-compose up -d --build` of the unchanged compose.yaml (PostgreSQL with its volume,
-Redis, MinIO with the bucket created at start, the migrate step, two app replicas, nginx), then
-checks: the migrate step ran once and exited 0 before the apps started; two app replicas run;
+Redis, MinIO with the bucket created at start, the migrate step, two app replicas, the background
+worker, nginx), then checks: the migrate step ran once and exited 0 before the apps started; two
+app replicas and the worker run;
 `/healthz` answers 200 through nginx; `ensure_admin` through the migrate service prints the
 admin password; a model uploaded through nginx is found, downloaded and deleted, its file
 appearing in and leaving the MinIO bucket; both replicas served some of those requests. Then
@@ -102,7 +103,10 @@ def smoke() -> None:
         apps = compose("ps", "-q", "app", env=env).stdout.split()
         if len(apps) != 2:
             raise SmokeFailed(f"{len(apps)} app replicas run, not 2:\n{states}")
-        print("migrate: ran once, exit 0; app: 2 replicas", flush=True)
+        workers = compose("ps", "-q", "worker", env=env).stdout.split()
+        if len(workers) != 1 or "maisie_worker" not in run("docker", "logs", workers[0]).stdout:
+            raise SmokeFailed(f"the background worker does not run:\n{states}")
+        print("migrate: ran once, exit 0; app: 2 replicas; worker: running", flush=True)
 
         admin = compose("run", "--rm", "migrate", "python", "manage.py", "ensure_admin", env=env).stdout
         password = re.search(r"password: (\S+)", admin)
