@@ -121,6 +121,24 @@ def account(server) -> Account:
     return make_account(server)
 
 
+@pytest.fixture
+def signed_in(shared_account):
+    """The user configuration of `shared_account`, as `maisie login` would leave it, plus a project."""
+    from maisie.core import user_config_path, write_settings
+
+    write_settings(
+        user_config_path(),
+        {
+            "api_url": shared_account.server.api_url,
+            "auth_user_login": shared_account.login,
+            "auth_app_token": shared_account.token,
+            "selected_project": shared_account.project_id,
+            "selected_workspace": shared_account.workspace_id,
+        },
+    )
+    return shared_account
+
+
 @dataclass
 class Team:
     """A workspace owner with a project of their own, and a member of that workspace."""

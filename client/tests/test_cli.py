@@ -3,29 +3,12 @@
 import json
 import stat
 
-import pytest
 from click.testing import CliRunner
 from maisie import Models
 from maisie.cli import cli
 from maisie.core import user_config_path, write_settings
 
 from tests.conftest import git, maisie_script, run_cli
-
-
-@pytest.fixture
-def signed_in(shared_account):
-    """The user configuration of `shared_account`, as `maisie login` would leave it, plus a project."""
-    write_settings(
-        user_config_path(),
-        {
-            "api_url": shared_account.server.api_url,
-            "auth_user_login": shared_account.login,
-            "auth_app_token": shared_account.token,
-            "selected_project": shared_account.project_id,
-            "selected_workspace": shared_account.workspace_id,
-        },
-    )
-    return shared_account
 
 
 def no_traceback(done):

@@ -4,27 +4,11 @@ through the installed `maisie` command, against the live server."""
 import json
 from datetime import UTC, datetime
 
-import pytest
 from maisie import Models, PromotionRequests, RegisteredModels
-from maisie.core import user_config_path, write_settings
 
 from tests.conftest import run_cli
 from tests.test_cli import no_traceback
 from tests.test_registered_models import upload_versions
-
-
-@pytest.fixture
-def signed_in(shared_account):
-    """`shared_account` signed in as `maisie login` leaves it."""
-    write_settings(
-        user_config_path(),
-        {
-            "api_url": shared_account.server.api_url,
-            "auth_user_login": shared_account.login,
-            "auth_app_token": shared_account.token,
-        },
-    )
-    return shared_account
 
 
 def ok(*args, **kwargs):

@@ -87,8 +87,12 @@ def ls(
 
 
 def _show(state: State, registered: dict) -> None:
+    """A registered model as `key: value` lines, then its description as it is written."""
+    if state.json or state.quiet:
+        show_object(state, registered)
+        return
     show_object(state, {k: v for k, v in registered.items() if k != "description"}, DETAIL_ORDER)
-    if not (state.json or state.quiet) and registered.get("description"):
+    if registered.get("description"):
         click.echo("\n" + registered["description"].rstrip("\n"))
 
 
@@ -98,11 +102,7 @@ def _show(state: State, registered: dict) -> None:
 @pass_state
 def get(state: State, model: int | str) -> None:
     """Show registered model MODEL, its aliases and its description (the model card)."""
-    registered = RegisteredModels(state.config).get(model)
-    if state.json:
-        show_object(state, registered)
-    else:
-        _show(state, registered)
+    _show(state, RegisteredModels(state.config).get(model))
 
 
 @registered_models.command()
@@ -130,11 +130,7 @@ def describe(state: State, model: int | str, text: str | None, file: Path | None
             text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise CliError(f"{file} is not UTF-8 text.", 6) from None
-    registered = RegisteredModels(state.config).update(model, description=text)
-    if state.json:
-        show_object(state, registered)
-    else:
-        _show(state, registered)
+    _show(state, RegisteredModels(state.config).update(model, description=text))
 
 
 @registered_models.command()

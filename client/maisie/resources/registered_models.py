@@ -56,7 +56,13 @@ def _alias_path(alias: str) -> str:
 
 
 class RegisteredModels(Resource):
-    """Represents an action for managing registered models and their aliases."""
+    """Represents an action for managing registered models and their aliases.
+
+    :meth:`get_all` and :meth:`iter_all` list them by name: `query` keeps those whose name
+    contains it (any case); other keyword arguments go to the API as they are: ``project=3``,
+    ``workspace=[1, 2]``, ``name="resnet50"`` (exact), ``ordering="-updated"`` (``name``,
+    ``created``, ``updated``, ``latest_version``, ``version_count``, ``id``).
+    """
 
     path = "registered-models"
     query_param = "q"
@@ -71,32 +77,6 @@ class RegisteredModels(Resource):
         if number is not None:
             return number
         return int(Models(self.config).resolve(str(model))["registered_model_id"])
-
-    def get_all(
-        self,
-        query: str | None = None,
-        page: int | None = None,
-        per_page: int | None = None,
-        *,
-        ordering: str | None = None,
-        **filters: Any,
-    ) -> list[dict]:
-        """Fetch one page of the registered models you can see, by name.
-
-        :param query: only those whose name contains this (any case)
-        :param page: the page number, from 1
-        :param per_page: how many per page
-        :param ordering: ``name``, ``created``, ``updated``, ``latest_version``,
-            ``version_count`` or ``id``; ``-`` first for descending
-        :param filters: other query parameters, passed as they are: ``project=3``,
-            ``workspace=[1, 2]``, ``name="resnet50"`` (exact)
-        :returns: a list of registered models
-        """
-        return super().get_all(query, page=page, per_page=per_page, ordering=ordering, **filters)
-
-    def iter_all(self, query: str | None = None, per_page: int = 100, *, ordering: str | None = None, **filters: Any):
-        """Yield every registered model matching, page after page (arguments as for :meth:`get_all`)."""
-        return super().iter_all(query, per_page=per_page, ordering=ordering, **filters)
 
     def get(self, id: IdOrRef) -> dict:
         """Fetch one registered model: its description, aliases (``{"production": 4}``), latest
