@@ -37,7 +37,9 @@ def _require_owner(user, workspace) -> None:
         raise PermissionDenied("Only the workspace's owners manage its webhooks.")
 
 
-def _clean(fields: dict) -> dict:
+def clean_fields(fields: dict) -> dict:
+    """Fields as they are saved (url with its target, kinds, condition, description), checked;
+    raises a ValidationError naming the wrong one. The admin's form checks with it too."""
     cleaned = dict(fields)
     if "url" in cleaned:
         cleaned["target"] = targets.validate(cleaned["url"]).name
@@ -63,7 +65,7 @@ def webhook_create(
     if project is not None:
         workspace = project.workspace
     _require_owner(user, workspace)
-    fields = _clean({"url": url, "kinds": kinds, "condition": condition, "description": description})
+    fields = clean_fields({"url": url, "kinds": kinds, "condition": condition, "description": description})
     secret = secrets.generate()
     webhook = Webhook.objects.create(
         workspace=workspace, project=project, owner=user, secret_encrypted=secrets.encrypt(secret), **fields
@@ -88,7 +90,7 @@ def webhook_update(*, webhook: Webhook, user, **fields) -> Webhook:
         raise TypeError(f"webhook_update() got unknown fields: {', '.join(sorted(unknown))}")
     webhook = _locked(webhook)
     active = fields.pop("active", None)
-    cleaned = _clean(fields)
+    cleaned = clean_fields(fields)
     before = snapshot(webhook, WEBHOOK_FIELDS)
     for name, value in cleaned.items():
         setattr(webhook, name, value)
