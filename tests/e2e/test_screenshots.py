@@ -60,6 +60,42 @@ def test_the_main_pages_render_without_errors(page):
     assert page.console_errors == []
 
 
+def test_the_promotion_pages_render_without_errors(page):
+    """A pending promotion request on resnet50's page, as the owner who may approve it, and the
+    project's alias rules."""
+    from promotions import services as promotions
+    from registry.tests.factories import upload
+
+    demo = seed_demo()
+    alice, bob, project = demo["alice"], demo["bob"], demo["project"]
+    promotions.alias_rule_create(
+        project=project,
+        user=alice,
+        pattern="production",
+        condition='metrics.accuracy >= 0.8 and branch = "main"',
+        metric="accuracy",
+        direction="higher",
+        tolerance=0.02,
+        approvals=1,
+    )
+    promotions.alias_rule_create(
+        project=project, user=alice, pattern="stag*", movers="users", users=[bob], condition="commit exists"
+    )
+    metrics = {"accuracy": 0.931, "top5": 0.989, "loss": 0.31, "f1": 0.925, "latency_ms": 7.4}
+    candidate = upload(bob, project, name="resnet50", metrics=metrics, git_branch="main", git_commit="9f3c2e1")
+    promotions.alias_put(
+        registered_model=candidate.registered_model, name="production", version=candidate.version, user=bob
+    )
+    sign_in(page, "alice", PASSWORD)
+    page.goto(f"/registered-models/{candidate.registered_model_id}/?col=metrics.accuracy&col=metrics.loss")
+    page.locator("#promotions .request").wait_for()
+    shoot(page, "promotion-request")
+    page.goto(f"/projects/{project.pk}/settings/")
+    page.locator("#rules .rule").first.wait_for()
+    shoot(page, "alias-rules")
+    assert page.console_errors == []
+
+
 def test_the_admin_and_the_api_reference_work_under_the_content_security_policy(page):
     demo = seed_demo(models=3)
     make_staff = demo["alice"]
