@@ -6,6 +6,7 @@ from accounts.views import admin_password_change, admin_sign_in
 urlpatterns = [
     path("", include("registry.web.urls", namespace="registry")),
     path("", include("promotions.web.urls", namespace="promotions")),
+    path("", include("webhooks.web.urls", namespace="webhooks")),
     path("", include("accounts.urls", namespace="accounts")),
     # Before admin.site.urls: the admin's sign-in, behind the sign-in limits (accounts/views.py).
     path("admin/login/", admin_sign_in),

@@ -58,12 +58,14 @@ def clean_fields(fields: dict) -> dict:
 
 @transaction.atomic
 def webhook_create(
-    *, user, workspace, project=None, url: str, kinds, condition: str = "", description: str = ""
+    *, user, workspace=None, project=None, url: str, kinds, condition: str = "", description: str = ""
 ) -> tuple[Webhook, str]:
-    """A new active webhook of `workspace` (or of `project`, one of its projects), owned by
-    `user`. Returns it and its signing secret, which is shown this once."""
+    """A new active webhook of `workspace`, or of `project` (in its workspace), owned by `user`.
+    Returns it and its signing secret, which is shown this once."""
     if project is not None:
         workspace = project.workspace
+    if workspace is None:
+        raise ValidationError({"workspace_id": "Give the workspace, or a project, the webhook belongs to."})
     _require_owner(user, workspace)
     fields = clean_fields({"url": url, "kinds": kinds, "condition": condition, "description": description})
     secret = secrets.generate()
