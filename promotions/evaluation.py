@@ -45,7 +45,8 @@ def approvals_required(rules: list[AliasRule]) -> int:
     return max((rule.approvals for rule in rules), default=0)
 
 
-def _role(user, workspace_id: int) -> str | None:
+def role_of(user, workspace_id: int) -> str | None:
+    """The user's role in the workspace as the rules read it: staff count as owners."""
     return Role.OWNER if user.is_staff else registry_rules.role_in(user, workspace_id)
 
 
@@ -62,12 +63,16 @@ def _permitted(rule: AliasRule, user, role: str | None) -> bool:
 def may_move(user, rules: list[AliasRule], workspace_id: int) -> bool:
     """Whether `user` may move an alias these rules guard, and so approve or reject its requests.
     With no rules: the workspace's owners and members (registry.rules.can_set_alias)."""
-    role = _role(user, workspace_id)
+    return may_move_as(user, rules, role_of(user, workspace_id))
+
+
+def may_move_as(user, rules: list[AliasRule], role: str | None) -> bool:
+    """may_move for a user whose role (role_of) is known: a page asking about many aliases."""
     return role in (Role.OWNER, Role.MEMBER) and all(_permitted(rule, user, role) for rule in rules)
 
 
 def mover_failures(user, rules: list[AliasRule], workspace_id: int, alias: str) -> list[Failure]:
-    role = _role(user, workspace_id)
+    role = role_of(user, workspace_id)
     return [
         Failure(NOT_PERMITTED, rule.pk, rule.pattern, f"{user.get_username()} may not move {alias}: {_movers(rule)}")
         for rule in rules

@@ -397,13 +397,18 @@ def _locked_pending(request: PromotionRequest) -> tuple[PromotionRequest, Regist
     return fresh, registered_model
 
 
-def may_decide(user, request: PromotionRequest) -> bool:
+def may_decide(user, request: PromotionRequest, *, rules: list | None = None, role: str | None = None) -> bool:
     """Whether `user` may approve or reject `request`: someone other than its requester whom the
-    alias's rules (as they are now) let move it. For the UI's buttons."""
+    alias's rules (as they are now) let move it. For the UI's buttons. A page deciding many
+    requests passes the `rules` that match the alias and the user's `role` in the workspace
+    (evaluation.role_of), loaded once; otherwise they are read here."""
     if request.requested_by_id == user.pk or not user.is_authenticated:
         return False
-    rules = evaluation.rules_for(request.registered_model.project_id, request.alias)
-    return evaluation.may_move(user, rules, request.registered_model.project.workspace_id)
+    if rules is None:
+        rules = evaluation.rules_for(request.registered_model.project_id, request.alias)
+    if role is None:
+        role = evaluation.role_of(user, request.registered_model.project.workspace_id)
+    return evaluation.may_move_as(user, rules, role)
 
 
 def _require_decider(user, request: PromotionRequest, doing: str) -> list:

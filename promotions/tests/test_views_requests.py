@@ -6,11 +6,15 @@ Alice owns the workspace, Bob and Dave are members, Carol a viewer, Eve an outsi
 """
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from promotions import services as promotions
 from promotions.models import PromotionApproval, PromotionRequest
 from promotions.tests.helpers import kinds_since, last_event_id, make_rule, version_of
+from registry import services
+from registry.tests.factories import upload
 
 HOME = reverse("registry:home")
 
@@ -219,3 +223,46 @@ class TestTheDashboard:
         promotions.promotion_cancel(request=pending, user=bob)
         assert rows(signed_in(client, dave).get(HOME)) == {}
         assert PromotionRequest.objects.get().state == "cancelled"
+
+
+def queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+class TestQueryCounts:
+    """What the user may do about each request and alias is decided from rules and roles loaded
+    once for the page, so more requests or aliases cost no more queries."""
+
+    def test_the_dashboard_costs_the_same_whatever_its_requests(self, client, alice, bob, dave, project):
+        make_rule(project, alice, pattern="prod*", approvals=1)
+        client = signed_in(client, dave)
+        counts = []
+        for name in ("a", "b", "c"):
+            model = upload(bob, project, name)
+            promotions.alias_put(registered_model=model.registered_model, name="production", version=1, user=bob)
+            counts.append(queries(client, HOME))
+        assert len(rows(client.get(HOME))) == 3
+        assert counts[0] == counts[-1], counts
+
+    def test_the_registered_model_page_costs_the_same_whatever_its_aliases_and_requests(
+        self, client, alice, bob, dave, resnet
+    ):
+        make_rule(resnet[0].project, alice, pattern="prod*", approvals=2)
+        registered = resnet[0].registered_model
+
+        def ask(alias: str) -> None:
+            request = promotions.alias_put(registered_model=registered, name=alias, version=3, user=bob)
+            promotions.promotion_approve(request=request, user=alice)  # one of two
+
+        ask("production")
+        client = signed_in(client, dave)
+        counts = [queries(client, page_url(resnet[0]))]
+        for alias in ("staging", "canary"):
+            services.alias_set(registered_model=registered, name=alias, version=2, user=alice)
+        ask("prod-eu")
+        counts.append(queries(client, page_url(resnet[0])))
+        response = client.get(page_url(resnet[0]))
+        assert len(rows(response)) == 2 and len(response.context["aliases"]) == 3
+        assert counts[0] == counts[1], counts
