@@ -90,6 +90,15 @@ class TestTheSettingsPage:
         assert "owners move it" in page and "Only the owners of Vision change these settings." in page
         assert create_url(project) not in page and update_url(rule) not in page and delete_url(rule) not in page
 
+    def test_it_links_to_the_rules_changes_in_the_audit_log(self, client, alice, bob, project):
+        make_rule(project, alice)
+        response = signed_in(client, bob).get(settings_url(project))
+        audit = reverse("registry:workspace_audit", args=[project.workspace_id])
+        link = f"{audit}?project={project.pk}&kind=rules.changed"
+        assert f'href="{link.replace("&", "&amp;")}"' in response.content.decode()
+        kinds = [entry.event.kind for entry in client.get(link).context["timeline"].entries]
+        assert kinds == ["rules.changed"]
+
     def test_the_project_page_links_to_it(self, client, carol, project):
         page = signed_in(client, carol).get(reverse("registry:project_detail", args=[project.pk])).content.decode()
         assert f'href="{settings_url(project)}"' in page
