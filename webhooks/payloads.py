@@ -27,6 +27,7 @@ _SUBJECT_LINKS = {
     "registered_model": "api:registeredmodel-detail",
     "model": "api:model-detail",
     "tag": "api:tag-detail",
+    "promotionrequest": "api:promotionrequest-detail",
 }
 
 
@@ -49,6 +50,9 @@ def event_links(event) -> dict[str, str]:
     subject_route = _SUBJECT_LINKS.get(event.subject_type)
     if subject_route is not None and event.subject_id is not None:
         links["subject"] = absolute(reverse(subject_route, args=[event.subject_id]))
+    elif event.subject_type == "alias" and event.registered_model_id is not None and "@" in event.subject_name:
+        alias = event.subject_name.rsplit("@", 1)[1]  # `<registered model>@<alias>`
+        links["subject"] = absolute(reverse("api:registeredmodel-alias", args=[event.registered_model_id, alias]))
     for name, (column, route) in _SCOPE_LINKS.items():
         value = getattr(event, column)
         if value is not None:

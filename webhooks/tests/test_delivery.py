@@ -237,3 +237,18 @@ def test_a_pending_delivery_whose_task_is_gone_gets_a_new_one(hook, workspace, a
     assert delivery.recover(now=timezone.now() + delivery.ORPHAN_GRACE + timedelta(seconds=1)) == 1
     pending.refresh_from_db()
     assert DBTaskResult.objects.get(id=pending.task_id).status == "READY"
+
+
+def test_an_alias_events_links_name_the_alias_and_its_version(hook, workspace, project, alice, receiver):
+    from registry.models import RegisteredModel
+    from registry.tests.factories import upload
+
+    upload(alice, project, name="resnet50")
+    registered = RegisteredModel.objects.get(name="resnet50")
+    registry_services.alias_set(registered_model=registered, name="production", version=1, user=alice)
+    attempt_due()
+    body = json.loads(receiver.requests[-1].body)
+    assert body["type"] == "alias.set"
+    links = body["data"]["links"]
+    assert links["subject"] == f"/api/v1/registered-models/{registered.pk}/aliases/production/"
+    assert links["model"] == f"/api/v1/models/{registered.versions.get().pk}/"
