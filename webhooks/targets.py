@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 
 EXCERPT_BYTES = 1024  # of the answer's body kept in the delivery log
 MAX_URL_LENGTH = 2000
+SAVE_RESOLVE_SECONDS = 2.0
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
@@ -137,15 +138,29 @@ def _check_addresses(target: Target, infos: list[tuple]) -> None:
             raise Refused(f"Refused: {shown} is {why} (MAISIE_WEBHOOK_ALLOW_PRIVATE is off).")
 
 
+def _resolve_within(host: str, port: int, seconds: float) -> list[tuple] | None:
+    """_resolve() in a thread, waited for at most `seconds`: a request that saves a URL does not
+    wait on a slow resolver. None when it did not answer (in time, or at all)."""
+    found: list = []
+
+    def look_up():
+        with contextlib.suppress(SendError):
+            found.append(_resolve(host, port))
+
+    thread = threading.Thread(target=look_up, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return found[0] if found else None
+
+
 def validate(url: str) -> Target:
-    """A URL as it is saved: well formed, and its host, if it resolves now, public. A name that
-    does not resolve yet is taken (it is checked again at every connection). Raises a
-    ValidationError on `url`."""
+    """A URL as it is saved: well formed, and its host, if it resolves now (within
+    SAVE_RESOLVE_SECONDS), public. A name that does not resolve yet is taken: it is checked again
+    at every connection. Raises a ValidationError on `url`."""
     try:
         target = parse(url)
-        try:
-            infos = _resolve(target.host, target.port)
-        except SendError:
+        infos = _resolve_within(target.host, target.port, SAVE_RESOLVE_SECONDS)
+        if infos is None:
             return target
         _check_addresses(target, infos)
     except Refused as error:

@@ -6,7 +6,7 @@ to webhooks.services.
 
 from django.shortcuts import get_object_or_404
 from django_filters.utils import translate_validation
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -68,8 +68,16 @@ class WebhookViewSet(RegistryViewSet):
         queued = services.deliveries_replay(webhook=webhook, user=request.user, **body.validated_data)
         return Response({"queued": len(queued)}, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses=DeliverySerializer(many=True), filters=True)
-    @action(detail=True, methods=["get"], filterset_class=DeliveryFilterSet)
+    @extend_schema(
+        request=None,
+        responses=DeliverySerializer(many=True),
+        parameters=[
+            OpenApiParameter("state", str, many=True, enum=Delivery.State.values),
+            OpenApiParameter("reason", str, many=True, enum=Delivery.Reason.values),
+            OpenApiParameter("event", int, many=True, description="event ids"),
+        ],
+    )
+    @action(detail=True, methods=["get"], filterset_class=None)
     def deliveries(self, request, pk=None):
         """The delivery log, newest first: each delivery with its attempts."""
         filters = DeliveryFilterSet(request.query_params, queryset=self._deliveries(self.get_object()))
