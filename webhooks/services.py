@@ -268,6 +268,8 @@ def deliveries_replay(*, webhook: Webhook, user, since: datetime) -> list[Delive
     condition, what its owner may see now), oldest first, at most MAX_REPLAY."""
     _require_owner(user, webhook.workspace)
     _require_active(webhook)
+    if not webhook.owner.is_active:
+        raise ValidationError({"webhook": f"Its owner {webhook.owner.login} is deactivated: make a new webhook."})
     if since > timezone.now():
         raise ValidationError({"since": "That time is in the future."})
     events = (

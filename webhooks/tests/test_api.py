@@ -275,3 +275,13 @@ def test_the_test_message_is_signed_and_logged(api, alice, hook, receiver):
     assert payload["type"] == "webhook.test" and payload["data"]["webhook_id"] == hook.pk
     assert request.headers["webhook-id"].startswith("test_")
     assert Delivery.objects.get(reason="test").state == "succeeded"
+
+
+def test_replay_refuses_a_webhook_whose_owner_is_deactivated(api, alice, bob, workspace, hook):
+    from registry.models import Role
+
+    registry_services.membership_set(workspace=workspace, actor=alice, user=bob, role=Role.OWNER)
+    alice.is_active = False
+    alice.save()
+    response = api.as_user(bob).post(f"{URL}{hook.pk}/replay/", {"since": "2020-01-01T00:00:00Z"}, format="json")
+    assert "alice is deactivated" in str(assert_error(response, 400)["errors"])
