@@ -285,3 +285,22 @@ def test_replay_refuses_a_webhook_whose_owner_is_deactivated(api, alice, bob, wo
     alice.save()
     response = api.as_user(bob).post(f"{URL}{hook.pk}/replay/", {"since": "2020-01-01T00:00:00Z"}, format="json")
     assert "alice is deactivated" in str(assert_error(response, 400)["errors"])
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_the_list_takes_a_fixed_number_of_queries(api, alice, workspace, count, django_assert_num_queries):
+    for number in range(count):
+        services.webhook_create(user=alice, workspace=workspace, url=f"https://h.example/{number}", kinds=["*"])
+    client = api.as_user(alice)
+    with django_assert_num_queries(3):  # the user behind the JWT, the count, the page with owners
+        assert len(client.get(URL).json()["data"]) == count
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_the_log_takes_a_fixed_number_of_queries(api, alice, hook, workspace, count, django_assert_num_queries):
+    for number in range(count):
+        registry_services.workspace_update(workspace=workspace, user=alice, description=f"{number}")
+    attempt_due()
+    client = api.as_user(alice)
+    with django_assert_num_queries(5):  # the user, the webhook, the count, the page, its attempts
+        assert len(client.get(f"{URL}{hook.pk}/deliveries/").json()["data"]) == count
