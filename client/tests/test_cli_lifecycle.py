@@ -69,25 +69,29 @@ def test_alias_set_ls_and_rm(signed_in, isolated):
     promoted = ok("alias", "set", signed_in.ref(name, "@staging"), "production", "--json")
     assert json.loads(promoted.stdout)["moved"] is True
     assert json.loads(promoted.stdout)["alias"]["version"] == 1
+    by_id = ok("alias", "set", str(versions[1]["id"]), "canary")  # a model id names a version too
+    assert by_id.stdout.strip() == "canary now points at version 2 (before: not set)."
     moved = ok("alias", "set", ref, "staging")  # the latest version
     assert moved.stdout.strip() == "staging now points at version 3 (before: version 1)."
     same = ok("alias", "set", signed_in.ref(name, ":3"), "staging")
     assert same.stdout.strip() == "staging already points at version 3."
-    assert RegisteredModels(signed_in.settings).get(ref)["aliases"] == {"production": 1, "staging": 3}
+    assert RegisteredModels(signed_in.settings).get(ref)["aliases"] == {"canary": 2, "production": 1, "staging": 3}
 
     table = ok("alias", "ls", ref, env={"COLUMNS": "200"})
     header, *lines = table.stdout.splitlines()
     assert header.split()[:3] == ["ALIAS", "VERSION", "MODEL"]
     assert [line.split()[:3] for line in lines] == [
+        ["canary", "2", str(versions[1]["id"])],
         ["production", "1", str(versions[0]["id"])],
         ["staging", "3", str(versions[2]["id"])],
     ]
-    assert ok("alias", "ls", str(versions[0]["registered_model_id"]), "-q").stdout.split() == ["production", "staging"]
+    by_registered_id = ok("alias", "ls", str(versions[0]["registered_model_id"]), "-q")
+    assert by_registered_id.stdout.split() == ["canary", "production", "staging"]
 
     refused = run_cli("alias", "rm", ref, "staging")
     assert refused.returncode == 2 and "--yes" in refused.stderr
     ok("alias", "rm", ref, "staging", "--yes")
-    assert [a["name"] for a in RegisteredModels(signed_in.settings).aliases(ref)] == ["production"]
+    assert [a["name"] for a in RegisteredModels(signed_in.settings).aliases(ref)] == ["canary", "production"]
     assert Models(signed_in.settings).get(versions[2]["id"])["aliases"] == []
 
 

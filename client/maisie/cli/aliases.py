@@ -72,12 +72,12 @@ def show_outcome(state: State, result: AliasMoved | PromotionOpened) -> None:
 
 
 @alias.command("set")
-@click.argument("ref", metavar="REF")
+@click.argument("ref", type=ID_OR_REF, metavar="REF")
 @click.argument("name", metavar="ALIAS")
 @output_options
 @pass_state
-def alias_set(state: State, ref: str, name: str) -> None:
-    """Point ALIAS at the version REF names (creating it, or moving it from its version).
+def alias_set(state: State, ref: int | str, name: str) -> None:
+    """Point ALIAS at the version REF names (or at model id REF), creating it or moving it.
 
     \b
     maisie alias set vision/imagenet/resnet50:4 staging
@@ -87,7 +87,7 @@ def alias_set(state: State, ref: str, name: str) -> None:
     the alias does not move yet (exit status 0; --json says "moved": false). A version that
     breaks a rule is refused with the rules' sentences (exit status 9).
     """
-    version = Models(state.config).resolve(ref)
+    version = Models(state.config).get(ref)
     result = RegisteredModels(state.config).set_alias(version["registered_model_id"], name, version["version"])
     show_outcome(state, result)
 
