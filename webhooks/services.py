@@ -231,6 +231,8 @@ def delivery_redeliver(*, delivery: Delivery, user) -> Delivery:
     webhook = delivery.webhook
     _require_owner(user, webhook.workspace)
     _require_active(webhook)
+    if delivery.event_id is not None and not _readable(webhook.owner, delivery.event_id):
+        raise ValidationError({"delivery": f"{webhook.owner.login}, its owner, may no longer read this event."})
     (copy,) = _queue(
         [
             Delivery(
@@ -296,6 +298,11 @@ def _for_event(webhook: Webhook, event: Event, reason: str) -> Delivery:
     )
 
 
+def _readable(owner, event_id: int) -> bool:
+    """Whether a webhook's owner may read the event now (events/querysets.py): what it may carry."""
+    return owner.is_active and Event.objects.visible_to(owner).filter(pk=event_id).exists()
+
+
 def _about_itself(webhook: Webhook, event: Event) -> bool:
     """A webhook is not sent the events about itself (its creation, its resumption): its owners
     made them; other webhooks of the workspace get them."""
@@ -319,9 +326,7 @@ def event_recorded(event: Event) -> None:
     ]
     if not webhooks:
         return
-    readers: dict[int, bool] = {}
-    for owner in {webhook.owner_id: webhook.owner for webhook in webhooks}.values():
-        readers[owner.pk] = owner.is_active and Event.objects.visible_to(owner).filter(pk=event.pk).exists()
+    readers = {owner.pk: _readable(owner, event.pk) for owner in {w.owner_id: w.owner for w in webhooks}.values()}
     wanted = [
         webhook
         for webhook in webhooks

@@ -304,3 +304,16 @@ def test_the_log_takes_a_fixed_number_of_queries(api, alice, hook, workspace, co
     client = api.as_user(alice)
     with django_assert_num_queries(5):  # the user, the webhook, the count, the page, its attempts
         assert len(client.get(f"{URL}{hook.pk}/deliveries/").json()["data"]) == count
+
+
+def test_redelivery_refuses_an_event_its_owner_may_no_longer_read(api, alice, bob, workspace, project, hook):
+    from registry.models import Role
+    from registry.tests.factories import upload
+
+    registry_services.membership_set(workspace=workspace, actor=alice, user=bob, role=Role.OWNER)
+    model = upload(bob, project)  # public: Alice's webhook gets model.created
+    delivery = Delivery.objects.get(kind="model.created")
+    registry_services.model_update(model=model, user=bob, private=True)  # now Bob's alone
+    response = api.as_user(alice).post(f"{URL}{hook.pk}/deliveries/{delivery.pk}/redeliver/")
+    assert "may no longer read this event" in str(assert_error(response, 400)["errors"])
+    assert not Delivery.objects.filter(reason="redelivery").exists()
