@@ -35,6 +35,18 @@ class Event(models.Model):
     # leaves it (as it was, for a delete), else null. Once the version is gone, its latest
     # event's value decides who still reads its events.
     private_uploader_id = models.BigIntegerField(null=True, blank=True)
+    # The version `model_id` names, while it exists: a relation for queries only, with no column
+    # and no constraint (the event outlives the version). Who may read the event joins it
+    # (events/querysets.py): a join is read row by row for a page, where a subquery was hashed
+    # over every model first (bench/lifecycle.py).
+    model_row = models.ForeignObject(
+        "registry.MLModel",
+        on_delete=models.DO_NOTHING,
+        from_fields=["model_id"],
+        to_fields=["id"],
+        null=True,
+        related_name="+",
+    )
     before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
 
@@ -46,6 +58,9 @@ class Event(models.Model):
             models.Index(fields=["time", "id"], name="event_time"),
             models.Index(fields=["kind", "time"], name="event_kind_time"),
             models.Index(fields=["model_id", "id"], name="event_model_latest"),
+            # A registered model's events newest first (its timeline, an alias's history), read in
+            # order rather than sorted (bench/lifecycle.py).
+            models.Index(fields=["registered_model_id", "time", "id"], name="event_registered_model_time"),
             # registry/history.py: an alias's last event before a time, and each alias's (bench/lifecycle.py).
             models.Index(
                 fields=["registered_model_id", "subject_name", "time", "id"],

@@ -16,7 +16,7 @@ class EventQuerySet(models.QuerySet):
         - membership and webhook events when they own the workspace;
         - everything else there;
         and token and SSH key events about themselves, or about a member of a workspace they own."""
-        from registry.models import Membership, MLModel, Role
+        from registry.models import Membership, Role
 
         if user.is_authenticated and user.is_staff:
             return self
@@ -33,11 +33,12 @@ class EventQuerySet(models.QuerySet):
         last_private = Subquery(
             Event.objects.filter(model_id=OuterRef("model_id")).order_by("-id").values("private_uploader_id")[:1]
         )
-        version = MLModel.objects.filter(pk=OuterRef("model_id"))
+        gone = Q(model_row__created__isnull=True)  # no such row (`model_row__isnull` reads model_id alone)
         model_visible = (
             Q(model_id__isnull=True)
-            | Exists(version.filter(Q(private=False) | Q(uploader_id=user.pk)))
-            | (~Exists(version) & (Q(last_private__isnull=True) | Q(last_private=user.pk)))
+            | Q(model_row__private=False)
+            | Q(model_row__uploader_id=user.pk)
+            | (gone & (Q(last_private__isnull=True) | Q(last_private=user.pk)))
         )
         personal = Q(subject_type__in=PERSONAL_SUBJECTS) & (Q(subject_user_id=user.pk) | member_of_owned)
         owners_only = Q(subject_type__in=OWNER_SUBJECTS) & owner

@@ -301,3 +301,36 @@ def test_the_role_rule_reads_the_current_role(api, alice, bob, workspace):
     services.membership_set(workspace=workspace, actor=alice, user=bob, role=Role.OWNER)
 
     assert "membership.role_changed" in _kinds(api.as_user(bob), kind="membership")
+
+
+# ----------------------------------------------------------------------------- pages past the count
+
+
+@pytest.fixture
+def cap_of_three(monkeypatch):
+    from events import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_CAP", 3)
+
+
+def test_the_total_is_exact_up_to_the_cap_and_says_so(api, alice, workspace, cap_of_three):
+    services.project_create(user=alice, workspace=workspace, name="a")
+
+    body = api.as_user(alice).get(URL, {"kind": "project"}).json()
+
+    assert body["pagination"]["total_items"] == 1
+    assert body["pagination"]["total_capped"] is False
+
+
+def test_past_the_cap_the_total_says_it_is_capped_and_every_page_stays_reachable(api, alice, workspace, cap_of_three):
+    for name in ("a", "b", "c", "d", "e"):
+        services.project_create(user=alice, workspace=workspace, name=name)
+    client = api.as_user(alice)
+
+    pages = [client.get(URL, {"kind": "project", "per_page": 2, "page": n}).json() for n in (1, 2, 3)]
+
+    assert [[event["subject"]["name"] for event in page["data"]] for page in pages] == [["e", "d"], ["c", "b"], ["a"]]
+    assert [page["pagination"]["has_next"] for page in pages] == [True, True, False]
+    assert [page["pagination"]["has_prev"] for page in pages] == [False, True, True]
+    assert {(page["pagination"]["total_items"], page["pagination"]["total_capped"]) for page in pages} == {(3, True)}
+    assert_error(client.get(URL, {"kind": "project", "per_page": 2, "page": 4}), 404)
