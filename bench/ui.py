@@ -332,12 +332,13 @@ def check_rows(view: View, response, per_page: int) -> int:
     return response.context["paginator"].count
 
 
-def explain(queries: list[dict]) -> None:
+def explain(queries: list[dict], tables: str | None = '"registry_mlmodel"') -> None:
+    """EXPLAIN ANALYZE of the queries naming `tables` (all of them with None)."""
     from django.db import connection
 
     for query in queries:
         sql = query["sql"]
-        if '"registry_mlmodel"' not in sql:
+        if tables is not None and tables not in sql:
             continue
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
