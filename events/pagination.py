@@ -44,7 +44,11 @@ class EventPaginator(PageFirstPaginator):
         rows = list(self.object_list[bottom : bottom + self.per_page + 1])
         if not rows and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
-        return EventPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+        more = len(rows) > self.per_page
+        if not more:  # the last page: the total is known without counting
+            self.capped = bottom + len(rows) > COUNT_CAP
+            self.__dict__["count"] = min(bottom + len(rows), COUNT_CAP)
+        return EventPage(rows[: self.per_page], number, self, more=more)
 
 
 class EventPagination(EnvelopePagination):

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, Subquery, Window
+from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 
 from events.models import Event
 from maisie_site.api_errors import ExplainedHttp404
@@ -76,56 +76,61 @@ def _alias_events(registered: RegisteredModel, when: datetime):
     return Event.objects.filter(registered_model_id=registered.pk, subject_type="alias", time__lte=when)
 
 
-def _with_version_state(events):
-    """Events about an alias, each with `version_exists`: whether the version it names still does."""
-    named = events.annotate(named_model_id=Cast(KT("after__model_id"), BigIntegerField()))
-    return named.annotate(version_exists=Exists(MLModel.objects.filter(pk=OuterRef("named_model_id"))))
-
-
-def _latest_alias_event(registered: RegisteredModel, name: str, user, when: datetime) -> Event | None:
-    """The alias's last event at or before `when`, if the user may see it (else None, as for an
-    alias that never was: an earlier one would not be what it named then). Its subject name finds
-    it in the index (event_alias_history); the alias's name in before/after makes sure of it,
-    should two names share their first 255 characters."""
+def _latest_alias_event(registered: RegisteredModel, name: str, when: datetime) -> Event | None:
+    """The alias's last event at or before `when`, whoever may see it. Its subject name finds it in
+    the index (event_alias_history); the alias's name in before/after makes sure of it, should two
+    names share their first 255 characters."""
     events = _alias_events(registered, when).filter(subject_name=f"{registered.name}@{name}"[:255])
     named = Q(after__alias=name) | Q(before__alias=name)  # `alias.removed` names it in `before` only
-    latest = events.filter(named).order_by("-time", "-id").values("pk")[:1]
-    return _with_version_state(Event.objects.visible_to(user).filter(pk=Subquery(latest))).first()
+    return events.filter(named).order_by("-time", "-id").first()
 
 
-def _latest_alias_events(registered: RegisteredModel, user, when: datetime) -> list[Event]:
-    """Each alias's last event at or before `when`, one per alias name, of those the user may see."""
+def _latest_alias_events(registered: RegisteredModel, when: datetime) -> list[Event]:
+    """Each alias's last event at or before `when`, one per alias name, whoever may see them."""
     name = Coalesce(KT("after__alias"), KT("before__alias"))
     ranked = _alias_events(registered, when).annotate(
         rank=Window(RowNumber(), partition_by=[name], order_by=[F("time").desc(), F("id").desc()])
     )
-    return list(_with_version_state(Event.objects.visible_to(user).filter(pk__in=ranked.filter(rank=1).values("pk"))))
+    return list(Event.objects.filter(pk__in=ranked.filter(rank=1).values("pk")))
+
+
+def _known_to(user, events: list[Event]) -> tuple[list[Event], dict[int, datetime]]:
+    """Of these alias events (each naming a version), those the user may know of now, and when
+    their versions were deleted, for those deleted since. A version that exists is known to
+    whoever may see it now (as the event log decides for its events); a deleted one as the event
+    log's rule for deleted versions says (events.querysets)."""
+    ids = {event.after["model_id"] for event in events}
+    seen = Exists(MLModel.objects.visible_to(user).filter(pk=OuterRef("pk")))
+    existing = dict(MLModel.objects.filter(pk__in=ids).annotate(seen=seen).values_list("pk", "seen"))
+    gone = [event.pk for event in events if event.after["model_id"] not in existing]
+    readable = set(Event.objects.visible_to(user).filter(pk__in=gone).values_list("pk", flat=True)) if gone else set()
+    known = [event for event in events if existing.get(event.after["model_id"]) or event.pk in readable]
+    return known, _deletion_times({event.after["model_id"] for event in known} - set(existing))
 
 
 def aliases_as_of(registered: RegisteredModel, user, when: datetime) -> list[Alias]:
     """The aliases as they stood at `when`, by name: unsaved Alias rows (with `version_number`,
     and `version_deleted` for a version deleted since) whose `set_by` and `set_at` are the actor
-    and the time of the change that put each there. Only those whose event the user may see now:
-    an alias then on a version hidden from them now is left out, as it is from today's list."""
-    events = [event for event in _latest_alias_events(registered, user, when) if event.after is not None]
-    return _aliases_from(registered, events)
+    and the time of the change that put each there. Only those the user may know of now: an
+    alias then on a version hidden from them now is left out, as it is from today's list."""
+    events = [event for event in _latest_alias_events(registered, when) if event.after is not None]  # not removed
+    return _aliases_from(registered, *_known_to(user, events))
 
 
 def alias_as_of(registered: RegisteredModel, name: str, user, when: datetime) -> Alias | None:
     """One alias as it stood at `when` (as aliases_as_of answers it), or None."""
     if not re.fullmatch(ALIAS_PATTERN, name):
         return None  # never an alias, and a NUL would reach PostgreSQL's JSON (a 500)
-    event = _latest_alias_event(registered, name, user, when)
-    if event is None or event.after is None:  # removed then
+    event = _latest_alias_event(registered, name, when)
+    if event is None or event.after is None:  # none yet, or removed then
         return None
-    return _aliases_from(registered, [event])[0]
+    aliases = _aliases_from(registered, *_known_to(user, [event]))
+    return aliases[0] if aliases else None
 
 
-def _aliases_from(registered: RegisteredModel, events: list[Event]) -> list[Alias]:
+def _aliases_from(registered: RegisteredModel, events: list[Event], deleted: dict[int, datetime]) -> list[Alias]:
     from accounts.models import User
 
-    gone = {event.after["model_id"] for event in events if not event.version_exists}
-    deleted = _deletion_times(gone)
     users = User.objects.in_bulk({event.actor_id for event in events if event.actor_id is not None})
     aliases = []
     for event in sorted(events, key=lambda event: event.after["alias"]):
@@ -158,9 +163,12 @@ def _placing() -> Q:
     return Q(subject_type="model") & (Q(kind="model.deleted") | Q(after__has_key="version"))
 
 
-def _versions_placed(registered: RegisteredModel, when: datetime) -> dict[int, int]:
-    """{model id: its number then} of the versions `registered` held at `when`, whoever may see them."""
+def _versions_placed(registered: RegisteredModel, when: datetime, number: int | None = None) -> dict[int, int]:
+    """{model id: its number then} of the versions `registered` held at `when` (only version
+    `number`, if given), whoever may see them."""
     arrived = Event.objects.filter(_placing(), registered_model_id=registered.pk, time__lte=when)
+    if number is not None:  # numbers are never reused: what arrived as N is the only N there was
+        arrived = arrived.filter(after__version=number)
     history = (
         Event.objects.filter(_placing(), model_id__in=arrived.exclude(kind="model.deleted").values("model_id"))
         .filter(time__lte=when)
@@ -172,22 +180,25 @@ def _versions_placed(registered: RegisteredModel, when: datetime) -> dict[int, i
         inside = kind != "model.deleted" and registered_id == registered.pk
         placed[model_id] = int(version) if inside else None
     held = {model_id: version for model_id, version in placed.items() if version is not None}
-    unlogged = MLModel.objects.filter(registered_model_id=registered.pk, created__lte=when).exclude(
-        Exists(Event.objects.filter(_placing(), model_id=OuterRef("pk")))
-    )
+    unlogged = MLModel.objects.filter(registered_model_id=registered.pk, created__lte=when)
+    if number is not None:
+        unlogged = unlogged.filter(version=number)
+    unlogged = unlogged.exclude(Exists(Event.objects.filter(_placing(), model_id=OuterRef("pk"))))
     held.update(unlogged.values_list("pk", "version"))
     return held
 
 
-def versions_as_of(registered: RegisteredModel, user, when: datetime) -> list[VersionThen]:
-    """The versions `registered` held at `when` that the user may know of, newest number first:
-    each with the version as it is now, when it exists and the user may see it, or else with the
-    time it was deleted, when the event log shows that to the user; others are left out."""
-    placed = _versions_placed(registered, when)
+def versions_as_of(registered: RegisteredModel, user, when: datetime, number: int | None = None) -> list[VersionThen]:
+    """The versions `registered` held at `when` (only version `number`, if given) that the user
+    may know of, newest number first: each with the version as it is now, when it exists and the
+    user may see it, or else with the time it was deleted, when the event log shows that to the
+    user; others are left out."""
+    placed = _versions_placed(registered, when, number)
     seen = Exists(MLModel.objects.visible_to(user).filter(pk=OuterRef("pk")))
     existing = MLModel.objects.with_related().filter(pk__in=placed).annotate(seen=seen)
     models = {model.pk: model for model in existing}
-    deleted = _deletion_times(set(placed) - set(models), Event.objects.visible_to(user))
+    gone = set(placed) - set(models)
+    deleted = _deletion_times(gone, Event.objects.visible_to(user)) if gone else {}
     versions = [
         VersionThen(version, model_id, models.get(model_id), deleted.get(model_id))
         for model_id, version in placed.items()
@@ -219,19 +230,18 @@ def resolve(reference, user, when: datetime) -> MLModel:
     at = shown(when)
     no_alias = ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
     if reference.alias is not None:
-        event = _latest_alias_event(registered, reference.alias, user, when)
+        event = _latest_alias_event(registered, reference.alias, when)
         if event is None or event.after is None:
             raise no_alias
         model_id = event.after["model_id"]
         then = VersionThen(event.after["version"], model_id)
         then.model = MLModel.objects.visible_to(user).with_related().filter(pk=model_id).first()
-        if then.model is None and not event.version_exists:
-            then.deleted = _deletion_times([model_id]).get(model_id)
+        if then.model is None:  # hidden from the user now (as no alias), or deleted since
+            known, deleted = _known_to(user, [event])
+            then.deleted = deleted.get(model_id) if known else None
         said = f"which @{reference.alias} pointed at as of {at}"
     else:
-        versions = versions_as_of(registered, user, when)
-        if reference.version is not None:
-            versions = [then for then in versions if then.version == reference.version]
+        versions = versions_as_of(registered, user, when, reference.version)
         if not versions:
             number = f" {reference.version}" if reference.version is not None else ""
             raise ExplainedHttp404(f"{registered.name} had no version{number} that you can see as of {at}.")
@@ -243,5 +253,4 @@ def resolve(reference, user, when: datetime) -> MLModel:
         raise ExplainedHttp404(
             f"{registered.name} version {then.version}, {said}, was deleted on {shown(then.deleted)}."
         )
-    # An alias event the user may see, on a version they may not see now (another workspace's).
-    raise no_alias
+    raise no_alias  # on a version the user may not see now

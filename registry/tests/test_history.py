@@ -150,15 +150,30 @@ def test_the_alias_list_as_of_a_time_takes_a_fixed_number_of_queries(api, bob, c
         set_alias(story["v3"], name, bob)
     client, url = api.as_user(carol), f"{URL}{story['v1'].registered_model_id}/aliases/"
 
-    # the user behind the JWT, the registered model, each alias's last event (with whether its
-    # version still exists), their actors
-    with django_assert_num_queries(4):
+    # the user behind the JWT, the registered model, each alias's last event, whether their
+    # versions exist and the user sees them, their actors
+    with django_assert_num_queries(5):
         response = client.get(url, {"as_of": iso(moment())})
 
     assert len(response.json()["data"]) == 5
 
 
 # ----------------------------------------------------------------------------- references
+
+
+def test_resolving_an_alias_as_of_a_time_takes_a_fixed_number_of_queries(
+    api, bob, carol, story, django_assert_num_queries
+):
+    for n in range(3):
+        set_alias(story["v1" if n % 2 else "v3"], "production", bob)
+    client, params = api.as_user(carol), {"ref": f"{REF}@production", "as_of": iso(story["t4"])}
+
+    # the user behind the JWT, the registered model, the alias's last event then, its version,
+    # the version's tags and aliases
+    with django_assert_num_queries(6):
+        response = client.get(RESOLVE, params)
+
+    assert response.json()["data"]["id"] == story["v2"].pk
 
 
 def test_resolving_an_alias_as_of_a_time_gives_the_version_it_named_then(api, carol, story):
