@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from events.models import Event
+from events.querysets import sees_recorded
 from events.services import changes, record, snapshot
 from maisie_site.storable import text_error
 from registry import rules
@@ -231,7 +232,7 @@ def delivery_redeliver(*, delivery: Delivery, user) -> Delivery:
     webhook = delivery.webhook
     _require_owner(user, webhook.workspace)
     _require_active(webhook)
-    if delivery.event_id is not None and not _readable(webhook.owner, delivery.event_id):
+    if delivery.event_id is not None and not _readable(webhook.owner, delivery.event):
         raise ValidationError({"delivery": f"{webhook.owner.login}, its owner, may no longer read this event."})
     (copy,) = _queue(
         [
@@ -298,9 +299,9 @@ def _for_event(webhook: Webhook, event: Event, reason: str) -> Delivery:
     )
 
 
-def _readable(owner, event_id: int) -> bool:
+def _readable(owner, event: Event) -> bool:
     """Whether a webhook's owner may read the event now (events/querysets.py): what it may carry."""
-    return owner.is_active and Event.objects.visible_to(owner).filter(pk=event_id).exists()
+    return owner.is_active and sees_recorded(owner, event)
 
 
 def _about_itself(webhook: Webhook, event: Event) -> bool:
@@ -326,7 +327,7 @@ def event_recorded(event: Event) -> None:
     ]
     if not webhooks:
         return
-    readers = {owner.pk: _readable(owner, event.pk) for owner in {w.owner_id: w.owner for w in webhooks}.values()}
+    readers = {owner.pk: _readable(owner, event) for owner in {w.owner_id: w.owner for w in webhooks}.values()}
     wanted = [
         webhook
         for webhook in webhooks
