@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef, Q, Window
@@ -62,13 +63,13 @@ def shown(when: datetime) -> str:
 
 @dataclass
 class VersionThen:
-    """A version as of a time: its number then and its model id; `model`, the version now, when
-    it exists and the caller may see it; `deleted`, when it was deleted, if it is gone and the
-    event log shows that to the caller."""
+    """A version as of a time: its number then and its model id; `seen`, whether it exists and
+    the caller may see it now; `deleted`, when it was deleted, if it is gone and the event log
+    shows that to the caller."""
 
     version: int
     model_id: int
-    model: MLModel | None = None
+    seen: bool = False
     deleted: datetime | None = None
 
 
@@ -180,6 +181,8 @@ def _versions_placed(registered: RegisteredModel, when: datetime, number: int | 
         inside = kind != "model.deleted" and registered_id == registered.pk
         placed[model_id] = int(version) if inside else None
     held = {model_id: version for model_id, version in placed.items() if version is not None}
+    if number is not None and held:
+        return held  # found in the log, so not from before it
     unlogged = MLModel.objects.filter(registered_model_id=registered.pk, created__lte=when)
     if number is not None:
         unlogged = unlogged.filter(version=number)
@@ -194,15 +197,14 @@ def versions_as_of(registered: RegisteredModel, user, when: datetime, number: in
     user may see it, or else with the time it was deleted, when the event log shows that to the
     user; others are left out."""
     placed = _versions_placed(registered, when, number)
-    seen = Exists(MLModel.objects.visible_to(user).filter(pk=OuterRef("pk")))
-    existing = MLModel.objects.with_related().filter(pk__in=placed).annotate(seen=seen)
-    models = {model.pk: model for model in existing}
-    gone = set(placed) - set(models)
+    seen = set(MLModel.objects.visible_to(user).filter(pk__in=placed).values_list("pk", flat=True))
+    unseen = set(placed) - seen
+    gone = unseen - set(MLModel.objects.filter(pk__in=unseen).values_list("pk", flat=True)) if unseen else set()
     deleted = _deletion_times(gone, Event.objects.visible_to(user)) if gone else {}
     versions = [
-        VersionThen(version, model_id, models.get(model_id), deleted.get(model_id))
+        VersionThen(version, model_id, model_id in seen, deleted.get(model_id))
         for model_id, version in placed.items()
-        if (model_id in models and models[model_id].seen) or model_id in deleted
+        if model_id in seen or model_id in deleted
     ]
     return sorted(versions, key=lambda then: then.version, reverse=True)
 
@@ -215,42 +217,49 @@ def resolve(reference, user, when: datetime) -> MLModel:
     if the user may see it: for `@alias`, what the alias pointed at; for `:N`, version N if the
     registered model held it then; else its newest version then. What was not found is a 404
     (for an alias, a 400, as for an alias unknown now) saying so; a version that existed then and
-    is deleted now is a 404 saying when it was deleted."""
+    is deleted now is a 404 saying when it was deleted.
+
+    The registered model is found by name alone: a version the user may see now answers for it
+    (bench/lifecycle.py). Whether the user may see the registered model is asked only when the
+    answer is a miss, which must then not tell anything about one they may not see."""
+    registered = RegisteredModel.objects.filter(
+        project__workspace__name=reference.workspace, project__name=reference.project, name=reference.name
+    ).first()
+    at = shown(when)
+    if reference.alias is not None:
+        event = _latest_alias_event(registered, reference.alias, when) if registered is not None else None
+        if event is not None and event.after is not None:
+            model = MLModel.objects.visible_to(user).with_related().filter(pk=event.after["model_id"]).first()
+            if model is not None:
+                return model
+            # Hidden from the user now (as if there were no alias), or deleted since.
+            known, deleted = _known_to(user, [event])
+            then = VersionThen(event.after["version"], event.after["model_id"])
+            then.deleted = deleted.get(then.model_id)
+            if known and then.deleted is not None:
+                _deleted(then, f"which @{reference.alias} pointed at as of {at}", registered)
+        _require_visible(registered, reference, user)
+        raise ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
+    versions = versions_as_of(registered, user, when, reference.version) if registered is not None else []
+    if versions and versions[0].seen:
+        return MLModel.objects.with_related().get(pk=versions[0].model_id)
+    if versions:  # deleted since, and the user may know of it
+        said = f"which existed as of {at}" if reference.version is not None else f"the latest as of {at}"
+        _deleted(versions[0], said, registered)
+    _require_visible(registered, reference, user)
+    number = f" {reference.version}" if reference.version is not None else ""
+    raise ExplainedHttp404(f"{registered.name} had no version{number} that you can see as of {at}.")
+
+
+def _deleted(then: VersionThen, said: str, registered: RegisteredModel) -> NoReturn:
+    raise ExplainedHttp404(f"{registered.name} version {then.version}, {said}, was deleted on {shown(then.deleted)}.")
+
+
+def _require_visible(registered: RegisteredModel | None, reference, user) -> None:
+    """A 404 in references' words (which part is unknown) unless the user may see the registered model."""
     from registry import references
 
-    registered = (
-        RegisteredModel.objects.visible_to(user)
-        .filter(project__workspace__name=reference.workspace, project__name=reference.project, name=reference.name)
-        .first()
-    )
-    if registered is None:
-        # Which part is unknown, in references' words: it finds no version for the bare name either.
+    if registered is None or not RegisteredModel.objects.visible_to(user).filter(pk=registered.pk).exists():
+        # references.resolve finds no version of the bare name either, and says which part it lacks.
         references.resolve(references.Reference(reference.workspace, reference.project, reference.name), user)
         raise ExplainedHttp404(f"No model {reference.name!r} in project {reference.project!r} that you can see.")
-    at = shown(when)
-    no_alias = ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
-    if reference.alias is not None:
-        event = _latest_alias_event(registered, reference.alias, when)
-        if event is None or event.after is None:
-            raise no_alias
-        model_id = event.after["model_id"]
-        then = VersionThen(event.after["version"], model_id)
-        then.model = MLModel.objects.visible_to(user).with_related().filter(pk=model_id).first()
-        if then.model is None:  # hidden from the user now (as no alias), or deleted since
-            known, deleted = _known_to(user, [event])
-            then.deleted = deleted.get(model_id) if known else None
-        said = f"which @{reference.alias} pointed at as of {at}"
-    else:
-        versions = versions_as_of(registered, user, when, reference.version)
-        if not versions:
-            number = f" {reference.version}" if reference.version is not None else ""
-            raise ExplainedHttp404(f"{registered.name} had no version{number} that you can see as of {at}.")
-        then = versions[0]
-        said = f"which existed as of {at}" if reference.version is not None else f"the latest as of {at}"
-    if then.model is not None:
-        return then.model
-    if then.deleted is not None:
-        raise ExplainedHttp404(
-            f"{registered.name} version {then.version}, {said}, was deleted on {shown(then.deleted)}."
-        )
-    raise no_alias  # on a version the user may not see now

@@ -6,14 +6,13 @@ writes the versions list in the models' envelope and shape.
 
 from datetime import datetime
 
+from django.db.models import Case, Value, When
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
 from registry import history, listing
-from registry.api import shape
 from registry.links import Links
 from registry.models import MLModel, RegisteredModel
-from registry.querysets import attach_alias_names, attach_tags
 
 AS_OF = OpenApiParameter(
     "as_of",
@@ -59,14 +58,15 @@ def versions_response(view, registered: RegisteredModel):
         page = view.paginate_queryset(_VersionRows(versions.order_by("-version", "-id"), links))
         return view.get_paginated_response(page)
     then = history.versions_as_of(registered, request.user, when)
-    page = view.paginate_queryset([version for version in then if version.model is not None])
-    render = shape.Render(links)
-    models = attach_alias_names(attach_tags([version.model for version in page]))
-    response = view.get_paginated_response([shape.MODEL.python(model, render) for model in models])
+    page = view.paginate_queryset([version.model_id for version in then if version.seen])
+    # The page's versions in the order of their numbers then (a renamed one's number now differs).
+    order = Case(*(When(pk=model_id, then=Value(place)) for place, model_id in enumerate(page)))
+    models = MLModel.objects.filter(pk__in=page).order_by(order) if page else MLModel.objects.none()
+    response = view.get_paginated_response(listing.json_rows(models, slice(0, len(page)), links))
     response.data["as_of"] = history.shown(when)
     response.data["deleted"] = [
         {"version": version.version, "model_id": version.model_id, "deleted": history.shown(version.deleted)}
         for version in then
-        if version.model is None
+        if not version.seen
     ]
     return response
