@@ -28,7 +28,7 @@ migrate: $(VENV)/.run-deps
 # Ctrl-C stops both (the worker lets its attempts in flight finish, a few seconds at most).
 run: migrate
 	@trap 'kill $$worker 2>/dev/null; wait $$worker' INT TERM EXIT; \
-	$(BIN)/python manage.py maisie_worker --threads 2 & worker=$$!; \
+	$(BIN)/python manage.py maisie_worker & worker=$$!; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 $(VENV)/.client-deps: client/pyproject.toml client/constraints.txt | $(BIN)/python

@@ -5,8 +5,9 @@ Three short transactions per attempt, none held while the request is in flight:
    port), then the delivery's; if it is pending, due and its webhook active, and the target has
    fewer than MAISIE_WEBHOOK_MAX_IN_FLIGHT attempts in flight, mark it `delivering` with the next
    attempt number, a fresh claim token and a lease (the attempt's time budget plus a margin).
-   At the bound it is put off by about a second instead, which is not an attempt: a slow target
-   holds at most that many worker threads, and every other target's deliveries go on.
+   At the bound it is put off instead (about as long as the youngest attempt in flight there has
+   run), which is not an attempt: a slow target holds at most that many worker threads, and
+   every other target's deliveries go on.
 2. send (webhooks/targets.py), with the time budget.
 3. settle: under the same locks, if the claim token is still the delivery's, log the attempt and
    move the delivery on: succeeded; pending again with its next time and a task queued for it
@@ -36,7 +37,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from webhooks import payloads, schedule, secrets, targets
@@ -48,7 +49,7 @@ logger = logging.getLogger(__name__)
 LEASE_MARGIN = timedelta(seconds=30)  # beyond the attempt's own budget: the database writes around it
 ORPHAN_GRACE = timedelta(minutes=2)  # a pending delivery this late with no live task gets a new one
 RECOVER_BATCH = 500
-DEFER_SECONDS = (0.5, 1.5)  # how long a delivery to a target at its in-flight bound waits
+SHORTEST_WAIT = 0.05  # seconds a delivery to a target at its in-flight bound waits, at least
 
 
 def lease() -> timedelta:
@@ -109,9 +110,13 @@ def _claim(delivery_id: int, now: datetime) -> Claimed | str:
         return "webhook paused"  # stays pending; webhook_resume() queues it again
     in_flight = Delivery.objects.filter(
         state=Delivery.State.DELIVERING, lease_until__gt=now, webhook__target=delivery.webhook.target
-    ).count()
-    if in_flight >= settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT:
-        delivery.next_attempt_at = now + timedelta(seconds=random.uniform(*DEFER_SECONDS))
+    ).aggregate(count=Count("pk"), latest=Max("lease_until"))
+    if in_flight["count"] >= settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT:
+        # Wait about as long as the youngest attempt there has run: a busy but quick target frees
+        # a place within milliseconds, a hanging one not before its attempts run out of time.
+        running = (now - (in_flight["latest"] - lease())).total_seconds()
+        wait = min(settings.MAISIE_WEBHOOK_TIMEOUT, max(SHORTEST_WAIT, running)) * random.uniform(0.5, 1.5)
+        delivery.next_attempt_at = now + timedelta(seconds=wait)
         delivery.task_id = enqueue_delivery(delivery.pk, run_after=delivery.next_attempt_at)
         delivery.save(update_fields=["next_attempt_at", "task_id"])
         return "put off: its target is at its in-flight bound"

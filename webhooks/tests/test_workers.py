@@ -47,13 +47,13 @@ class Workers:
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def start(self, name: str, threads: int = 2) -> subprocess.Popen:
+    def start(self, name: str, threads: int = 4, **env: str) -> subprocess.Popen:
         log = (self.log_dir / f"{name}.log").open("ab")
         command = [sys.executable, "manage.py", "maisie_worker", f"--threads={threads}", "--interval=0.05"]
         worker = subprocess.Popen(
             [*command, "--recover-every=0.5"],
             cwd=REPO,
-            env=self.env,
+            env={**self.env, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: a kill reaches all of it
@@ -118,6 +118,26 @@ def workers(request, tmp_path):
         yield live
     finally:
         live.stop_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hanging_receiver_does_not_hold_up_the_others(workers):
+    """One worker (4 threads), two webhooks: one receiver hangs on every request for longer than
+    the test, the other answers at once. The hanging target holds at most its in-flight bound (2)
+    of the threads; the other's deliveries all arrive meanwhile."""
+    release = threading.Event()
+    with Receiver(default=Reply(hold=release)) as hanging, Receiver() as quick:
+        try:
+            setup = workers.step("setup", hanging.url)
+            workers.step("add_webhook", setup["workspace"], quick.url)
+            workers.step("change", setup["workspace"], 6)
+            workers.start("worker", threads=4, MAISIE_WEBHOOK_TIMEOUT="60")  # it hangs all along
+            quick.wait_for(6, 45)
+            assert len(hanging.requests) == 2  # its bound: the other 4 of its deliveries wait
+            time.sleep(1)
+            assert len(hanging.requests) == 2
+        finally:
+            release.set()
 
 
 # The PostgreSQL workers read what the steps commit to the suite's test database.

@@ -20,6 +20,16 @@ def setup(url: str) -> dict:
     return {"webhook": webhook.pk, "workspace": workspace.pk, "secret": secret}
 
 
+def add_webhook(workspace_id: int, url: str) -> int:
+    from accounts.models import User
+    from registry.models import Workspace
+    from webhooks import services
+
+    workspace = Workspace.objects.get(pk=workspace_id)
+    alice = User.objects.get(login="alice")
+    return services.webhook_create(user=alice, workspace=workspace, url=url, kinds=["workspace.*"])[0].pk
+
+
 def change(workspace_id: int, count: int) -> list[int]:
     from accounts.models import User
     from registry import services as registry_services
@@ -28,7 +38,7 @@ def change(workspace_id: int, count: int) -> list[int]:
     alice, workspace = User.objects.get(login="alice"), Workspace.objects.get(pk=workspace_id)
     for number in range(count):
         registry_services.workspace_update(workspace=workspace, user=alice, description=f"change {number}")
-    return list(workspace.webhooks.get().deliveries.order_by("pk").values_list("pk", flat=True))
+    return list(workspace.webhooks.order_by("pk").first().deliveries.order_by("pk").values_list("pk", flat=True))
 
 
 def deliveries() -> list[dict]:
