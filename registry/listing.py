@@ -27,13 +27,22 @@
      by PostgreSQL in the page's own statement (`registry/api/rendered.py`), or built in Python
      from the models elsewhere, with their tags and alias names (`attach_alias_names`) read in
      one query each for the page.
+   A page past the first selects its rows' ids first (`_page`): the statement's own sort,
+   OFFSET and LIMIT read ids only, and only the page's rows are built (joined, or written as
+   JSON) around them, in the same statement and order. Otherwise every row before the page
+   was built too, and thrown away by OFFSET (page 1,000 of 50 at 100,000 models: the JSON of
+   50,000 rows, a second on PostgreSQL).
+5. `cursor_page(request, cursor, size)`: the rows after a cursor (registry/cursors.py), for
+   iterating a whole list: read like a first page, whatever the depth, with no total.
 """
 
 from collections.abc import Callable
 
 from django.db import connections
 from django.db.models import Sum
+from orjson import Fragment
 
+from registry import cursors
 from registry.api import rendered, shape
 from registry.filtersets import SCOPE_FILTERS, MLModelFilterSet
 from registry.links import Links
@@ -118,6 +127,28 @@ class ModelList:
         """Pages of model objects with project, uploader and tags (the web table)."""
         return Pages(self, lambda bounds: attach_tags(list(self.queryset.with_related()[bounds])))
 
+    def cursor_page(self, request, cursor: str, size: int) -> tuple[list, str | None]:
+        """The API's JSON rows after `cursor` (blank: from the start), at most `size` of them, and
+        the cursor after the last one (None when no row follows). Raises cursors.CursorError."""
+        ordering = self.filterset.data.get("ordering") or ""  # as sent: the cursor belongs to it
+        order = cursors.order_of(self.queryset)
+        rows = self.queryset
+        if cursor:
+            rows = rows.filter(cursors.after(order, cursors.decode(cursor, ordering, order, MLModel)))
+        rows = cursors.with_keys(rows, order)[: size + 1]  # one more: whether a page follows
+        names = cursors.key_names(order)
+        links = Links(request)
+        if rendered.renders(rows):
+            read = list(rows.values_list(*names, rendered.column(rows.db, links)))
+            keys, data = [row[:-1] for row in read], [Fragment(row[-1]) for row in read]
+        else:
+            models = list(rows)
+            keys = [[getattr(model, name) for name in names] for model in models]
+            data = _python_rows_of(models, links)
+        if len(data) <= size:
+            return data, None
+        return data[:size], cursors.encode(ordering, list(keys[size - 1]))
+
     def json_rows(self, request) -> "Pages":
         """Pages of the API's JSON rows: `orjson.Fragment`s written by PostgreSQL, else dictionaries."""
         links = Links(request)
@@ -127,12 +158,31 @@ class ModelList:
 def json_rows(queryset, bounds: slice, links: Links) -> list:
     """The models of `queryset[bounds]` as the API's JSON: written by PostgreSQL in the page's
     own statement where it can (registry/api/rendered.py), else built here."""
-    page = queryset[bounds]
+    page = _page(queryset, bounds)
     if rendered.renders(page):
         return rendered.json_rows(page, links)
+    return _python_rows(page, links)
+
+
+def _python_rows(page, links: Links) -> list:
+    return _python_rows_of(list(page.with_related()), links)
+
+
+def _python_rows_of(models: list, links: Links) -> list:
     render = shape.Render(links)
-    models = attach_alias_names(attach_tags(list(queryset.with_related()[bounds])))
-    return [shape.MODEL.python(model, render) for model in models]
+    return [shape.MODEL.python(model, render) for model in attach_alias_names(attach_tags(models))]
+
+
+def _page(queryset, bounds: slice):
+    """`queryset[bounds]`; past the first rows, the rows whose ids that slice selects, in the
+    same order: the inner sort, OFFSET and LIMIT read ids only, so what a page builds for each
+    row (the subqueries of its JSON, the joins) is built for its rows alone. The first page
+    keeps the one plain statement: the models table planned once (the second reference
+    cost it about 10 %), and no rows to skip."""
+    if not bounds.start:
+        return queryset[bounds]
+    ids = queryset.values("pk")[bounds]
+    return queryset.model.objects.filter(pk__in=ids).order_by(*cursors.order_of(queryset))
 
 
 class Pages:

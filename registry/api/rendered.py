@@ -38,9 +38,13 @@ def _model_sql(alias: str) -> tuple[str, list[str]]:
     return shape.model_sql(alias)  # names only, so once per database; the links are parameters
 
 
+def column(alias: str, links: Links) -> RawSQL:
+    """The JSON text of the models table's current row, as a column to select."""
+    text, link_names = _model_sql(alias)
+    params = [part for name in link_names for part in links.template(name)]
+    return RawSQL(text, params, output_field=TextField())  # noqa: S611 (names from _meta, values bound)
+
+
 def json_rows(page, links: Links) -> list[Fragment]:
     """The models of `page` (a sliced queryset; check `renders()` first), as the API's JSON."""
-    text, link_names = _model_sql(page.db)
-    params = [part for name in link_names for part in links.template(name)]
-    column = RawSQL(text, params, output_field=TextField())  # noqa: S611 (names from _meta, values bound)
-    return [Fragment(row) for row in page.values_list(column, flat=True)]
+    return [Fragment(row) for row in page.values_list(column(page.db, links), flat=True)]

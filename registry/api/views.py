@@ -2,15 +2,18 @@
 
 from django.shortcuts import get_object_or_404
 from django_filters.utils import translate_validation
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.models import User
-from maisie_site.api import JSONParser, deleted
-from registry import services
+from maisie_site.api import JSONParser, deleted, enveloped
+from registry import cursors, services
 from registry.api.parsers import StreamingMultiPartParser
 from registry.api.serializers import (
     MembershipSerializer,
@@ -111,12 +114,40 @@ class MLModelViewSet(RegistryViewSet):
     def get_queryset(self):
         return MLModel.objects.visible_to(self.request.user).with_related()
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "cursor",
+                OpenApiTypes.STR,
+                description="Read the list by cursor instead of by page number: empty for the first rows, then"
+                " `pagination.next_cursor` of the previous answer (`pagination.next` is that request's URL)."
+                " Stable while models are added or deleted; the same ordering and filters each time; no totals.",
+            )
+        ]
+    )
     def list(self, request, *args, **kwargs):
         # registry/listing.py: scope, filters, total and the page's JSON rows, as the web table's.
         listing = model_list(user=request.user, params=request.query_params)
         if not listing.is_valid():
             raise translate_validation(listing.errors)
+        if "cursor" in request.query_params:
+            return self._cursor_page(request, listing)
         return self.get_paginated_response(self.paginate_queryset(listing.json_rows(request)))
+
+    def _cursor_page(self, request, listing):
+        """`?cursor=`: the rows after a cursor (blank: the first), with the next one (see
+        registry/cursors.py and docs/client.md)."""
+        size = self.paginator.get_page_size(request)
+        try:
+            rows, next_cursor = listing.cursor_page(request, request.query_params["cursor"], size)
+        except cursors.CursorError as error:
+            raise ValidationError({"cursor": [str(error)]}) from None
+        following = None
+        if next_cursor is not None:
+            following = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
+            following = remove_query_param(following, "page")
+        pagination = {"has_next": following is not None, "per_page": size}
+        return enveloped({"data": rows, "pagination": {**pagination, "next_cursor": next_cursor, "next": following}})
 
     def perform_destroy(self, instance):
         services.model_delete(model=instance, user=self.request.user)
