@@ -237,6 +237,8 @@ def build_cases(database: str) -> list[Case]:
         return f"/api/v1/resolve/?{query}"
 
     return [
+        # For scale: the same version by id, as bench/search.py's question 4 asks (no reference).
+        Case("by-id", "(a model by id, for comparison)", f"/api/v1/models/{production}/", ("id", production)),
         Case("alias", "resolve @production", resolve(f"@{HOT_ALIAS}"), ("id", production)),
         Case("number", f"resolve :{third_number}", resolve(f":{third_number}"), ("id", third)),
         Case("latest", "resolve the latest", resolve(""), ("latest", registered)),
@@ -336,7 +338,7 @@ def report(cases, results, notes, queries, sql, load, models: int, events: int) 
     for case in cases:
         timings = results[case.name]
         s50, s95 = statistics.median(timings.server), percentile(timings.server, 0.95)
-        ok &= s50 < TARGET_MS
+        ok &= s50 < TARGET_MS or case.name == "by-id"
         cells = [case.title, notes[case.name], queries[case.name], f"{sql[case.name]:.1f}"]
         cells += [f"{s50:.1f}", f"{s95:.1f}", f"{statistics.median(timings.client):.1f}"]
         print("| " + " | ".join(map(str, cells)) + " |")

@@ -164,9 +164,9 @@ def _placing() -> Q:
     return Q(subject_type="model") & (Q(kind="model.deleted") | Q(after__has_key="version"))
 
 
-def _versions_placed(registered: RegisteredModel, when: datetime, number: int | None = None) -> dict[int, int]:
-    """{model id: its number then} of the versions `registered` held at `when` (only version
-    `number`, if given), whoever may see them."""
+def _versions_logged(registered: RegisteredModel, when: datetime, number: int | None) -> dict[int, int]:
+    """{model id: its number then} of the versions the event log shows `registered` held at
+    `when` (only version `number`, if given), whoever may see them."""
     arrived = Event.objects.filter(_placing(), registered_model_id=registered.pk, time__lte=when)
     if number is not None:  # numbers are never reused: what arrived as N is the only N there was
         arrived = arrived.filter(after__version=number)
@@ -180,15 +180,14 @@ def _versions_placed(registered: RegisteredModel, when: datetime, number: int | 
     for model_id, kind, registered_id, version in history:  # each version's last placing event decides
         inside = kind != "model.deleted" and registered_id == registered.pk
         placed[model_id] = int(version) if inside else None
-    held = {model_id: version for model_id, version in placed.items() if version is not None}
-    if number is not None and held:
-        return held  # found in the log, so not from before it
-    unlogged = MLModel.objects.filter(registered_model_id=registered.pk, created__lte=when)
-    if number is not None:
-        unlogged = unlogged.filter(version=number)
-    unlogged = unlogged.exclude(Exists(Event.objects.filter(_placing(), model_id=OuterRef("pk"))))
-    held.update(unlogged.values_list("pk", "version"))
-    return held
+    return {model_id: version for model_id, version in placed.items() if version is not None}
+
+
+def _unlogged(registered: RegisteredModel, when: datetime, number: int | None) -> Q:
+    """Its versions from before the event log (no placing event), uploaded by `when`: as they are now."""
+    condition = Q(registered_model_id=registered.pk, created__lte=when)
+    condition &= ~Q(Exists(Event.objects.filter(_placing(), model_id=OuterRef("pk"))))
+    return condition & Q(version=number) if number is not None else condition
 
 
 def versions_as_of(registered: RegisteredModel, user, when: datetime, number: int | None = None) -> list[VersionThen]:
@@ -196,9 +195,13 @@ def versions_as_of(registered: RegisteredModel, user, when: datetime, number: in
     may know of, newest number first: each with the version as it is now, when it exists and the
     user may see it, or else with the time it was deleted, when the event log shows that to the
     user; others are left out."""
-    placed = _versions_placed(registered, when, number)
-    seen = set(MLModel.objects.visible_to(user).filter(pk__in=placed).values_list("pk", flat=True))
-    unseen = set(placed) - seen
+    placed = _versions_logged(registered, when, number)
+    condition = Q(pk__in=placed)
+    if number is None or not placed:  # a number found in the log is not from before it
+        condition |= _unlogged(registered, when, number)
+    seen = dict(MLModel.objects.visible_to(user).filter(condition).values_list("pk", "version"))
+    placed = {**seen, **placed}  # a version from before the log counts with its number now
+    unseen = set(placed) - set(seen)
     gone = unseen - set(MLModel.objects.filter(pk__in=unseen).values_list("pk", flat=True)) if unseen else set()
     deleted = _deletion_times(gone, Event.objects.visible_to(user)) if gone else {}
     versions = [
