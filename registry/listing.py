@@ -125,7 +125,7 @@ class ModelList:
 
     def models(self) -> "Pages":
         """Pages of model objects with project, uploader and tags (the web table)."""
-        return Pages(self, lambda bounds: attach_tags(list(self.queryset.with_related()[bounds])))
+        return Pages(self, lambda bounds: attach_tags(list(_page(self.queryset, bounds).with_related())))
 
     def cursor_page(self, request, cursor: str, size: int) -> tuple[list, str | None]:
         """The API's JSON rows after `cursor` (blank: from the start), at most `size` of them, and

@@ -319,3 +319,15 @@ def write(path, content: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return path
+
+
+def test_models_ls_all_reads_every_page_by_cursor(isolated, signed_in):
+    (isolated / "tiny.pt").write_bytes(b"w")
+    models = Models(signed_in.settings)
+    for n in range(5):
+        models.upload(f"all-{n}", isolated / "tiny.pt", metrics={"acc": n % 2}, git=False, progress=False)
+    project = str(signed_in.project_id)
+    expected = [row["id"] for row in models.get_all(project=project, per_page=1000, ordering="-metrics.acc")]
+    listed = run_cli("models", "ls", "--all", "--per-page", "2", "--quiet", "-p", project, "-o", "-metrics.acc")
+    assert listed.returncode == 0, listed.stderr
+    assert [int(line) for line in listed.stdout.split()] == expected

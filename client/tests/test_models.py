@@ -117,10 +117,41 @@ def test_get_returns_the_object_and_get_all_a_list(shared_account, isolated):
     assert isinstance(page, list)
     assert len(page) <= 2
     assert models.pagination["per_page"] == 2
+    total = models.pagination["total_items"]
     every = list(models.iter_all(project=shared_account.project_id, per_page=2))
     assert uploaded["id"] in [m["id"] for m in every]
-    assert len(every) == models.pagination["total_items"]
+    assert len(every) == total
     assert [m["id"] for m in models.get_all(search="listed", project=shared_account.project_id)] == [uploaded["id"]]
+
+
+def test_iter_all_reads_by_cursor_and_neither_repeats_nor_skips_while_models_come_and_go(account, isolated):
+    path, _ = model_file(isolated, size=100)
+    models = Models(account.settings)
+    first = [models.upload(f"m{n}", path, metrics={"acc": n % 3}, git=False, progress=False) for n in range(7)]
+    present = {model["id"] for model in first[1::2]}  # kept throughout
+    doomed = [model["id"] for model in first[::2]]
+    seen, added = [], []
+    for model in models.iter_all(per_page=2, ordering="-metrics.acc"):
+        seen.append(model["id"])
+        assert "next_cursor" in models.pagination and "total_items" not in models.pagination
+        if doomed:
+            models.delete(doomed.pop())
+            added.append(models.upload("late", path, metrics={"acc": 1}, git=False, progress=False)["id"])
+    assert len(seen) == len(set(seen))
+    assert present <= set(seen) <= {model["id"] for model in first} | set(added)
+    assert models.pagination["next_cursor"] is None
+
+
+def test_iter_all_reads_by_page_number_from_a_server_without_cursors(account):
+    # The tags list takes no cursor: it answers numbered pages, as a server before cursors did.
+    class TagsAsModels(Models):
+        path, query_param = "tags", "search"
+
+    tags = TagsAsModels(account.settings)
+    created = [tags._create({"name": f"t{n}", "workspace_id": account.workspace_id})["id"] for n in range(5)]
+    every = [tag["id"] for tag in tags.iter_all(per_page=2, workspace=account.workspace_id)]
+    assert sorted(every) == sorted(created)
+    assert tags.pagination["page"] == 3
 
 
 def test_query_and_ordering_are_passed_through(shared_account):

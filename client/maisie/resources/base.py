@@ -60,9 +60,9 @@ class Resource(BaseAction):
                 return
             page += 1
 
-    def _pages(self, path: str, params: Mapping[str, Any], per_page: int = 100) -> Iterator[dict]:
+    def _pages(self, path: str, params: Mapping[str, Any], per_page: int = 100, start: int = 1) -> Iterator[dict]:
         """Yield every item of a list endpoint other than this collection's, page after page."""
-        page = 1
+        page = start
         while True:
             items = self._call("GET", path, params=clean_params({**params, "page": page, "per_page": per_page}))
             yield from items

@@ -92,8 +92,27 @@ class Models(Resource):
         return super().get_all(query, page=page, per_page=per_page, ordering=ordering, **filters)
 
     def iter_all(self, query: str | None = None, per_page: int = 100, *, ordering: str | None = None, **filters: Any):
-        """Yield every model matching, page after page (arguments as for :meth:`get_all`)."""
-        return super().iter_all(query, per_page=per_page, ordering=ordering, **filters)
+        """Yield every model matching, page after page (arguments as for :meth:`get_all`).
+
+        The pages are read by cursor (``?cursor=``): each starts after the last model of the one
+        before, so models added or deleted meanwhile neither repeat nor hide others, and a page
+        costs the same however deep. :attr:`pagination` then has ``next_cursor`` and no totals.
+        A server without cursors is read by page number instead.
+        """
+        params = clean_params({self.query_param: query, "per_page": per_page, "ordering": ordering, **filters})
+        params.pop("page", None)
+        cursor = ""  # empty: from the start
+        while True:
+            items = self._call("GET", f"{self.path}/", params={**params, "cursor": cursor})
+            yield from items
+            pagination = self.pagination or {}
+            if "next_cursor" not in pagination:  # a server before cursors answered page 1
+                if items and pagination.get("has_next"):
+                    yield from self._pages(f"{self.path}/", params, per_page, start=2)
+                return
+            cursor = pagination["next_cursor"]
+            if not items or not cursor:
+                return
 
     def upload(
         self,
