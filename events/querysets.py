@@ -1,7 +1,8 @@
 """Who may read which events: only about things they may see now (docs/events.md, "Who sees what")."""
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 # Events only the workspace's owners read (and, for tokens and SSH keys, their owner): who holds which rights.
 OWNER_SUBJECTS = ("membership", "webhook")
@@ -30,15 +31,19 @@ class EventQuerySet(models.QuerySet):
 
         from events.models import Event
 
-        last_private = Subquery(
-            Event.objects.filter(model_id=OuterRef("model_id")).order_by("-id").values("private_uploader_id")[:1]
+        # A deleted version's last private uploader, or the user when it was public: one subquery.
+        last_private = Coalesce(
+            Subquery(
+                Event.objects.filter(model_id=OuterRef("model_id")).order_by("-id").values("private_uploader_id")[:1]
+            ),
+            Value(user.pk),
         )
         gone = Q(model_row__created__isnull=True)  # no such row (`model_row__isnull` reads model_id alone)
         model_visible = (
             Q(model_id__isnull=True)
             | Q(model_row__private=False)
             | Q(model_row__uploader_id=user.pk)
-            | (gone & (Q(last_private__isnull=True) | Q(last_private=user.pk)))
+            | (gone & Q(last_private=user.pk))
         )
         personal = Q(subject_type__in=PERSONAL_SUBJECTS) & (Q(subject_user_id=user.pk) | member_of_owned)
         owners_only = Q(subject_type__in=OWNER_SUBJECTS) & owner
