@@ -20,7 +20,9 @@ Then each copy gets its version's `search_indexes`, the bench's settings (no par
 page costs; bench/search.py's configure_database) and VACUUM ANALYZE, and the run refuses to
 measure unless both copies hold exactly their version's migrations and the same number of models.
 
-The cases: bench/search.py's questions 1-5 (`/api/v1/models/`, a JWT) and bench/ui.py's five views of
+The cases: bench/search.py's questions 1-5 (`/api/v1/models/`, a JWT), the API's list in its
+default order at page 1 and page 1,000 of 50 (PAGES: a page's cost should not grow with its
+depth; `--cases pages` measures these alone) and bench/ui.py's five views of
 the project page at 25 and 100 rows (signed in with a session, the query string the version's own
 filter form produces), all on the search database's project-1. Both versions must give the same
 answers first (the same model ids in the same order, the same totals, the same number of rows).
@@ -62,6 +64,11 @@ TOLERANCE = 0.03  # issue 19: "within +-3 % p50"
 LABELS = ("before", "after")
 WORKER_CLASSES = ("own", "sync", "gthread")
 BOOTSTRAP_SAMPLES = 2000
+# API cases beside the questions: (name, title, path). "P" cases are read as the API's lists.
+PAGES = [
+    ("P1", "models list, page 1 of 50", "/api/v1/models/?per_page=50"),
+    ("P1000", "models list, page 1,000 of 50 (offset 49,950)", "/api/v1/models/?page=1000&per_page=50"),
+]
 
 
 @dataclass
@@ -256,6 +263,8 @@ def build_cases(version: Version, project: int, model: int) -> None:
     context = search.Context(project, model, {}, "")
     for question in search.QUESTIONS:
         version.paths[f"Q{question.number}"] = question.maisie(context)[1]
+    for name, _, path in PAGES:
+        version.paths[name] = path
     base = f"/projects/{project}/"
     status, _, page = version.browser.request("GET", base)
     if status != 200:
@@ -271,7 +280,7 @@ def build_cases(version: Version, project: int, model: int) -> None:
 def ask(version: Version, case: str) -> tuple[float, float, bytes]:
     """(server ms from Server-Timing, client ms, body) of one request; anything but a 200 stops the run."""
     path = version.paths[case]
-    is_api = case.startswith("Q")
+    is_api = case.startswith(("Q", "P"))
     client = version.api if is_api else version.browser
     headers = {"Authorization": f"Bearer {version.api_token}"} if is_api else {}
     started = time.perf_counter()
@@ -288,6 +297,9 @@ def ask(version: Version, case: str) -> tuple[float, float, bytes]:
 def answer_of(case: str, body: bytes):
     """What must be equal between the versions: the rows' ids and the total (API), the row count (pages).
     Not the whole body: a newer version may add fields."""
+    if case.startswith("P"):
+        data = json.loads(body)
+        return [row["id"] for row in data["data"]], data["pagination"]["total_items"]
     if case.startswith("Q"):
         data = json.loads(body)
         number = int(case[1:])
@@ -394,6 +406,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=4, help="threads per worker with --worker-class gthread")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a case is beyond +-3 %% at p50")
+    parser.add_argument("--cases", choices=("all", "pages"), default="all", help="pages: the PAGES cases alone")
     parser.add_argument("--wait-quiet", type=float, default=0, help="wait up to this many seconds for load < 1")
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= 1000 or not 0 <= args.warmup <= 50:
@@ -443,7 +456,7 @@ def main() -> int:
             version.browser = ui.Browser(version.server.port)
             version.browser.sign_in(search.LOGIN, search.PASSWORD)
             build_cases(version, project, model)
-        cases = list(before.paths)
+        cases = list(before.paths) if args.cases == "all" else [name for name, _, _ in PAGES]
         for case in cases:
             if before.paths[case] != after.paths[case]:
                 print(f"note: {case}: the versions' forms submit different query strings; each is asked its own")
@@ -451,6 +464,7 @@ def main() -> int:
             if answers["before"] != answers["after"]:
                 raise RuntimeError(f"{case}: the versions answer differently: {answers}")
         titles = {f"Q{q.number}": f"Q{q.number} {q.title}" for q in search.QUESTIONS}
+        titles.update({name: f"{name} {title}" for name, title, _ in PAGES})
         titles.update({f"{v.name} {n}": f"page: {v.title}, {n} rows" for v in ui.VIEWS for n in ui.PAGE_SIZES})
         workers = "each its own gunicorn.conf.py" if args.worker_class == "own" else f"both {args.worker_class}"
         print(f"{models['before']:,} models; {args.workers} workers per server, worker model: {workers}")
