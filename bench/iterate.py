@@ -9,9 +9,10 @@ builds its PostgreSQL ones so); it is only read. Maisie runs as bench/search.py 
 
 Timed, as the client's user would see it:
 - `Models.iter_all(per_page=N)` to the end (by cursor since issue 21), checked to yield every
-  model of the database exactly once;
-- numbered pages as `iter_all` read them before (`get_all(page=n)`): --numbered pages from the
-  first and as many at the end of the list, each timed, and the whole walk estimated from them
+  model the seeded owner may see exactly once (all but others' private ones);
+- numbered pages as `iter_all` read them before (`get_all(page=n)`), from this server (run the
+  bench on an older checkout for an older server's): --numbered pages from the first and as
+  many at the end of the list, each timed, and the whole walk estimated from them
   (a numbered page costs more the deeper it is, so the estimate is the mean of the first and
   last pages times the number of pages: exact for a cost growing linearly with depth).
 """
@@ -81,15 +82,16 @@ def main() -> int:
             }
         )
         models.get_all(per_page=1)  # sign in, and warm the workers
+        visible = models.pagination["total_items"]  # the owner's: not others' private models
         warn_if_busy("before measuring")
 
         started = time.perf_counter()
         ids = [model["id"] for model in models.iter_all(per_page=args.per_page)]
         cursor_seconds = time.perf_counter() - started
-        if len(ids) != expected or len(set(ids)) != expected:
-            raise RuntimeError(f"iter_all gave {len(ids)} models ({len(set(ids))} distinct), not {expected}")
+        if len(ids) != visible or len(set(ids)) != visible or not 0 < visible <= expected:
+            raise RuntimeError(f"iter_all gave {len(ids)} models ({len(set(ids))} distinct), not {visible}")
 
-        pages = -(-expected // args.per_page)
+        pages = -(-visible // args.per_page)
         numbered = sorted({*range(1, args.numbered + 1), *range(pages - args.numbered + 1, pages + 1)})
         times = {}
         for page in numbered:
@@ -103,7 +105,8 @@ def main() -> int:
 
     first = statistics.median(times[p] for p in numbered[: args.numbered])
     last = statistics.median(times[p] for p in numbered[-args.numbered :])
-    print(f"{'SQLite' if args.sqlite else 'PostgreSQL'}, {expected:,} models, {args.per_page} per page ({pages} pages)")
+    system = "SQLite" if args.sqlite else "PostgreSQL"
+    print(f"{system}, {expected:,} models, {visible:,} visible, {args.per_page} per page ({pages} pages)")
     print(f"iter_all by cursor, end to end: {cursor_seconds:.1f} s ({cursor_seconds / pages * 1000:.0f} ms a page)")
     print(f"numbered pages: the first {args.numbered} {first:.0f} ms each (median), the last {last:.0f} ms each")
     print(f"numbered pages, whole list (estimated): {(first + last) / 2 * pages / 1000:.1f} s")
