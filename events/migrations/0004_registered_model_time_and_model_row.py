@@ -12,10 +12,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='event',
-            name='model_row',
-            field=models.ForeignObject(from_fields=['model_id'], null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.mlmodel', to_fields=['id']),
+        # A relation with no column: nothing to do in the database either way (and Django's SQLite
+        # schema editor fails on removing a ForeignObject, when this migration is undone).
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AddField(
+                    model_name='event',
+                    name='model_row',
+                    field=models.ForeignObject(from_fields=['model_id'], null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.mlmodel', to_fields=['id']),
+                ),
+            ],
         ),
         migrations.AddIndex(
             model_name='event',
