@@ -142,7 +142,7 @@ class ModelList:
             read = list(rows.values_list(*names, rendered.column(rows.db, links)))
             keys, data = [row[:-1] for row in read], [Fragment(row[-1]) for row in read]
         else:
-            models = list(rows)
+            models = list(rows.with_related())
             keys = [[getattr(model, name) for name in names] for model in models]
             data = _python_rows_of(models, links)
         if len(data) <= size:
