@@ -7,8 +7,8 @@ For each worker count, on a fresh database (`maisie_bench_webhooks` on the machi
 migrated here; --database-url for another): --producers workspaces, each with a webhook of
 `workspace.updated` pointing at one idle receiver on loopback (a threaded http.server that
 answers 200 at once and notes when each change first arrives, and how often each `webhook-id`
-does), and that many `manage.py maisie_worker` processes with their default threads (4) and
-polling interval, as `make run` and compose.yaml start them. A change is a `workspace_update`
+does), and that many `manage.py maisie_worker` processes with their default threads (8) and
+polling interval (0.2 s), as `make run` and compose.yaml start them. A change is a `workspace_update`
 through registry.services (its own transaction, as an API request makes it), which records the
 event and, in the same transaction, its delivery and task (the outbox).
 

@@ -186,8 +186,8 @@ MAISIE_WEBHOOK_ALLOW_PRIVATE = env_bool("MAISIE_WEBHOOK_ALLOW_PRIVATE", False)
 # An attempt's whole budget (connect, send, answer), in seconds.
 MAISIE_WEBHOOK_TIMEOUT = env_int("MAISIE_WEBHOOK_TIMEOUT", 10, minimum=1)
 # Attempts in flight at once to one target (scheme, host and port), over every worker: below a
-# worker's threads (4), so a hanging target never holds them all.
-MAISIE_WEBHOOK_MAX_IN_FLIGHT = env_int("MAISIE_WEBHOOK_MAX_IN_FLIGHT", 2, minimum=1)
+# worker's threads (8), so a hanging target never holds them all.
+MAISIE_WEBHOOK_MAX_IN_FLIGHT = env_int("MAISIE_WEBHOOK_MAX_IN_FLIGHT", 4, minimum=1)
 # Where the links in payloads point (e.g. https://maisie.example.com); paths alone when unset.
 MAISIE_PUBLIC_URL = env_str("MAISIE_PUBLIC_URL").rstrip("/")
 

@@ -5,9 +5,9 @@ Three short transactions per attempt, none held while the request is in flight:
    port), then the delivery's; if it is pending, due and its webhook active, and the target has
    fewer than MAISIE_WEBHOOK_MAX_IN_FLIGHT attempts in flight, mark it `delivering` with the next
    attempt number, a fresh claim token and a lease (the attempt's time budget plus a margin).
-   At the bound it is put off instead (about as long as the youngest attempt in flight there has
-   run), which is not an attempt: a slow target holds at most that many worker threads, and
-   every other target's deliveries go on.
+   At the bound the thread waits briefly for a quick target, and otherwise puts the delivery off
+   until about when a place is likely to be free for it, which is not an attempt: a slow target
+   holds at most that many worker threads, and every other target's deliveries go on.
 2. send (webhooks/targets.py), with the time budget.
 3. settle: under the same locks, if the claim token is still the delivery's, log the attempt and
    move the delivery on: succeeded; pending again with its next time and a task queued for it
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,7 +50,14 @@ logger = logging.getLogger(__name__)
 LEASE_MARGIN = timedelta(seconds=30)  # beyond the attempt's own budget: the database writes around it
 ORPHAN_GRACE = timedelta(minutes=2)  # a pending delivery this late with no live task gets a new one
 RECOVER_BATCH = 500
-SHORTEST_WAIT = 0.05  # seconds a delivery to a target at its in-flight bound waits, at least
+SUCCESS_PRECISION = timedelta(minutes=1)
+# How long a delivery to a target at its in-flight bound waits (see _claim), at least and at most.
+SHORTEST_WAIT = 0.05
+LONGEST_WAIT = 300.0
+# At a quick target's bound (its youngest attempt began under QUICK s ago), a worker thread asks
+# again after these pauses (about 0.6 s in all) before it puts the delivery off (see attempt()).
+QUICK = 0.5
+_PAUSES = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32)
 
 
 def lease() -> timedelta:
@@ -78,10 +86,30 @@ class Result:
         return self.status is not None and 200 <= self.status < 300
 
 
+@dataclass(frozen=True)
+class Busy:
+    """The target is at its in-flight bound; its youngest attempt has run this long."""
+
+    running: float
+
+
 def attempt(delivery_id: int, *, worker_id: str = "", now: datetime | None = None) -> str:
     """Make delivery `delivery_id`'s next attempt if it is due (at `now`, the clock by default)
-    and no one else is making it. Returns what happened, for the task's result."""
-    claimed = _claim(delivery_id, now or timezone.now())
+    and no one else is making it. Returns what happened, for the task's result.
+
+    At a quick target's in-flight bound (its youngest attempt began under QUICK seconds ago) the
+    worker thread waits a little for a place, asking again after 10, 20, 40... ms: places there
+    free within milliseconds, and a put-off costs a task and a queue round. Behind a slow one, or
+    after PATIENCE, the delivery is put off (_claim). A hand-moved clock (`now`) never waits."""
+    pauses = iter(_PAUSES if now is None else ())
+    while True:
+        claimed = _claim(delivery_id, now or timezone.now(), put_off=False)
+        pause = next(pauses, None) if isinstance(claimed, Busy) and claimed.running < QUICK else None
+        if pause is None:
+            break
+        time.sleep(pause * random.uniform(0.5, 1.5))
+    if isinstance(claimed, Busy):
+        claimed = _claim(delivery_id, now or timezone.now(), put_off=True)
     if isinstance(claimed, str):
         return claimed
     result = _send(claimed.delivery)
@@ -93,11 +121,33 @@ def _lock_target(target: str) -> None:
     list(Webhook.objects.select_for_update().filter(target=target).order_by("pk").values_list("pk", flat=True))
 
 
-@transaction.atomic
-def _claim(delivery_id: int, now: datetime) -> Claimed | str:
+def _busy(target: str, now: datetime) -> Busy | None:
+    """Busy when the target has MAISIE_WEBHOOK_MAX_IN_FLIGHT attempts in flight, else None."""
+    in_flight = Delivery.objects.filter(
+        state=Delivery.State.DELIVERING, lease_until__gt=now, webhook__target=target
+    ).aggregate(count=Count("pk"), latest=Max("lease_until"))
+    if in_flight["count"] < settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT:
+        return None
+    running = (now - (in_flight["latest"] - lease())).total_seconds()
+    return Busy(min(settings.MAISIE_WEBHOOK_TIMEOUT, running))
+
+
+def _claim(delivery_id: int, now: datetime, put_off: bool = True) -> Claimed | Busy | str:
     target = Webhook.objects.filter(deliveries__pk=delivery_id).values_list("target", flat=True).first()
     if target is None:
         return "gone"
+    if not put_off:
+        # A first look outside the transaction: threads waiting for a place at a busy target do
+        # not queue on its lock (nor, on SQLite, the database's), where the attempts that would
+        # free places settle.
+        busy = _busy(target, now)
+        if busy is not None:
+            return busy
+    return _claim_locked(delivery_id, target, now, put_off)
+
+
+@transaction.atomic
+def _claim_locked(delivery_id: int, target: str, now: datetime, put_off: bool) -> Claimed | Busy | str:
     _lock_target(target)
     delivery = Delivery.objects.select_for_update().select_related("webhook").filter(pk=delivery_id).first()
     if delivery is None:
@@ -108,15 +158,19 @@ def _claim(delivery_id: int, now: datetime) -> Claimed | str:
         return "not due"
     if not delivery.webhook.active:
         return "webhook paused"  # stays pending; webhook_resume() queues it again
-    in_flight = Delivery.objects.filter(
-        state=Delivery.State.DELIVERING, lease_until__gt=now, webhook__target=delivery.webhook.target
-    ).aggregate(count=Count("pk"), latest=Max("lease_until"))
-    if in_flight["count"] >= settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT:
-        # Wait about as long as the youngest attempt there has run: a busy but quick target frees
-        # a place within milliseconds, a hanging one not before its attempts run out of time.
-        running = (now - (in_flight["latest"] - lease())).total_seconds()
-        wait = min(settings.MAISIE_WEBHOOK_TIMEOUT, max(SHORTEST_WAIT, running)) * random.uniform(0.5, 1.5)
-        delivery.next_attempt_at = now + timedelta(seconds=wait)
+    busy = _busy(target, now)
+    if busy is not None:
+        if not put_off:
+            return busy
+        bound = settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT
+        # Until about when a place is likely to be free for it: the youngest attempt's time so far
+        # (a hanging target's attempts time out) for each round of `bound` deliveries due before
+        # it. So a long queue behind a slow target waits its turn instead of asking again and again.
+        ahead = Delivery.objects.filter(
+            state=Delivery.State.PENDING, webhook__target=target, next_attempt_at__lt=delivery.next_attempt_at
+        ).count()
+        wait = max(SHORTEST_WAIT, busy.running) * (1 + ahead // bound) * random.uniform(0.5, 1.5)
+        delivery.next_attempt_at = now + timedelta(seconds=min(LONGEST_WAIT, wait))
         delivery.task_id = enqueue_delivery(delivery.pk, run_after=delivery.next_attempt_at)
         delivery.save(update_fields=["next_attempt_at", "task_id"])
         return "put off: its target is at its in-flight bound"
@@ -200,9 +254,12 @@ def _settle(claimed: Claimed, result: Result, worker_id: str, now: datetime | No
         log.outcome = DeliveryAttempt.Outcome.SUCCEEDED
         delivery.state = Delivery.State.SUCCEEDED
         delivery.finished_at = now
-        webhook.consecutive_failures = 0
-        webhook.last_success_at = now
-        webhook.save(update_fields=["consecutive_failures", "last_success_at"])
+        # To the minute is enough for "last success": a busy webhook's row is not written per delivery.
+        stale = webhook.last_success_at is None or now - webhook.last_success_at > SUCCESS_PRECISION
+        if webhook.consecutive_failures or stale:
+            webhook.consecutive_failures = 0
+            webhook.last_success_at = now
+            webhook.save(update_fields=["consecutive_failures", "last_success_at"])
     elif not result.final and schedule.retryable(result.status) and claimed.number < schedule.MAX_ATTEMPTS:
         log.outcome = DeliveryAttempt.Outcome.RETRYING
         log.next_attempt_at = delivery.next_attempt_at = now + schedule.delay(claimed.number, result.retry_after)

@@ -204,6 +204,20 @@ def test_at_its_in_flight_bound_a_target_waits_without_using_an_attempt(hook, wo
     assert timedelta(seconds=2) <= second.next_attempt_at - later <= timedelta(seconds=6)
 
 
+def test_behind_a_slow_target_a_delivery_waits_for_its_turn(hook, workspace, alice, settings):
+    settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT = 1
+    for name in "abcde":
+        rename(workspace, alice, name=name)
+    first, *_, last = Delivery.objects.order_by("pk")
+    now = timezone.now()
+    delivery._claim(first.pk, now)
+    later = now + timedelta(seconds=4)  # the attempt in flight has run 4 s
+    assert delivery.attempt(last.pk, now=later) == "put off: its target is at its in-flight bound"
+    last.refresh_from_db()
+    # 3 due before it, one place: about 4 rounds of 4 s.
+    assert timedelta(seconds=8) <= last.next_attempt_at - later <= timedelta(seconds=24)
+
+
 def test_an_attempt_whose_worker_died_is_logged_as_interrupted_and_made_again(hook, workspace, alice, receiver):
     rename(workspace, alice)
     (pending,) = Delivery.objects.all()
@@ -257,3 +271,43 @@ def test_an_alias_events_links_name_the_alias_and_its_version(hook, workspace, p
     links = body["data"]["links"]
     assert links["subject"] == f"/api/v1/registered-models/{registered.pk}/aliases/production/"
     assert links["model"] == f"/api/v1/models/{registered.versions.get().pk}/"
+
+
+def test_at_a_quick_targets_bound_a_worker_waits_briefly_then_puts_off(hook, workspace, alice, settings):
+    import time
+
+    settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT = 1
+    rename(workspace, alice, name="one")
+    rename(workspace, alice, name="two")
+    first, second = Delivery.objects.order_by("pk")
+    delivery._claim(first.pk, timezone.now())  # in flight, and stays so
+    began = time.monotonic()
+    assert delivery.attempt(second.pk) == "put off: its target is at its in-flight bound"
+    assert 0.3 < time.monotonic() - began < 3  # it asked again for about 0.6 s first
+    second.refresh_from_db()
+    assert second.attempts == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_a_quick_targets_bound_a_worker_takes_the_place_that_frees(alice, workspace, receiver, settings):
+    import threading
+
+    from django.db import connections
+
+    settings.MAISIE_WEBHOOK_MAX_IN_FLIGHT = 1
+    services.webhook_create(user=alice, workspace=workspace, url=receiver.url, kinds=["workspace.*"])
+    rename(workspace, alice, name="one")
+    rename(workspace, alice, name="two")
+    first, second = Delivery.objects.order_by("pk")
+    claimed = delivery._claim(first.pk, timezone.now())
+
+    def finish_first():
+        try:
+            delivery._settle(claimed, delivery.Result(status=200, duration_ms=5), "elsewhere", None)
+        finally:
+            connections.close_all()
+
+    threading.Timer(0.1, finish_first).start()
+    assert delivery.attempt(second.pk) == "succeeded"  # waited for the place, no put-off
+    second.refresh_from_db()
+    assert second.attempts == 1 and second.state == "succeeded"

@@ -122,8 +122,8 @@ def workers(request, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_hanging_receiver_does_not_hold_up_the_others(workers):
-    """One worker (4 threads), two webhooks: one receiver hangs on every request for longer than
-    the test, the other answers at once. The hanging target holds at most its in-flight bound (2)
+    """One worker (8 threads), two webhooks: one receiver hangs on every request for longer than
+    the test, the other answers at once. The hanging target holds at most its in-flight bound (4)
     of the threads; the other's deliveries all arrive meanwhile."""
     release = threading.Event()
     with Receiver(default=Reply(hold=release)) as hanging, Receiver() as quick:
@@ -131,11 +131,11 @@ def test_a_hanging_receiver_does_not_hold_up_the_others(workers):
             setup = workers.step("setup", hanging.url)
             workers.step("add_webhook", setup["workspace"], quick.url)
             workers.step("change", setup["workspace"], 6)
-            workers.start("worker", threads=4, MAISIE_WEBHOOK_TIMEOUT="60")  # it hangs all along
+            workers.start("worker", threads=8, MAISIE_WEBHOOK_TIMEOUT="60")  # it hangs all along
             quick.wait_for(6, 45)
-            assert len(hanging.requests) == 2  # its bound: the other 4 of its deliveries wait
+            assert len(hanging.requests) == 4  # its bound: the other 2 of its deliveries wait
             time.sleep(1)
-            assert len(hanging.requests) == 2
+            assert len(hanging.requests) == 4
         finally:
             release.set()
 

@@ -4,7 +4,7 @@ django-tasks' own database worker (`django_tasks_db`'s `Worker`, as `manage.py d
 it) does the work: it takes one ready task row at a time (SELECT ... FOR UPDATE SKIP LOCKED on
 PostgreSQL, an exclusive transaction on SQLite), marks it running and runs it. This command adds
 two things around it:
-- `--threads` copies of that loop in one process, each with its own database connection, so a
+- `--threads` (8) copies of that loop in one process, each with its own database connection, so a
   receiver that hangs for its whole timeout holds one thread, not the worker (and the in-flight
   bound per target, webhooks/delivery.py, keeps one target from taking them all);
 - every `--recover-every` seconds, and once at start, `webhooks.delivery.recover()`: deliveries
@@ -51,7 +51,7 @@ class Command(BaseCommand):
     help = "Run background tasks (webhook deliveries) until stopped."
 
     def add_arguments(self, parser):
-        parser.add_argument("--threads", type=int, default=4, help="task loops in this process (default 4)")
+        parser.add_argument("--threads", type=int, default=8, help="task loops in this process (default 8)")
         parser.add_argument(
             "--interval", type=float, default=0.2, help="seconds an idle loop waits before looking again (default 0.2)"
         )
