@@ -130,13 +130,14 @@ def environment(database_url: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def start_workers(count: int, env: dict[str, str], log_dir: Path) -> list[subprocess.Popen]:
+def start_workers(count: int, threads: int | None, env: dict[str, str], log_dir: Path) -> list[subprocess.Popen]:
     workers = []
+    extra = [f"--threads={threads}"] if threads else []
     for number in range(count):
         log = (log_dir / f"worker-{number}.log").open("ab")
         workers.append(
             subprocess.Popen(
-                [sys.executable, "manage.py", "maisie_worker"],
+                [sys.executable, "manage.py", "maisie_worker", *extra],
                 cwd=REPO,
                 env=env,
                 stdout=log,
@@ -209,7 +210,7 @@ def run(workers: int, args, env: dict[str, str], log_dir: Path) -> dict:
     # 2. A backlog, then the workers.
     backlog = [*cost, *(f"backlog {n}" for n in range(max(0, args.backlog - args.cost)))]
     timed(backlog[len(cost) :])
-    started = start_workers(workers, env, log_dir)
+    started = start_workers(workers, args.threads, env, log_dir)
     committed: dict[str, float] = {}
     lateness: list[float] = []
     try:
@@ -262,6 +263,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,4", help="worker process counts, comma-separated (default 1,4)")
     parser.add_argument("--rate", type=float, default=50, help="paced changes per second in all (default 50)")
     parser.add_argument("--seconds", type=float, default=20, help="how long to pace them (default 20)")
+    parser.add_argument("--threads", type=int, default=None, help="each worker's --threads (its default: 8)")
     parser.add_argument("--producers", type=int, default=2, help="threads making the paced changes (default 2)")
     parser.add_argument("--backlog", type=int, default=1000, help="changes queued before the workers start (1000)")
     parser.add_argument("--cost", type=int, default=200, help="changes timed without and with delivery (200)")
@@ -286,6 +288,7 @@ def main() -> None:
         f"\none change's commit without / with its delivery (the outbox); a backlog of {args.backlog} emptied;"
         f"\n{args.rate:g} changes/s for {args.seconds:g} s from {args.producers} threads, delay commit -> receiver"
     )
+    print(f"threads per worker: {args.threads or 'the default (8)'}")
     print("workers | commit ms without / with | backlog delivered/s | paced p50 / p95 / max s | p95 < 1 s")
     for r in results:
         late = f" (the producers fell {r['late_producers_s']:.1f} s behind)" if r["late_producers_s"] > 1 else ""
