@@ -63,18 +63,16 @@ def test_it_refuses_anonymous_callers(api, workspace):
     assert_error(api.get(URL), 401)
 
 
-@pytest.mark.parametrize(("rows", "queries"), [(3, 2), (10, 2), (30, 3)])
-def test_listing_events_takes_a_fixed_number_of_queries(
-    api, alice, workspace, rows, queries, django_assert_num_queries
-):
+@pytest.mark.parametrize("rows", [3, 30])
+def test_listing_events_takes_a_fixed_number_of_queries(api, alice, workspace, rows, django_assert_num_queries):
     for i in range(rows):
         services.project_create(user=alice, workspace=workspace, name=f"p{i}")
     upload(alice, services.project_create(user=alice, workspace=workspace, name="models"))
     client = api.as_user(alice)
 
-    # the user behind the JWT, the page (and one row past it), and the count unless the page is
-    # the last one, whose total is the rows before it and on it
-    with django_assert_num_queries(queries):
+    # the user behind the JWT, the ids of the newest events up to the count's cap (their number
+    # is the total, and the page is cut from them), the page's rows
+    with django_assert_num_queries(3):
         response = client.get(URL)
 
     assert len(response.json()["data"]) == min(20, rows + 7)
