@@ -9,10 +9,11 @@ Three short transactions per attempt, none held while the request is in flight:
    until about when a place is likely to be free for it, which is not an attempt: a slow target
    holds at most that many worker threads, and every other target's deliveries go on.
 2. send (webhooks/targets.py), with the time budget.
-3. settle: under the same locks, if the claim token is still the delivery's, log the attempt and
-   move the delivery on: succeeded; pending again with its next time and a task queued for it
-   (webhooks/schedule.py); or failed. A failed delivery counts against its webhook, which is
-   paused after PAUSE_AFTER_FAILURES of them in a row, or at once when one ran out of retries.
+3. settle: under the delivery's lock (and its webhook's, first, after a failure), if the claim
+   token is still the delivery's, log the attempt and move the delivery on: succeeded; pending
+   again with its next time and a task queued for it (webhooks/schedule.py); or failed. A failed
+   delivery counts against its webhook, which is paused after PAUSE_AFTER_FAILURES of them in a
+   row, or at once when one ran out of retries.
 
 The claim is a conditional change of one row under its lock, so of any number of workers (or
 tasks) that reach the same delivery, one makes each attempt number, and the log's unique
@@ -221,46 +222,45 @@ def _send(delivery: Delivery) -> Result:
     )
 
 
-@transaction.atomic
 def _settle(claimed: Claimed, result: Result, worker_id: str, now: datetime | None) -> str:
     now = now or timezone.now()
+    if not result.succeeded:
+        return _settle_failure(claimed, result, worker_id, now)
+    outcome = _settle_success(claimed, result, worker_id, now)
+    if outcome == DeliveryAttempt.Outcome.SUCCEEDED:
+        # After the delivery's transaction, without its webhook's lock, which claims of its target
+        # hold; and at most once a minute for a busy webhook ("last success" to the minute).
+        Webhook.objects.filter(pk=claimed.delivery.webhook_id).filter(
+            Q(consecutive_failures__gt=0)
+            | Q(last_success_at__isnull=True)
+            | Q(last_success_at__lt=now - SUCCESS_PRECISION)
+        ).update(consecutive_failures=0, last_success_at=now)
+    return outcome
+
+
+@transaction.atomic
+def _settle_success(claimed: Claimed, result: Result, worker_id: str, now: datetime) -> str:
+    delivery = Delivery.objects.select_for_update().get(pk=claimed.delivery.pk)
+    log = _closed(delivery, claimed, result, worker_id)
+    if log is None:
+        return "answered after its claim ran out"
+    log.outcome = DeliveryAttempt.Outcome.SUCCEEDED
+    delivery.state = Delivery.State.SUCCEEDED
+    delivery.finished_at = now
+    log.save()
+    delivery.save()
+    return str(log.outcome)
+
+
+@transaction.atomic
+def _settle_failure(claimed: Claimed, result: Result, worker_id: str, now: datetime) -> str:
+    # The webhook first, as claims lock it: its failures are counted and it may be paused.
     webhook = Webhook.objects.select_for_update().get(pk=claimed.delivery.webhook_id)
     delivery = Delivery.objects.select_for_update().get(pk=claimed.delivery.pk)
-    log = DeliveryAttempt(
-        delivery=delivery,
-        number=claimed.number,
-        started_at=claimed.started,
-        duration_ms=result.duration_ms,
-        status_code=result.status,
-        error=result.error,
-        response_excerpt=result.excerpt,
-        worker_id=worker_id[:64],
-    )
-    if delivery.claim != claimed.token:
-        # Its lease ran out and recover() took it back (and logged this attempt as interrupted):
-        # keep what the receiver answered in that row, change nothing else.
-        DeliveryAttempt.objects.filter(delivery=delivery, number=claimed.number).update(
-            status_code=result.status,
-            duration_ms=result.duration_ms,
-            response_excerpt=result.excerpt,
-            error=f"Answered after its claim ran out. {result.error}".strip()[:500],
-        )
+    log = _closed(delivery, claimed, result, worker_id)
+    if log is None:
         return "answered after its claim ran out"
-    delivery.claim = None
-    delivery.lease_until = None
-    delivery.last_status_code = result.status
-    delivery.last_error = result.error
-    if result.succeeded:
-        log.outcome = DeliveryAttempt.Outcome.SUCCEEDED
-        delivery.state = Delivery.State.SUCCEEDED
-        delivery.finished_at = now
-        # To the minute is enough for "last success": a busy webhook's row is not written per delivery.
-        stale = webhook.last_success_at is None or now - webhook.last_success_at > SUCCESS_PRECISION
-        if webhook.consecutive_failures or stale:
-            webhook.consecutive_failures = 0
-            webhook.last_success_at = now
-            webhook.save(update_fields=["consecutive_failures", "last_success_at"])
-    elif not result.final and schedule.retryable(result.status) and claimed.number < schedule.MAX_ATTEMPTS:
+    if not result.final and schedule.retryable(result.status) and claimed.number < schedule.MAX_ATTEMPTS:
         log.outcome = DeliveryAttempt.Outcome.RETRYING
         log.next_attempt_at = delivery.next_attempt_at = now + schedule.delay(claimed.number, result.retry_after)
         delivery.state = Delivery.State.PENDING
@@ -275,6 +275,34 @@ def _settle(claimed: Claimed, result: Result, worker_id: str, now: datetime | No
     log.save()
     delivery.save()
     return str(log.outcome)
+
+
+def _closed(delivery: Delivery, claimed: Claimed, result: Result, worker_id: str) -> DeliveryAttempt | None:
+    """The attempt's log row (unsaved) with the delivery's claim released; None when the claim is
+    no longer this attempt's: its lease ran out and recover() took it back (and logged the attempt
+    as interrupted). Then what the receiver answered goes into that row, and nothing else changes."""
+    if delivery.claim != claimed.token:
+        DeliveryAttempt.objects.filter(delivery=delivery, number=claimed.number).update(
+            status_code=result.status,
+            duration_ms=result.duration_ms,
+            response_excerpt=result.excerpt,
+            error=f"Answered after its claim ran out. {result.error}".strip()[:500],
+        )
+        return None
+    delivery.claim = None
+    delivery.lease_until = None
+    delivery.last_status_code = result.status
+    delivery.last_error = result.error
+    return DeliveryAttempt(
+        delivery=delivery,
+        number=claimed.number,
+        started_at=claimed.started,
+        duration_ms=result.duration_ms,
+        status_code=result.status,
+        error=result.error,
+        response_excerpt=result.excerpt,
+        worker_id=worker_id[:64],
+    )
 
 
 def _count_failure(webhook: Webhook, delivery: Delivery, now: datetime, out_of_retries: bool) -> None:
