@@ -4,11 +4,12 @@ Who may read an event is decided event by event (events/querysets.py), so counti
 read means reading every one of them and its model's row: 300 ms at 130,000 events
 (bench/lifecycle.py), growing with the log, where a page of the newest reads a few rows. So the
 total is exact up to COUNT_CAP and says so when more match (`total_capped`), and whether a next
-page exists comes from reading one row past the page: every page stays reachable. A page among
-the first COUNT_CAP events is cut from their ids, found by the one statement that also counts.
+page exists comes from the count, or from reading one row past the page: every page stays
+reachable. A page among the first COUNT_CAP events comes with the count, in one statement.
 """
 
 from django.core.paginator import EmptyPage, Page
+from django.db import connections
 from django.utils.functional import cached_property
 
 from maisie_site.api import EnvelopePagination
@@ -54,17 +55,25 @@ class EventPaginator(PageFirstPaginator):
         return EventPage(rows[: self.per_page], number, self, more=more)
 
     def _page_within_the_count(self, number: int, bottom: int) -> EventPage:
-        """A page among the first COUNT_CAP events: one statement finds their ids, which give the
-        total and the page's ids, then the page's rows are read by id. The visibility query is
-        compiled and planned once, not for the page and again for the count (bench/lifecycle.py)."""
-        ids = list(self.object_list.values_list("pk", flat=True)[: COUNT_CAP + 1])
-        self.capped = len(ids) > COUNT_CAP
-        self.__dict__["count"] = min(len(ids), COUNT_CAP)
-        wanted = ids[bottom : bottom + self.per_page]
-        if not wanted and number > 1:
+        """A page among the first COUNT_CAP events: one statement counts those (up to the cap) and
+        gives the page's ids, then the page's rows are read by id. The visibility query is compiled
+        and planned once, not for the page and again for the count, and only the page's ids reach
+        Python (bench/lifecycle.py)."""
+        capped = self.object_list.values_list("pk", flat=True)[: COUNT_CAP + 1]
+        inner, params = capped.query.get_compiler(using=capped.db).as_sql()
+        # The window runs over the capped list in its order, before LIMIT and OFFSET cut the page.
+        sql = f"SELECT capped.*, COUNT(*) OVER () FROM ({inner}) capped LIMIT %s OFFSET %s"  # noqa: S608
+        with connections[capped.db].cursor() as cursor:
+            cursor.execute(sql, [*params, self.per_page, bottom])
+            found = cursor.fetchall()
+        if not found and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
+        total = found[0][1] if found else 0
+        self.capped = total > COUNT_CAP
+        self.__dict__["count"] = min(total, COUNT_CAP)
+        wanted = [pk for pk, _ in found]
         rows = self.object_list.model._default_manager.in_bulk(wanted)  # events never change: as found
-        return EventPage([rows[pk] for pk in wanted], number, self, more=len(ids) > bottom + self.per_page)
+        return EventPage([rows[pk] for pk in wanted], number, self, more=total > bottom + self.per_page)
 
 
 class EventPagination(EnvelopePagination):
