@@ -251,6 +251,12 @@ def build_cases(database: str) -> list[Case]:
             ("total", alias_events),
         ),
         Case(
+            "aliases",
+            "(the alias list now, for comparison)",
+            f"/api/v1/registered-models/{registered}/aliases/",
+            ("aliases", production),
+        ),
+        Case(
             "aliases-as-of",
             "the alias list as_of",
             f"/api/v1/registered-models/{registered}/aliases/?as_of={when}",
@@ -260,6 +266,12 @@ def build_cases(database: str) -> list[Case]:
             "versions-as-of",
             "the versions as_of",
             f"/api/v1/registered-models/{registered}/versions/?as_of={when}",
+            ("versions", None),
+        ),
+        Case(
+            "versions",
+            "(the versions now, for comparison)",
+            f"/api/v1/registered-models/{registered}/versions/",
             ("versions", None),
         ),
         Case("events", "the event log, a plain member (the visibility query)", "/api/v1/events/", ("events", None)),
@@ -338,7 +350,7 @@ def report(cases, results, notes, queries, sql, load, models: int, events: int) 
     for case in cases:
         timings = results[case.name]
         s50, s95 = statistics.median(timings.server), percentile(timings.server, 0.95)
-        ok &= s50 < TARGET_MS or case.name == "by-id"
+        ok &= s50 < TARGET_MS or case.title.startswith("(")  # the comparisons have no target
         cells = [case.title, notes[case.name], queries[case.name], f"{sql[case.name]:.1f}"]
         cells += [f"{s50:.1f}", f"{s95:.1f}", f"{statistics.median(timings.client):.1f}"]
         print("| " + " | ".join(map(str, cells)) + " |")
