@@ -243,6 +243,12 @@ def resolve(reference, user, when: datetime) -> MLModel:
                 _deleted(then, f"which @{reference.alias} pointed at as of {at}", registered)
         _require_visible(registered, reference, user)
         raise ValidationError({"ref": f"{registered.name} had no alias {reference.alias!r} as of {at}."})
+    if reference.version is not None and registered is not None:
+        # What the log shows arriving as N, read at once with its related rows if the user sees it.
+        arrived = _versions_logged(registered, when, reference.version)
+        model = MLModel.objects.visible_to(user).with_related().filter(pk__in=arrived).first() if arrived else None
+        if model is not None:
+            return model
     versions = versions_as_of(registered, user, when, reference.version) if registered is not None else []
     if versions and versions[0].seen:
         return MLModel.objects.with_related().get(pk=versions[0].model_id)

@@ -189,6 +189,17 @@ def test_an_alias_unknown_then_is_a_400_on_ref(api, carol, story):
     assert body["errors"]["ref"] == [f"resnet had no alias 'staging' as of {iso(story['t5'])}."]
 
 
+def test_resolving_a_number_as_of_a_time_takes_a_fixed_number_of_queries(api, carol, story, django_assert_num_queries):
+    client, params = api.as_user(carol), {"ref": f"{REF}:2", "as_of": iso(story["t6"])}
+
+    # the user behind the JWT, the registered model, what arrived as version 2 by then, that
+    # version if the user sees it, its tags and aliases
+    with django_assert_num_queries(6):
+        response = client.get(RESOLVE, params)
+
+    assert response.json()["data"]["id"] == story["v2"].pk
+
+
 def test_resolving_a_version_number_as_of_a_time_needs_the_version_to_exist_then(api, carol, story):
     assert resolved(api, carol, f"{REF}:2", story["t3"])["id"] == story["v2"].pk
 
