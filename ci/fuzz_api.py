@@ -168,6 +168,12 @@ def seed(root: str) -> dict[str, int]:
         fuzzer.call("POST", "auth/tokens/", json={"name": name, "read_only": read_only})
     key = fuzzer.call("POST", "auth/ssh-keys/", json={"name": "laptop", "public_key": ssh_public_key()})
     model = fuzzer.call("GET", "models/", params={"per_page": 1})[0]
+    # A webhook, so its operations meet one (no worker runs: its deliveries only queue).
+    webhook = fuzzer.call(
+        "POST",
+        "webhooks/",
+        json={"project_id": model["project_id"], "url": "https://hooks.example.com/in", "kinds": ["*"]},
+    )
     return {
         "/api/v1/models/": model["id"],
         "/api/v1/projects/": model["project_id"],
@@ -176,6 +182,7 @@ def seed(root: str) -> dict[str, int]:
         "/api/v1/users/": alice_id,
         "/api/v1/auth/tokens/": fuzzer.call("GET", "auth/tokens/")[0]["id"],
         "/api/v1/auth/ssh-keys/": key["id"],
+        "/api/v1/webhooks/": webhook["id"],
         "fuzzer": sign_in(root, FUZZ_LOGIN).session.headers["Authorization"],
     }
 

@@ -45,6 +45,7 @@ PATH_TABLES = {
     "/api/v1/users/": "accounts.User",
     "/api/v1/auth/tokens/": "accounts.ApiToken",
     "/api/v1/auth/ssh-keys/": "accounts.SshPublicKey",
+    "/api/v1/webhooks/": "webhooks.Webhook",
 }
 NAMED_TABLES = {
     "tag_id": "registry.Tag",
