@@ -8,6 +8,7 @@ page exists comes from the count, or from reading one row past the page: every p
 reachable. A page among the first COUNT_CAP events comes with the count, in one statement.
 """
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page
 from django.db import connections
 from django.utils.functional import cached_property
@@ -60,12 +61,17 @@ class EventPaginator(PageFirstPaginator):
         and planned once, not for the page and again for the count, and only the page's ids reach
         Python (bench/lifecycle.py)."""
         capped = self.object_list.values_list("pk", flat=True)[: COUNT_CAP + 1]
-        inner, params = capped.query.get_compiler(using=capped.db).as_sql()
-        # The window runs over the capped list in its order, before LIMIT and OFFSET cut the page.
-        sql = f"SELECT capped.*, COUNT(*) OVER () FROM ({inner}) capped LIMIT %s OFFSET %s"  # noqa: S608
-        with connections[capped.db].cursor() as cursor:
-            cursor.execute(sql, [*params, self.per_page, bottom])
-            found = cursor.fetchall()
+        try:
+            inner, params = capped.query.get_compiler(using=capped.db).as_sql()
+        except EmptyResultSet:  # a filter Django knows matches nothing (an id past 64 bits): no SQL
+            inner = None
+        found = []
+        if inner is not None:
+            # The window runs over the capped list in its order, before LIMIT and OFFSET cut the page.
+            sql = f"SELECT capped.*, COUNT(*) OVER () FROM ({inner}) capped LIMIT %s OFFSET %s"  # noqa: S608
+            with connections[capped.db].cursor() as cursor:
+                cursor.execute(sql, [*params, self.per_page, bottom])
+                found = cursor.fetchall()
         if not found and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
         total = found[0][1] if found else 0
