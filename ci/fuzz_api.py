@@ -174,8 +174,18 @@ def seed(root: str) -> dict[str, int]:
         "webhooks/",
         json={"project_id": model["project_id"], "url": "https://hooks.example.com/in", "kinds": ["*"]},
     )
+    # An alias rule that asks for an approval, and the promotion request it makes of a move, so
+    # their operations meet real rows (a 404 is sent before a hostile body is read).
+    listed = fuzzer.call("GET", "models/", params={"per_page": 50})
+    public = next(each for each in listed if each["visibility"] == "public")
+    registered, version = public["registered_model_id"], {"version": public["version"]}
+    fuzzer.call("POST", f"projects/{public['project_id']}/alias-rules/", json={"pattern": "production", "approvals": 1})
+    fuzzer.call("PUT", f"registered-models/{registered}/aliases/staging/", json=version)
+    opened = fuzzer.call("PUT", f"registered-models/{registered}/aliases/production/", json=version)
     return {
         "/api/v1/models/": model["id"],
+        "/api/v1/registered-models/": registered,
+        "/api/v1/promotion-requests/": opened["id"],
         "/api/v1/projects/": model["project_id"],
         "/api/v1/workspaces/": fuzzer.call("GET", "workspaces/")[0]["id"],
         "/api/v1/tags/": fuzzer.call("GET", "tags/")[0]["id"],

@@ -46,6 +46,8 @@ PATH_TABLES = {
     "/api/v1/auth/tokens/": "accounts.ApiToken",
     "/api/v1/auth/ssh-keys/": "accounts.SshPublicKey",
     "/api/v1/webhooks/": "webhooks.Webhook",
+    "/api/v1/registered-models/": "registry.RegisteredModel",
+    "/api/v1/promotion-requests/": "promotions.PromotionRequest",
 }
 NAMED_TABLES = {
     "tag_id": "registry.Tag",
