@@ -46,9 +46,9 @@ def parse_as_of(text: str) -> datetime:
         value = datetime.fromisoformat(text.strip())
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except (ValueError, OverflowError):
-        shown = text[:40] + ("…" if len(text) > 40 else "")
+        given = text[:40] + ("…" if len(text) > 40 else "")
         raise ValidationError(
-            {"as_of": f"{shown!r} is not a time: give an ISO 8601 time such as {TIME_EXAMPLE} (UTC if no offset)."}
+            {"as_of": f"{given!r} is not a time: give an ISO 8601 time such as {TIME_EXAMPLE} (UTC if no offset)."}
         ) from None
     return value
 
