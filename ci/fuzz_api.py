@@ -186,7 +186,7 @@ def seed(root: str) -> dict[str, int]:
         "/api/v1/models/": model["id"],
         "/api/v1/registered-models/": registered,
         "/api/v1/promotion-requests/": opened["id"],
-        "/api/v1/projects/": model["project_id"],
+        "/api/v1/projects/": public["project_id"],  # the project whose alias rule is rule 1
         "/api/v1/workspaces/": fuzzer.call("GET", "workspaces/")[0]["id"],
         "/api/v1/tags/": fuzzer.call("GET", "tags/")[0]["id"],
         "/api/v1/users/": alice_id,
