@@ -192,6 +192,10 @@ class MLModel(models.Model):
     dataset_description = models.TextField(blank=True)
     git_branch = models.CharField(max_length=255, blank=True)
     git_commit = models.CharField(max_length=64, blank=True)
+    # Stored without credentials (registry/provenance.py strips them before saving).
+    git_remote_url = models.CharField(max_length=500, blank=True)
+    # None: the uploader did not say (older clients, the web form); True: trained from a dirty tree.
+    git_dirty = models.BooleanField(null=True, blank=True)
     private = models.BooleanField(default=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="models")
     file = models.FileField(upload_to=model_file_key, max_length=255)
