@@ -1,8 +1,8 @@
 """HTML views of the registry. Reads start from `visible_to`; writes call registry.services."""
 
 from registry.web.views.audit import WorkspaceAuditView
+from registry.web.views.compare import ModelCompareView
 from registry.web.views.models import (
-    ModelCompareView,
     ModelDeleteView,
     ModelDetailView,
     ModelDownloadView,

@@ -1,6 +1,5 @@
-"""One model: its page, download, edit, delete and tags; the comparison; the upload form."""
+"""One model: its page, download, edit, delete and tags; the upload form. The comparison is in compare.py."""
 
-import json
 import re
 from urllib.parse import quote
 
@@ -8,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView, View
@@ -19,7 +17,7 @@ from events.models import Event
 from registry import rules, services
 from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
-from registry.querysets import attach_alias_names, attach_tags
+from registry.querysets import attach_alias_names
 from registry.web.forms import ModelEditForm, ModelUploadForm, TagAddForm
 from registry.web.keys import SECTION_LABELS, SECTIONS, display
 from registry.web.timeline import timeline_page
@@ -33,9 +31,6 @@ FORGES = {
 }
 _SSH_REMOTE = re.compile(r"^(?:ssh://)?git@([^:/]+)[:/](.+)$")
 _COMMIT = re.compile(r"^[0-9a-fA-F]{4,64}$")
-MAX_COMPARED = 20
-# Metrics whose best value is the smallest; any other metric is better when larger.
-LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|perplexity|wer|cer|latency|time|fpr|fnr|cost|distance", re.I)
 
 
 def forge_links(git_url: str, branch: str, commit: str) -> dict:
@@ -195,70 +190,6 @@ class ModelDeleteView(VisibleModelMixin, DetailView):
             return redirect("registry:model_detail", pk=model.pk)
         messages.success(request, f"{model} deleted.")
         return redirect("registry:project_detail", pk=project_id)
-
-
-class ModelCompareView(LoginRequiredMixin, TemplateView):
-    """`/models/compare/?id=1&id=2`: side by side; `diff=1` keeps only the rows that differ."""
-
-    template_name = "registry/model_compare.html"
-
-    def get_models(self) -> list[MLModel]:
-        ids = list(dict.fromkeys(int(v) for v in self.request.GET.getlist("id") if v.isdigit() and len(v) < 19))
-        if not ids:
-            return []
-        if len(ids) > MAX_COMPARED:
-            ids = ids[:MAX_COMPARED]
-        found = MLModel.objects.visible_to(self.request.user).with_related().select_related("project__workspace")
-        by_id = {model.pk: model for model in attach_tags(list(found.filter(pk__in=ids)))}
-        if len(by_id) != len(ids):
-            raise Http404("No such model.")
-        return [by_id[pk] for pk in ids]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        models = self.get_models()
-        diff_only = self.request.GET.get("diff") == "1"
-        facts = [
-            ("Project", [m.project.name for m in models]),
-            ("Version", [m.version for m in models]),
-            ("Uploader", [m.uploader.get_full_name() for m in models]),
-            ("Created", [m.created.strftime("%Y-%m-%d %H:%M") for m in models]),
-            ("Tags", [", ".join(t.name for t in m.tag_list) for m in models]),
-            ("Dataset", [m.dataset_name for m in models]),
-            ("Git branch", [m.git_branch for m in models]),
-            ("Git commit", [m.git_commit[:12] for m in models]),
-            ("File size", [m.file_size for m in models]),
-        ]
-        groups = [("Facts", [_row(label, values) for label, values in facts])]
-        for section in SECTIONS:
-            keys = sorted({key for m in models for key in (getattr(m, section) or {})})
-            group = []
-            for key in keys:
-                values = [(getattr(m, section) or {}).get(key) for m in models]
-                group.append(_row(key, values, best=section == "metrics"))
-            groups.append((SECTION_LABELS[section], group))
-        if diff_only:
-            groups = [(label, [row for row in group if row["differs"]]) for label, group in groups]
-        context.update(
-            models=models,
-            groups=[(label, group) for label, group in groups if group],
-            diff_only=diff_only,
-            ids=[m.pk for m in models],
-        )
-        return context
-
-
-def _row(label: str, values: list, best: bool = False) -> dict:
-    shown = [display(v) if not isinstance(v, str) else v for v in values]
-    encoded = {json.dumps(v, sort_keys=True) for v in values}
-    cells = [{"value": s, "missing": v is None, "best": False} for s, v in zip(shown, values, strict=True)]
-    lower = bool(LOWER_IS_BETTER.search(label))
-    numbers = [v for v in values if _is_number(v)]
-    if best and len(numbers) > 1 and len(set(numbers)) > 1:
-        target = min(numbers) if lower else max(numbers)
-        for cell, value in zip(cells, values, strict=True):
-            cell["best"] = _is_number(value) and value == target
-    return {"label": label, "cells": cells, "differs": len(encoded) > 1, "lower_is_better": best and lower}
 
 
 class ModelUploadView(LoginRequiredMixin, FormView):
