@@ -157,6 +157,22 @@ class TestFilters:
         assert timeline.next_url == "?kind=project.updated&page=2"
         assert len(shown(client.get(url(workspace, "kind=project.updated&page=2")))) == 5
 
+    def test_a_long_log_is_counted_up_to_the_cap_and_every_page_stays_reachable(
+        self, client, alice, workspace, project, monkeypatch
+    ):
+        monkeypatch.setattr("events.pagination.COUNT_CAP", 60)  # the cap, shrunk so that a test can pass it
+        for i in range(130):
+            services.project_update(project=project, user=alice, description=f"take {i}")
+        first = as_user(client, alice).get(url(workspace, "kind=project.updated"))
+        timeline = first.context["timeline"]
+        assert timeline.page.paginator.capped is True and timeline.last_url == ""
+        assert "Page 1 of more than 2" in first.content.decode()
+        assert 'aria-label="Oldest events"' not in first.content.decode()
+        third = client.get(url(workspace, "kind=project.updated&page=3"))
+        assert [e.after["description"] for e in shown(third)] == [f"take {i}" for i in range(29, -1, -1)]
+        assert third.context["timeline"].next_url == ""
+        assert client.get(url(workspace, "kind=project.updated&page=9")).context["timeline"].page.number == 1
+
     def test_it_links_the_same_question_to_the_api(self, client, alice, workspace, history):
         response = as_user(client, alice).get(url(workspace, "kind=alias&page=1"))
         assert response.context["api_url"] == f"/api/v1/events/?kind=alias&workspace={workspace.pk}"

@@ -9,8 +9,9 @@ subject (a deleted version's events keep its name, but link nowhere).
 
 from dataclasses import dataclass, field
 
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage
 
+from events.pagination import EventPaginator
 from events.sentences import field_label, sentence
 from registry.links import Links
 from registry.models import MLModel, Project, RegisteredModel, Workspace
@@ -108,14 +109,24 @@ def _page_url(request, param: str, number: int) -> str:
 
 
 def timeline_page(request, user, events, param: str = "events_page", per_page: int = PER_PAGE) -> Timeline:
-    """The page of `events` (newest first) that the query string's `param` names."""
-    paginator = Paginator(events.order_by("-time", "-id"), per_page)
-    page = paginator.get_page(request.GET.get(param))
+    """The page of `events` (newest first) that the query string's `param` names.
+
+    Counted as the API's event pages are (events/pagination.py): exactly up to COUNT_CAP events,
+    "more than that" beyond, so a long log does not cost a count of every event it holds. The
+    oldest page is linked only when the count is exact; every page stays reachable by "Older".
+    A page number that is not one, or past the end, shows the newest page.
+    """
+    paginator = EventPaginator(events.order_by("-time", "-id"), per_page)
+    try:
+        page = paginator.page(request.GET.get(param) or 1)
+    except InvalidPage:
+        page = paginator.page(1)
     timeline = Timeline(page=page, entries=entries(user, page.object_list))
     if page.has_previous():
         timeline.first_url = _page_url(request, param, 1)
         timeline.previous_url = _page_url(request, param, page.previous_page_number())
     if page.has_next():
         timeline.next_url = _page_url(request, param, page.next_page_number())
-        timeline.last_url = _page_url(request, param, paginator.num_pages)
+        if not paginator.capped:
+            timeline.last_url = _page_url(request, param, paginator.num_pages)
     return timeline
