@@ -1,7 +1,7 @@
 """The JSON keys of models: their names (`metrics.accuracy`, `m.accuracy`), kinds and the list a user sees."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Sum
 
@@ -52,9 +52,17 @@ class KeyCatalog:
     """Every hyperparameter, parameter and metric key of a set of models, with its kind."""
 
     kinds: dict[str, dict[str, str]]
+    # How many of the models hold each key ("metrics.accuracy": 950): the table's default columns.
+    counts: dict[str, int] = field(default_factory=dict)
 
     def fields(self) -> list[str]:
         return [f"{s}.{k}" for s in SECTIONS for k in sorted(self.kinds.get(s, {}))]
+
+    def most_held(self, limit: int) -> list[str]:
+        """The `limit` keys most models hold; ties go to metrics, then in the fields' order."""
+        order = sorted(SECTIONS, key=lambda s: s != "metrics")
+        ranked = [f"{s}.{k}" for s in order for k in sorted(self.kinds.get(s, {}))]
+        return sorted(ranked, key=lambda name: -self.counts.get(name, 0))[:limit]
 
     def kind(self, name: str) -> str | None:
         parsed = split_key(name)
@@ -86,7 +94,10 @@ def key_catalog(user, project=None) -> KeyCatalog:
     if project is not None:
         rows = rows.filter(project=project)
     kinds: dict[str, dict[str, str]] = {}
-    counted = rows.order_by().values_list("section", "key").annotate(Sum("numbers"), Sum("booleans"), Sum("texts"))
-    for section, key, numbers, booleans, texts in counted:
+    counts: dict[str, int] = {}
+    sums = (Sum("numbers"), Sum("booleans"), Sum("texts"), Sum("nulls"))
+    counted = rows.order_by().values_list("section", "key").annotate(*sums)
+    for section, key, numbers, booleans, texts, nulls in counted:
         kinds.setdefault(section, {})[key] = _kind([numbers, booleans, texts])
-    return KeyCatalog(kinds)
+        counts[f"{section}.{key}"] = numbers + booleans + texts + nulls
+    return KeyCatalog(kinds, counts)
