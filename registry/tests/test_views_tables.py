@@ -351,16 +351,6 @@ class TestExports:
         assert rows[0]["name"] == "'=HYPERLINK(1)" and rows[0]["hyperparameters.note"] == "'+cmd"
         assert rows[0]["hyperparameters.neg"] == "-1"
 
-    def test_chart_data_follows_the_filters_and_the_chosen_axes(self, signed_in, models):
-        response = signed_in.get(
-            project_url(models["a"].project, "min.m.accuracy=0.85&x=hp.lr&y=metrics.accuracy&col=&format=chart")
-        )
-        data = response.json()
-        assert data["x"] is None  # lr is not numeric in every model, so it cannot be an axis
-        assert data["y"] == "metrics.accuracy"
-        assert sorted(p["label"] for p in data["points"]) == ["a v1", "b v1"]
-        assert {p["values"]["metrics.accuracy"] for p in data["points"]} == {0.9, 0.95}
-
     def test_chart_axes_default_to_a_hyperparameter_and_a_metric(self, signed_in, project, bob):
         upload(bob, project, name="a", hyperparameters={"lr": 0.1}, metrics={"acc": 0.5})
         data = signed_in.get(project_url(project, "format=chart")).json()

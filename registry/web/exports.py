@@ -1,4 +1,4 @@
-"""The table's cells, its CSV export and the charts' data, all from the view's own queryset."""
+"""The table's cells and its CSV export, from the view's own queryset (the charts' data: charts.py)."""
 
 import csv
 import json
@@ -10,10 +10,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from registry.links import Links
-from registry.web.keys import NUMBER, display, split_key
+from registry.web.keys import display, split_key
 from registry.web.table_state import TableState
-
-CHART_LIMIT = 2000  # points in the charts: the first rows of the current sort
 
 
 def cell_value(model, name: str):
@@ -134,30 +132,3 @@ def csv_response(queryset, state: TableState, filename: str) -> StreamingHttpRes
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def chart_data(queryset, state: TableState) -> dict:
-    """The first CHART_LIMIT rows of the view with their numeric key values, for charts.js."""
-    keys = [name for name in state.columns if state.catalog.kind(name) == NUMBER]
-    for axis in (state.chart_x, state.chart_y):
-        if axis and axis not in keys:
-            keys.append(axis)
-    sections = sorted({split_key(name)[0] for name in keys})
-    points = []
-    found = list(queryset.values_list("id", "name", "version", *sections)[: CHART_LIMIT + 1])
-    for row in found[:CHART_LIMIT]:
-        docs = dict(zip(sections, row[3:], strict=True))
-        values = {}
-        for name in keys:
-            section, key = split_key(name)
-            value = (docs.get(section) or {}).get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                values[name] = value
-        points.append({"id": row[0], "label": f"{row[1]} v{row[2]}", "values": values})
-    return {
-        "keys": keys,
-        "x": state.chart_x,
-        "y": state.chart_y,
-        "points": points,
-        "truncated": len(found) > CHART_LIMIT,
-    }

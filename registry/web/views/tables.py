@@ -16,7 +16,8 @@ from maisie_site.paginator import PageFirstPaginator
 from registry import rules
 from registry.listing import model_list
 from registry.models import MLModel, Project, Tag, Workspace
-from registry.web.exports import chart_data, csv_response, rows
+from registry.web.charts import chart_data
+from registry.web.exports import csv_response, rows
 from registry.web.keys import NUMBER, SECTION_LABELS, SECTION_SHORT, key_catalog, split_key
 from registry.web.table_state import FIXED_ORDERING, PER_PAGE_CHOICES, TableState
 
@@ -48,7 +49,10 @@ class ModelTableView(LoginRequiredMixin, ListView):
             queryset = self.get_queryset().select_related("uploader", "project__workspace").prefetch_related("tags")
             return csv_response(queryset, self.state, f"{slugify(self.export_name()) or 'models'}.csv")
         if output == "chart":
-            return JsonResponse(chart_data(self.get_queryset(), self.state))
+            self.get_queryset()
+            if self.query_errors():
+                return JsonResponse({"errors": self.query_errors()}, status=400)
+            return JsonResponse(chart_data(self.listing, self.state, request.GET))
         return super().get(request, *args, **kwargs)
 
     def export_name(self) -> str:
