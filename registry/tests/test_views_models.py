@@ -219,54 +219,6 @@ class TestDelete:
         assert MLModel.objects.filter(pk=model.pk).exists()
 
 
-class TestCompare:
-    @pytest.fixture
-    def pair(self, project, alice, bob):
-        return [
-            upload(
-                bob, project, name="a", hyperparameters={"lr": 0.1, "bs": 64}, metrics={"accuracy": 0.9, "loss": 0.3}
-            ),
-            upload(
-                alice, project, name="b", hyperparameters={"lr": 0.01, "bs": 64}, metrics={"accuracy": 0.8, "loss": 0.2}
-            ),
-        ]
-
-    def url(self, *models, diff=False):
-        return "/models/compare/?" + "&".join(f"id={m.pk}" for m in models) + ("&diff=1" if diff else "")
-
-    def rows(self, response) -> dict:
-        return {row["label"]: row for _, group in response.context["groups"] for row in group}
-
-    def test_it_shows_the_models_side_by_side(self, client, carol, pair):
-        response = as_user(client, carol).get(self.url(*pair))
-        assert response.status_code == 200
-        rows = self.rows(response)
-        assert [c["value"] for c in rows["lr"]["cells"]] == ["0.1", "0.01"]
-        assert rows["lr"]["differs"] and not rows["bs"]["differs"]
-
-    def test_the_best_metric_is_highlighted_larger_or_smaller(self, client, carol, pair):
-        rows = self.rows(as_user(client, carol).get(self.url(*pair)))
-        assert [c["best"] for c in rows["accuracy"]["cells"]] == [True, False]
-        assert [c["best"] for c in rows["loss"]["cells"]] == [False, True] and rows["loss"]["lower_is_better"]
-        assert not any(c["best"] for c in rows["lr"]["cells"])
-
-    def test_differences_only_drops_equal_rows(self, client, carol, pair):
-        rows = self.rows(as_user(client, carol).get(self.url(*pair, diff=True)))
-        assert "lr" in rows and "bs" not in rows and "Project" not in rows
-
-    def test_a_model_the_user_cannot_see_makes_it_404(self, client, eve, alice, bob, pair):
-        assert as_user(client, eve).get(self.url(*pair)).status_code == 404
-        services.model_update(model=pair[0], user=bob, private=True)
-        assert as_user(client, alice).get(self.url(*pair)).status_code == 404
-
-    def test_without_models_it_explains_what_to_do(self, client, alice):
-        response = as_user(client, alice).get("/models/compare/?id=x")
-        assert response.status_code == 200 and "Pick two or more models" in response.content.decode()
-
-    def test_anonymous_visitors_are_sent_to_sign_in(self, client, pair):
-        assert client.get(self.url(*pair)).status_code == 302
-
-
 class TestUpload:
     def form(self, project, content=b"model bytes", **changes):
         data = {

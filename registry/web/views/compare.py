@@ -1,4 +1,4 @@
-"""`/models/compare/`: models side by side, the best value of each metric marked."""
+"""`/models/compare/`: models side by side against a baseline, the best value of each metric marked."""
 
 import json
 import re
@@ -7,6 +7,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.views.generic import TemplateView
 
+from registry import keypaths
 from registry.models import MLModel
 from registry.querysets import attach_tags
 from registry.web.keys import SECTION_LABELS, SECTIONS, display
@@ -18,7 +19,9 @@ LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|perplexity|wer|cer|latency|
 
 
 class ModelCompareView(LoginRequiredMixin, TemplateView):
-    """`/models/compare/?id=1&id=2`: side by side; `diff=1` keeps only the rows that differ."""
+    """`/models/compare/?id=1&id=2`: side by side, against a baseline (`base=<id>`, else the first
+    id: the first model ticked) with each number's change from it; `diff=1` keeps only the rows
+    that differ. Nested keys are rows of their own, named by their dot path (registry.keypaths)."""
 
     template_name = "registry/model_compare.html"
 
@@ -38,6 +41,8 @@ class ModelCompareView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         models = self.get_models()
         diff_only = self.request.GET.get("diff") == "1"
+        asked = self.request.GET.get("base", "")
+        base = next((i for i, m in enumerate(models) if str(m.pk) == asked), 0)
         facts = [
             ("Project", [m.project.name for m in models]),
             ("Version", [m.version for m in models]),
@@ -49,18 +54,21 @@ class ModelCompareView(LoginRequiredMixin, TemplateView):
             ("Git commit", [m.git_commit[:12] for m in models]),
             ("File size", [m.file_size for m in models]),
         ]
-        groups = [("Facts", [_row(label, values) for label, values in facts])]
+        groups = [("Facts", [_row(label, values, base, deltas=False) for label, values in facts])]
         for section in SECTIONS:
-            keys = sorted({key for m in models for key in (getattr(m, section) or {})})
+            documents = [getattr(m, section) or {} for m in models]
+            paths = sorted({path for document in documents for path, _ in keypaths.leaves(document)})
             group = []
-            for key in keys:
-                values = [(getattr(m, section) or {}).get(key) for m in models]
-                group.append(_row(key, values, best=section == "metrics"))
+            for path in paths:
+                values = [keypaths.value_at(document, path, MISSING) for document in documents]
+                group.append(_row(path, values, base, best=section == "metrics"))
             groups.append((SECTION_LABELS[section], group))
         if diff_only:
             groups = [(label, [row for row in group if row["differs"]]) for label, group in groups]
         context.update(
             models=models,
+            columns=[{"model": m, "baseline": i == base} for i, m in enumerate(models)],
+            baseline=models[base] if models else None,
             groups=[(label, group) for label, group in groups if group],
             diff_only=diff_only,
             ids=[m.pk for m in models],
@@ -68,14 +76,42 @@ class ModelCompareView(LoginRequiredMixin, TemplateView):
         return context
 
 
-def _row(label: str, values: list, best: bool = False) -> dict:
-    shown = [display(v) if not isinstance(v, str) else v for v in values]
-    encoded = {json.dumps(v, sort_keys=True) for v in values}
-    cells = [{"value": s, "missing": v is None, "best": False} for s, v in zip(shown, values, strict=True)]
+MISSING = object()  # a key the model lacks, which is not the same as a stored null
+
+
+def _delta(value, baseline) -> dict | None:
+    """The change from the baseline, for two numbers that differ: absolute and in per cent."""
+    if not (_is_number(value) and _is_number(baseline)) or value == baseline:
+        return None
+    change = value - baseline
+    percent = None if baseline == 0 else 100 * change / abs(baseline)
+    return {
+        "value": change,
+        "shown": f"{change:+.4g}",
+        "percent": "" if percent is None else f"{percent:+.3g}%",
+        "up": change > 0,
+    }
+
+
+def _row(label: str, values: list, base: int = 0, best: bool = False, deltas: bool = True) -> dict:
+    present = [None if v is MISSING else v for v in values]
+    encoded = {json.dumps(v, sort_keys=True) if v is not MISSING else "missing" for v in values}
     lower = bool(LOWER_IS_BETTER.search(label))
-    numbers = [v for v in values if _is_number(v)]
+    cells = []
+    for i, value in enumerate(values):
+        cell = {
+            "value": "" if value is MISSING else value if isinstance(value, str) else display(value) or "null",
+            "missing": value is MISSING,
+            "best": False,
+            "baseline": i == base,
+            "delta": _delta(value, present[base]) if deltas and i != base else None,
+        }
+        if cell["delta"] and best:
+            cell["delta"]["better"] = cell["delta"]["up"] != lower
+        cells.append(cell)
+    numbers = [v for v in present if _is_number(v)]
     if best and len(numbers) > 1 and len(set(numbers)) > 1:
         target = min(numbers) if lower else max(numbers)
-        for cell, value in zip(cells, values, strict=True):
+        for cell, value in zip(cells, present, strict=True):
             cell["best"] = _is_number(value) and value == target
     return {"label": label, "cells": cells, "differs": len(encoded) > 1, "lower_is_better": best and lower}
