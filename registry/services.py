@@ -18,7 +18,7 @@ from rest_framework.exceptions import APIException
 
 from events.services import changes, record, record_changes, snapshot
 from maisie_site.storable import text_error
-from registry import keystats, rules
+from registry import keystats, provenance, rules
 from registry.models import (
     ALIAS_RULE,
     Alias,
@@ -49,7 +49,8 @@ PROJECT_FIELDS = ("name", "description", "git_url", "workspace")
 TAG_FIELDS = ("name", "description")
 MODEL_FIELDS = (
     *("name", "version", "project", "uploader", "private", "hyperparameters", "parameters", "metrics"),
-    *("dataset_name", "dataset_description", "git_branch", "git_commit", "file_name", "file_size", "file_sha256"),
+    *("dataset_name", "dataset_description", "git_branch", "git_commit", "git_remote_url", "git_dirty"),
+    *("file_name", "file_size", "file_sha256"),
 )
 
 # ----------------------------------------------------------------------------- files
@@ -435,34 +436,33 @@ def _refuse_if_aliased(model: MLModel, doing: str) -> None:
         raise Conflict(f"Cannot {doing} {model}: {held} points at it. Move or remove the alias first.")
 
 
-def model_upload(
+def _new_model(
     *,
     user,
     project: Project,
     name: str,
-    file,
     hyperparameters: dict | None = None,
     parameters: dict | None = None,
     metrics: dict | None = None,
-    tags: Iterable[str] = (),
     dataset_name: str = "",
     dataset_description: str = "",
     git_branch: str = "",
     git_commit: str = "",
+    git_remote_url: str = "",
+    git_dirty: bool | None = None,
     private: bool = False,
-    sha256: str = "",
 ) -> MLModel:
-    """Store a model file and its row together, or neither."""
+    """An unsaved model of `project` with its metadata and no file yet, if `user` may upload there.
+
+    `git_remote_url` is stored without credentials (registry/provenance.py); `git_dirty` None
+    means the uploader did not say."""
     if not rules.can_write_in_workspace(user, project.workspace_id):
         raise PermissionDenied("Viewers cannot upload models to this project.")
-    digest = file_sha256(file)
-    if sha256 and sha256.strip().lower() != digest:
-        raise ValidationError({"sha256": f"The file's SHA-256 is {digest}, not the {sha256.strip()} you sent."})
-    model = MLModel(
+    return MLModel(
         project=project,
         uploader=user,
         name=name,
-        version=1,  # the real number is taken under the lock below
+        version=1,  # the real number is taken under the lock in model_upload
         hyperparameters=hyperparameters if hyperparameters is not None else {},
         parameters=parameters if parameters is not None else {},
         metrics=metrics if metrics is not None else {},
@@ -470,11 +470,31 @@ def model_upload(
         dataset_description=dataset_description,
         git_branch=git_branch,
         git_commit=git_commit,
+        git_remote_url=provenance.strip_credentials(git_remote_url),
+        git_dirty=git_dirty,
         private=private,
-        file_name=(file.name or "model")[:255],
-        file_size=file.size,
-        file_sha256=digest,
     )
+
+
+def model_upload_check(*, user, project: Project, name: str, tags: Iterable[str] = (), **metadata) -> None:
+    """Refuse what `model_upload` would refuse about the metadata alone, by the same rules,
+    before the file is sent (the web form's first step). `metadata`: `_new_model`'s arguments."""
+    model = _new_model(user=user, project=project, name=name, **metadata)
+    file_fields = ["file", "file_name", "file_size", "file_sha256"]
+    model.full_clean(exclude=[*file_fields, "version", "registered_model"], validate_constraints=False)
+    tag_names(tags)
+
+
+def model_upload(
+    *, user, project: Project, name: str, file, tags: Iterable[str] = (), sha256: str = "", **metadata
+) -> MLModel:
+    """Store a model file and its row together, or neither. `metadata`: `_new_model`'s arguments
+    (hyperparameters, parameters, metrics, dataset_*, git_*, private)."""
+    model = _new_model(user=user, project=project, name=name, **metadata)
+    digest = file_sha256(file)
+    if sha256 and sha256.strip().lower() != digest:
+        raise ValidationError({"sha256": f"The file's SHA-256 is {digest}, not the {sha256.strip()} you sent."})
+    model.file_name, model.file_size, model.file_sha256 = (file.name or "model")[:255], file.size, digest
     model.full_clean(exclude=["file", "version", "registered_model"], validate_constraints=False)
     tag_list = tag_names(tags)
     model.file.save("upload", file, save=False)
@@ -510,6 +530,8 @@ def model_update(*, model: MLModel, user, tags: Iterable[str] | None = None, **f
         # An alias names a version of one registered model; it does not follow the version away.
         _refuse_if_aliased(model, "rename or move")
     recorded, tags_before = snapshot(model, MODEL_FIELDS), _tag_names_of(model) if tags is not None else None
+    if "git_remote_url" in fields:
+        fields["git_remote_url"] = provenance.strip_credentials(fields["git_remote_url"])
     for key, value in fields.items():
         setattr(model, key, value)
     if moved or renamed:

@@ -5,11 +5,13 @@ from django.db.models.functions import Lower
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import recent, services
+from accounts.api.parsers import JSONObjectOrFormParser
 from accounts.api.serializers import (
     ApiTokenSerializer,
     LoginResponseSerializer,
@@ -21,7 +23,7 @@ from accounts.api.throttles import LoginIPThrottle, LoginNameThrottle, Registrat
 from accounts.filtersets import UserFilterSet
 from accounts.models import ApiToken, User
 from accounts.permissions import ReadOnlyTokenPermission, RecentSignInToCreate
-from maisie_site.api import deleted
+from maisie_site.api import JSONParser, deleted
 
 
 def token_payload(user, auth_time: int | None) -> dict:
@@ -43,6 +45,8 @@ class LoginView(APIView):
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
+    # The documented `curl -d '{"login": …}'` sends JSON labelled as a form (accounts/api/parsers.py).
+    parser_classes = [JSONParser, JSONObjectOrFormParser, MultiPartParser]
     throttle_classes = [LoginIPThrottle, LoginNameThrottle]
 
     def get_authenticate_header(self, request):
@@ -127,6 +131,7 @@ class ApiTokenViewSet(
     serializer_class = ApiTokenSerializer
     queryset = ApiToken.objects.all()
     permission_classes = [permissions.IsAuthenticated, ReadOnlyTokenPermission, RecentSignInToCreate]
+    parser_classes = LoginView.parser_classes  # `curl -d '{"name": …}'` as documented for sign-in
 
     def get_queryset(self):
         return self.queryset.filter(user=self.request.user)

@@ -246,6 +246,11 @@ class _MLModelWriteSerializer(serializers.Serializer):
     dataset_description = serializers.CharField(required=False, allow_blank=True)
     git_active_branch = serializers.CharField(source="git_branch", max_length=255, required=False, allow_blank=True)
     git_commit_hash = serializers.CharField(source="git_commit", max_length=64, required=False, allow_blank=True)
+    # Credentials are stripped before storing (registry/provenance.py, in services).
+    git_remote_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    # "true"/"false" as the client sends them; null (or "") for "not known". With allow_null a
+    # multipart upload that leaves the field out stores null, not DRF's html default of False.
+    git_dirty = serializers.BooleanField(required=False, allow_null=True)
     private = serializers.BooleanField(required=False)
 
     def to_representation(self, instance):

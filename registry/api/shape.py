@@ -217,7 +217,12 @@ MODEL = Object(
     metrics=Column("metrics"),
     tags=Tags(TAG),
     aliases=AliasNames(),
-    git=Object(active_branch=Column("git_branch"), commit_hash=Column("git_commit")),
+    git=Object(
+        active_branch=Column("git_branch"),
+        commit_hash=Column("git_commit"),
+        remote_url=Column("git_remote_url"),  # without credentials (registry/provenance.py)
+        dirty=Column("git_dirty"),  # true, false, or null when the uploader did not say
+    ),
     file=Object(name=Column("file_name"), size=Column("file_size"), sha256=Column("file_sha256")),
     created=Timestamp("created"),
     updated=Timestamp("updated"),
@@ -226,6 +231,7 @@ MODEL = Object(
         user=Link("api:user-detail", "uploader_id"),
         project=Link("api:project-detail", "project_id"),
         download=Link("api:model-download", "id"),
+        web=Link("registry:model_detail", "id"),  # the model's page, for people
     ),
 )
 

@@ -126,7 +126,7 @@ class TestUpload:
         assert data["metrics"] == {"accuracy": 0.93}
         assert sorted(tag["name"] for tag in data["tags"]) == ["cnn", "imagenet"]
         assert all(set(tag) == {"id", "name", "description"} for tag in data["tags"])
-        assert data["git"] == {"active_branch": "main", "commit_hash": "a" * 40}
+        assert data["git"] == {"active_branch": "main", "commit_hash": "a" * 40, "remote_url": "", "dirty": None}
         assert data["file"] == {
             "name": "resnet.pt",
             "size": len(content),
@@ -137,6 +137,7 @@ class TestUpload:
             "user": f"http://testserver/api/v1/users/{bob.pk}/",
             "project": f"http://testserver/api/v1/projects/{project.pk}/",
             "download": f"http://testserver/api/v1/models/{model.pk}/download/",
+            "web": f"http://testserver/models/{model.pk}/",
         }
 
     def test_it_stores_the_uploaded_bytes_under_a_generated_key(self, api, project, bob, settings):
@@ -571,6 +572,8 @@ class TestUpdate:
                 "dataset_description": "objects",
                 "git_active_branch": "feature",
                 "git_commit_hash": "b" * 40,
+                "git_remote_url": "https://ci:s3cret@git.example.com/acme/r.git",
+                "git_dirty": True,
                 "parameters": {"layers": 101},
                 "hyperparameters": {"lr": 0.001},
             },
@@ -580,7 +583,12 @@ class TestUpdate:
         assert response.status_code == 200, response.content
         data = response.json()["data"]
         assert data["dataset"] == {"name": "coco", "description": "objects"}
-        assert data["git"] == {"active_branch": "feature", "commit_hash": "b" * 40}
+        assert data["git"] == {
+            "active_branch": "feature",
+            "commit_hash": "b" * 40,
+            "remote_url": "https://git.example.com/acme/r.git",
+            "dirty": True,
+        }
         assert data["parameters"] == {"layers": 101}
         assert data["hyperparameters"] == {"lr": 0.001}
 

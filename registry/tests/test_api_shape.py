@@ -62,5 +62,11 @@ def test_the_shape_writes_what_the_declared_fields_render(project, bob, rf, zone
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL is PostgreSQL's")
 def test_the_sql_binds_every_link_and_names_only_columns():
     text, links = shape.model_sql(connection.alias)
-    assert links == ["api:model-detail", "api:user-detail", "api:project-detail", "api:model-download"]
+    assert links == [
+        "api:model-detail",
+        "api:user-detail",
+        "api:project-detail",
+        "api:model-download",
+        "registry:model_detail",
+    ]
     assert text.count("%s") == 2 * len(links)

@@ -8,6 +8,8 @@ from accounts.models import User
 from maisie_site import storable
 from registry.models import MLModel, Project, Role, Tag, Workspace
 
+# What `private` means, as registry.querysets.visible_to decides it; the CLI and the docs say the same.
+PRIVATE_HELP = "Only you (and the site's staff) will see it: not the workspace's other members, owners included."
 JSON_HELP = "A JSON object, e.g. <code>{}</code>."
 EXAMPLES = {
     "hyperparameters": '{"lr": 0.001, "optimizer": "adam"}',
@@ -102,7 +104,19 @@ class ModelUploadForm(forms.Form):
     dataset_description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     git_branch = forms.CharField(max_length=255, required=False)
     git_commit = forms.CharField(max_length=64, required=False)
-    private = forms.BooleanField(required=False, help_text="Only you (and staff) will see it.")
+    git_remote_url = forms.CharField(
+        max_length=MLModel._meta.get_field("git_remote_url").max_length,
+        required=False,
+        label="Git remote URL",
+        help_text="e.g. <code>https://github.com/acme/resnets.git</code>; a user name or password in it is not stored.",
+    )
+    git_dirty = forms.NullBooleanField(
+        required=False,
+        label="Trained from uncommitted changes",
+        widget=forms.NullBooleanSelect,
+        help_text="Whether the working tree had changes not in the commit.",
+    )
+    private = forms.BooleanField(required=False, help_text=PRIVATE_HELP)
 
     def __init__(self, *args, projects, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,9 +145,13 @@ class ModelEditForm(forms.ModelForm):
             "dataset_description",
             "git_branch",
             "git_commit",
+            "git_remote_url",
+            "git_dirty",
             "private",
         ]
-        widgets = {"dataset_description": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"dataset_description": forms.Textarea(attrs={"rows": 2}), "git_dirty": forms.NullBooleanSelect}
+        labels = {"git_remote_url": "Git remote URL", "git_dirty": "Trained from uncommitted changes"}
+        help_texts = {"private": PRIVATE_HELP}
 
     def __init__(self, *args, projects, **kwargs):
         super().__init__(*args, **kwargs)

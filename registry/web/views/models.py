@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView, TemplateView, UpdateView, View
@@ -14,7 +15,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from accounts.forms import add_service_errors
 from events.models import Event
-from registry import rules, services
+from registry import provenance, rules, services
 from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
 from registry.querysets import attach_alias_names
@@ -81,9 +82,16 @@ class ModelDetailView(VisibleModelMixin, DetailView):
         model = self.object
         context = super().get_context_data(**kwargs)
         context["can_edit"] = rules.can_edit_model(self.request.user, model)
-        context["links"] = forge_links(model.project.git_url, model.git_branch, model.git_commit)
+        # The model's own remote (what it was trained from) before the project's repository.
+        remote = model.git_remote_url or model.project.git_url
+        context["links"] = forge_links(remote, model.git_branch, model.git_commit)
+        context["remote_web_url"] = provenance.web_url(model.git_remote_url)
+        # (key, shown, is a number, is null): a stored null shows as `null`, never as a missing key's dash.
         context["sections"] = [
-            (SECTION_LABELS[s], sorted((k, display(v), _is_number(v)) for k, v in (getattr(model, s) or {}).items()))
+            (
+                SECTION_LABELS[s],
+                sorted((k, display(v), _is_number(v), v is None) for k, v in (getattr(model, s) or {}).items()),
+            )
             for s in SECTIONS
         ]
         context["versions"] = (
@@ -223,8 +231,27 @@ class ModelUploadView(LoginRequiredMixin, FormView):
         try:
             model = services.model_upload(user=self.request.user, **data)
         except ValidationError as error:
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if self._validate_only():
+            form.fields["file"].required = False  # the metadata is checked before the file is sent
+        return form
+
+    def _validate_only(self) -> bool:
+        return self.request.method == "POST" and self.request.POST.get("validate_only") == "1"
+
             add_service_errors(form, error)
             return self.form_invalid(form)
+        if self._validate_only():
+            # upload.js's first step: the same checks as the upload, without the file; the
+            # file is sent only after this answers 200.
+            data.pop("file", None)
+            try:
+                services.model_upload_check(user=self.request.user, **data)
+            except ValidationError as error:
+                add_service_errors(form, error)
+                return self.form_invalid(form)
+            return JsonResponse({"valid": True})
         messages.success(self.request, f"Uploaded {model} ({model.file_size} bytes, SHA-256 {model.file_sha256}).")
         return redirect("registry:model_detail", pk=model.pk)
 
