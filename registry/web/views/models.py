@@ -226,11 +226,6 @@ class ModelUploadView(LoginRequiredMixin, FormView):
         form.add_error("file", str(error.detail))
         return self.render_to_response(self.get_context_data(form=form), status=error.status_code)
 
-    def form_valid(self, form):
-        data = dict(form.cleaned_data)
-        try:
-            model = services.model_upload(user=self.request.user, **data)
-        except ValidationError as error:
     def get_form(self, form_class=None):
         form = super().get_form(form_class)
         if self._validate_only():
@@ -240,8 +235,8 @@ class ModelUploadView(LoginRequiredMixin, FormView):
     def _validate_only(self) -> bool:
         return self.request.method == "POST" and self.request.POST.get("validate_only") == "1"
 
-            add_service_errors(form, error)
-            return self.form_invalid(form)
+    def form_valid(self, form):
+        data = dict(form.cleaned_data)
         if self._validate_only():
             # upload.js's first step: the same checks as the upload, without the file; the
             # file is sent only after this answers 200.
@@ -252,6 +247,11 @@ class ModelUploadView(LoginRequiredMixin, FormView):
                 add_service_errors(form, error)
                 return self.form_invalid(form)
             return JsonResponse({"valid": True})
+        try:
+            model = services.model_upload(user=self.request.user, **data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
         messages.success(self.request, f"Uploaded {model} ({model.file_size} bytes, SHA-256 {model.file_sha256}).")
         return redirect("registry:model_detail", pk=model.pk)
 
