@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts.attempts import THROTTLED, SignInAttempt, SignInLimited
 from accounts.models import ApiToken, SshPublicKey, User
+from registry.models import Role
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -142,3 +144,44 @@ class LimitedPasswordChangeForm(LimitedPasswordChangeMixin, PasswordChangeForm):
 
 class LimitedAdminPasswordChangeForm(LimitedPasswordChangeMixin, AdminPasswordChangeForm):
     pass
+
+
+class InvitationForm(forms.Form):
+    """An owner's invitation: one field takes a login (of an existing user) or an email address."""
+
+    invitee = forms.CharField(
+        max_length=254, label="Email or login", help_text="A login joins an existing user; an email may be anyone's."
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    days = forms.IntegerField(min_value=1, max_value=365, label="Valid for (days)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].initial = settings.MAISIE_INVITATION_DAYS
+
+    def service_arguments(self) -> dict:
+        """`login=` when a user has that login (logins may hold an @), `email=` otherwise."""
+        invitee = self.cleaned_data["invitee"].strip()
+        is_login = User.objects.by_login(invitee).exists()
+        return {
+            "login" if is_login else "email": invitee,
+            "role": self.cleaned_data["role"],
+            "days": self.cleaned_data["days"],
+        }
+
+
+class InvitedAccountForm(forms.Form):
+    """A new person's account, made from an email invitation (the address is the invitation's)."""
+
+    login = forms.CharField(
+        max_length=User._meta.get_field("login").max_length, help_text="Letters, digits and . @ + - _"
+    )
+    full_name = forms.CharField(max_length=User._meta.get_field("full_name").max_length, required=False)
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password_again = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data

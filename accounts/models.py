@@ -243,3 +243,77 @@ class ThrottleCounter(models.Model):
 
     def __str__(self):
         return f"{self.key} = {self.value}"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        """Neither accepted nor revoked, and not yet expired: the ones a link still opens."""
+        return self.filter(accepted__isnull=True, revoked__isnull=True, expires__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """An owner's invitation into a workspace with a role, for an email address or a login.
+
+    Its link holds a secret `inv_<prefix>_<random>`; like an API token's, only a SHA-256 of the
+    secret is stored, and the prefix finds the row. The link works once, until it expires or an
+    owner revokes it (accounts/invitations.py).
+    """
+
+    SCHEME = "inv_"
+
+    workspace = models.ForeignKey("registry.Workspace", on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True)
+    login = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=10)  # one of registry.models.Role, checked by the service
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed_secret = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    accepted = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            # Exactly one of the two says whom it is for.
+            models.CheckConstraint(
+                condition=(models.Q(email="") & ~models.Q(login="")) | (~models.Q(email="") & models.Q(login="")),
+                name="accounts_invitation_email_or_login",
+                violation_error_message="Invite by email or by login, not both.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.invitee} to {self.workspace_id} ({self.role})"
+
+    @property
+    def invitee(self) -> str:
+        return self.email or self.login
+
+    @classmethod
+    def generate(cls) -> tuple[str, str]:
+        """Return (prefix, full secret) for a new link."""
+        prefix = secrets.token_hex(4)
+        return prefix, f"{cls.SCHEME}{prefix}_{secrets.token_urlsafe(32)}"
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.hashed_secret, ApiToken.hash(secret))
+
+    @property
+    def status(self) -> str:
+        """pending, accepted, revoked or expired: what the link's page says."""
+        if self.accepted is not None:
+            return "accepted"
+        if self.revoked is not None:
+            return "revoked"
+        if self.expires <= timezone.now():
+            return "expired"
+        return "pending"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import invitation_views, oidc, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -14,4 +14,17 @@ urlpatterns = [
     path("account/tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="token_revoke"),
     path("account/ssh-keys/", views.SshKeyAddView.as_view(), name="sshkey_add"),
     path("account/ssh-keys/<int:pk>/remove/", views.SshKeyRemoveView.as_view(), name="sshkey_remove"),
+    path("invitations/<str:secret>/", invitation_views.InvitationView.as_view(), name="invitation"),
+    path(
+        "workspaces/<int:pk>/invitations/",
+        invitation_views.InvitationCreateView.as_view(),
+        name="invitation_create",
+    ),
+    path(
+        "workspaces/<int:pk>/invitations/<int:invitation_id>/revoke/",
+        invitation_views.InvitationRevokeView.as_view(),
+        name="invitation_revoke",
+    ),
+    path("accounts/sso/", oidc.SignInView.as_view(), name="oidc_sign_in"),
+    path("accounts/sso/callback/", oidc.CallbackView.as_view(), name="oidc_callback"),
 ]

@@ -9,7 +9,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import FormView, TemplateView
 
-from accounts import recent, services
+from accounts import oidc, recent, services
 from accounts.forms import (
     ApiTokenForm,
     ConfirmPasswordForm,
@@ -42,6 +42,9 @@ class SignInView(ThrottledFormMixin, auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
     authentication_form = SignInForm
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "sso_enabled": oidc.is_configured()}
 
 
 def admin_sign_in(request):

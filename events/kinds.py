@@ -29,6 +29,10 @@ KINDS: dict[str, str] = {
     "membership.added": "a user joined a workspace",
     "membership.removed": "a user left or was removed from a workspace",
     "membership.role_changed": "a member's role changed",
+    # Invitations into a workspace (accounts/invitations.py; only the workspace's owners read these).
+    "invitation.created": "an owner invited an email address or a login into a workspace with a role",
+    "invitation.accepted": "an invitation's link was used: its person joined the workspace",
+    "invitation.revoked": "an owner revoked a pending invitation",
     # Credentials (accounts/services.py).
     "token.created": "a personal API token was created",
     "token.revoked": "a personal API token was revoked",

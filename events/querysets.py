@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 # Events only the workspace's owners read (and, for tokens and SSH keys, their owner): who holds which rights.
-OWNER_SUBJECTS = ("membership", "webhook")
+OWNER_SUBJECTS = ("membership", "webhook", "invitation")  # invitations name email addresses
 PERSONAL_SUBJECTS = ("token", "ssh_key")
 
 
@@ -14,7 +14,7 @@ class EventQuerySet(models.QuerySet):
         """Staff read every event. Anyone else reads, of the workspaces they belong to now:
         - events about a model version only while they may see the version (not another user's
           private one; a deleted version as its last event left it);
-        - membership and webhook events when they own the workspace;
+        - membership, invitation and webhook events when they own the workspace;
         - everything else there;
         and token and SSH key events about themselves, or about a member of a workspace they own."""
         from registry.models import Membership, Role

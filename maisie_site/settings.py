@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "maisie_site.error_pages.ProductErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "maisie_site.middleware.ContentSecurityPolicyMiddleware",
 ]
@@ -70,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "registry.web.context_processors.upload_rights",
             ],
         },
     },
@@ -176,6 +178,26 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 MAISIE_COUNT_THREADS = env_int("GUNICORN_THREADS", 4, minimum=1)
 
 MAISIE_OPEN_REGISTRATION = env_bool("MAISIE_OPEN_REGISTRATION", False)
+
+# --- Invitations and single sign-on (docs/security.md). An invitation link works once, for this
+# many days unless its owner chose otherwise (accounts/invitations.py).
+MAISIE_INVITATION_DAYS = env_int("MAISIE_INVITATION_DAYS", 7, minimum=1)
+# OpenID Connect (accounts/oidc.py): on when an issuer is set; its endpoints come from the
+# issuer's /.well-known/openid-configuration, read at the first SSO sign-in.
+MAISIE_OIDC_ISSUER = env_str("MAISIE_OIDC_ISSUER").rstrip("/")
+MAISIE_OIDC_CLIENT_ID = env_str("MAISIE_OIDC_CLIENT_ID")
+MAISIE_OIDC_CLIENT_SECRET = env_str("MAISIE_OIDC_CLIENT_SECRET")
+MAISIE_OIDC_CREATE_USERS = env_bool("MAISIE_OIDC_CREATE_USERS", False)
+MAISIE_OIDC_DEFAULT_WORKSPACE = env_str("MAISIE_OIDC_DEFAULT_WORKSPACE")  # a workspace's name
+MAISIE_OIDC_DEFAULT_ROLE = env_choice("MAISIE_OIDC_DEFAULT_ROLE", "member", ["member", "viewer"])
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if MAISIE_OIDC_ISSUER:
+    if not (MAISIE_OIDC_CLIENT_ID and MAISIE_OIDC_CLIENT_SECRET):
+        raise ImproperlyConfigured("MAISIE_OIDC_ISSUER: also set MAISIE_OIDC_CLIENT_ID and MAISIE_OIDC_CLIENT_SECRET")
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.OIDCBackend")
+# Under DEBUG, Django answers a 404 with its technical page (the URL patterns, the lookup that
+# failed); the product's own page is shown instead unless this asks for Django's.
+MAISIE_DEBUG_TECHNICAL_PAGES = DEBUG and env_bool("MAISIE_DEBUG_TECHNICAL_PAGES", False)
 
 # --- Background work and webhooks (docs/webhooks.md). Tasks are rows in this database
 # (django-tasks' database backend), run by `manage.py maisie_worker`: no other service to run.

@@ -6,14 +6,22 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from accounts import invitations as invitation_services
 from accounts.models import User
 from maisie_site.api import JSONParser, deleted, enveloped
-from registry import cursors, services
+from registry import cursors, rules, services
+from registry.api.members import (
+    FoundUserSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
+    MemberAddSerializer,
+    NewInvitationSerializer,
+)
 from registry.api.parsers import StreamingMultiPartParser
 from registry.api.serializers import (
     MembershipSerializer,
@@ -60,14 +68,14 @@ class WorkspaceViewSet(RegistryViewSet):
     def perform_destroy(self, instance):
         services.workspace_delete(workspace=instance, user=self.request.user)
 
-    @extend_schema(request=MembershipSerializer, responses=MembershipSerializer(many=True))
+    @extend_schema(request=MemberAddSerializer, responses=MembershipSerializer(many=True))
     @action(detail=True, methods=["get", "post"], serializer_class=MembershipSerializer, filterset_class=None)
     def members(self, request, pk=None):
         workspace = self.get_object()
         if request.method == "GET":
             page = self.paginate_queryset(workspace.memberships.select_related("user"))
             return self.get_paginated_response(MembershipSerializer(page, many=True).data)
-        serializer = MembershipSerializer(data=request.data, context=self.get_serializer_context())
+        serializer = MemberAddSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         membership, created = services.membership_set(
             workspace=workspace, actor=request.user, **serializer.validated_data
@@ -81,6 +89,48 @@ class WorkspaceViewSet(RegistryViewSet):
         workspace = self.get_object()
         user = get_object_or_404(User, pk=user_id)
         services.membership_remove(workspace=workspace, actor=request.user, user=user)
+        return deleted()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="Part of a login or full name (2 characters or more).")
+        ],
+        responses=FoundUserSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], url_path="find-users", filterset_class=None, pagination_class=None)
+    def find_users(self, request, pk=None):
+        """Owners adding members look people up: active users outside the workspace, by login or
+        name, at most 10, each as login and full name only."""
+        found = invitation_services.find_users(
+            workspace=self.get_object(), actor=request.user, text=request.query_params.get("q")
+        )
+        return Response(FoundUserSerializer(found, many=True).data)
+
+    @extend_schema(request=InvitationCreateSerializer, responses=InvitationSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], serializer_class=InvitationSerializer, filterset_class=None)
+    def invitations(self, request, pk=None):
+        """Owners only: the pending invitations, or a new one (its link in this answer only)."""
+        workspace = self.get_object()
+        if request.method == "GET":
+            if not rules.can_manage_workspace(request.user, workspace):
+                raise PermissionDenied("Only the workspace's owners can see its invitations.")
+            page = self.paginate_queryset(invitation_services.pending_invitations(workspace))
+            return self.get_paginated_response(InvitationSerializer(page, many=True).data)
+        serializer = InvitationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invitation, secret = invitation_services.invitation_create(
+            workspace=workspace, actor=request.user, **serializer.validated_data
+        )
+        link = request.build_absolute_uri(invitation_services.invitation_link(secret))
+        body = NewInvitationSerializer(invitation, context={"link": link}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=None)
+    @action(detail=True, methods=["delete"], url_path=r"invitations/(?P<invitation_id>\d+)", filterset_class=None)
+    def revoke_invitation(self, request, pk=None, invitation_id=None):
+        workspace = self.get_object()
+        invitation = get_object_or_404(workspace.invitations, pk=invitation_id)
+        invitation_services.invitation_revoke(invitation=invitation, actor=request.user)
         return deleted()
 
 

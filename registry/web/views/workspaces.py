@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.detail import SingleObjectMixin
 
-from accounts.forms import add_service_errors
+from accounts import invitations
+from accounts.forms import InvitationForm, add_service_errors
 from accounts.models import User
 from promotions.web.panels import dashboard_requests
 from registry import rules, services
@@ -86,6 +87,10 @@ class WorkspaceScopedMixin(LoginRequiredMixin, SingleObjectMixin):
         context.setdefault("member_form", MembershipForm())
         context.setdefault("project_form", ProjectForm())
         context["roles"] = RoleForm.base_fields["role"].choices
+        if context["can_manage"]:  # accounts/invitations.py: the pending ones, the form, a new link once
+            context["invitations"] = invitations.pending_invitations(self.object)
+            context.setdefault("invitation_form", InvitationForm())
+            context["new_invitation"] = invitations.new_invitation(self.request)
         return context
 
     def _projects(self):
