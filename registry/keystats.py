@@ -72,14 +72,30 @@ def record(*, added: Iterable[dict] = (), removed: Iterable[dict] = ()) -> None:
                 for key, value in values.items():
                     if len(key) <= MAX_KEY_LENGTH:
                         keys[(*group, section, key)][kind_of(value)] += sign
-    _apply(ProjectKeyCount, {row: counts for row, counts in keys.items() if any(counts)})
+    totals = _apply(ProjectKeyCount, {row: counts for row, counts in keys.items() if any(counts)})
     _apply(ProjectUploaderCount, {row: [n] for row, n in uploaders.items() if n})
+    _maybe_reindex(totals)
 
 
-def _apply(model, deltas: dict) -> None:
-    """Add `deltas` ({(project, uploader, private, *key): [counts]}) to the rows; drop emptied rows."""
+def _maybe_reindex(totals: list[int]) -> None:
+    """Queue the search indexes' reconcile (registry/tasks.py) when a key's row reached or left a
+    multiple of TRIGGER_STEP models: the keys people use get their indexes without an operator.
+    A write moves each row by one model, so a row crossed a step if it now stands at a multiple
+    or one below it; a bulk write may skip a step, which the periodic reconcile catches."""
+    from registry.search import indexes
+
+    step = indexes.TRIGGER_STEP
+    if any(total > 0 and total % step in (0, step - 1) for total in totals):
+        from registry.tasks import schedule_reconcile
+
+        schedule_reconcile()
+
+
+def _apply(model, deltas: dict) -> list[int]:
+    """Add `deltas` ({(project, uploader, private, *key): [counts]}) to the rows; drop emptied rows.
+    Returns the rows' new totals (their counts summed)."""
     if not deltas:
-        return
+        return []
     key_fields, count_fields = TABLES[model]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
@@ -87,6 +103,7 @@ def _apply(model, deltas: dict) -> None:
     counts = [quote(name) for name in count_fields]
     width = len(GROUP) + len(key_fields) + len(count_fields)
     emptied: list[int] = []
+    totals: list[int] = []
     # Sorted, so two writes that touch the same rows take their locks in the same order.
     rows = sorted(deltas.items())
     with connection.cursor() as cursor:
@@ -101,9 +118,13 @@ def _apply(model, deltas: dict) -> None:
                 + f" RETURNING {quote('id')}, {' + '.join(counts)}",
                 [value for row, delta in chunk for value in (*row, *delta)],
             )
-            emptied += [pk for pk, total in cursor.fetchall() if total <= 0]
+            for pk, total in cursor.fetchall():
+                totals.append(total)
+                if total <= 0:
+                    emptied.append(pk)
     if emptied:
         model.objects.filter(pk__in=emptied).delete()
+    return totals
 
 
 # ----------------------------------------------------------------------------- recounting
