@@ -45,7 +45,12 @@ def test_upload_from_dictionaries_records_git_state_and_the_sha(shared_account, 
     assert model["metrics"] == {"accuracy": 0.93}
     assert model["dataset"] == {"name": "imagenet", "description": "1k classes"}
     assert sorted(tag["name"] for tag in model["tags"]) == ["baseline", "gpu"]
-    assert model["git"] == {"active_branch": "experiment", "commit_hash": git(git_repo, "rev-parse", "HEAD")}
+    assert model["git"] == {
+        "active_branch": "experiment",
+        "commit_hash": git(git_repo, "rev-parse", "HEAD"),
+        "remote_url": "https://git.example.com/acme/resnets.git",  # the origin's credentials stay here
+        "dirty": False,  # an untracked file (the model) does not make the tree dirty
+    }
     assert model["file"]["sha256"] == digest
     assert model["file"]["size"] == path.stat().st_size
     assert model["file"]["name"] == "model.pt"
@@ -66,7 +71,7 @@ def test_upload_from_json_and_yaml_files(shared_account, isolated):
     assert model["parameters"] == {"epochs": 3}
     assert model["metrics"] == {"loss": 0.25, "f1": 0.8}
     assert model["visibility"] == "private"
-    assert model["git"] == {"active_branch": "", "commit_hash": ""}
+    assert model["git"] == {"active_branch": "", "commit_hash": "", "remote_url": "", "dirty": None}
 
 
 def test_upload_takes_inline_json_and_reads_the_configured_repository(shared_account, git_repo, isolated):

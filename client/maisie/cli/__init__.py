@@ -24,6 +24,9 @@ from maisie.errors import MaisieError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+#: the console scripts (client/pyproject.toml): the same command under two names
+PROGRAM_NAMES = ("maisie", "mai")
+
 #: old and common names for the same commands, accepted but not listed in `--help`
 ALIASES = {"add": "create", "list": "ls", "remove": "rm", "delete": "rm", "show": "get"}
 
@@ -168,7 +171,7 @@ def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 @click.pass_context
 def completion(ctx: click.Context, shell: str) -> None:
-    """Print the shell completion script for SHELL.
+    """Print the shell completion script for SHELL: it completes both `maisie` and `mai`.
 
     \b
     bash:  eval "$(maisie completion bash)"   (e.g. in ~/.bashrc)
@@ -177,19 +180,33 @@ def completion(ctx: click.Context, shell: str) -> None:
     """
     from click.shell_completion import get_completion_class
 
-    prog = Path(ctx.find_root().info_name or "maisie").name
-    complete_var = f"_{prog.replace('-', '_').upper()}_COMPLETE"
-    completer = get_completion_class(shell)(cli, {}, prog, complete_var)
-    click.echo(completer.source())
+    # Each name is its own console script, which answers completion under its own variable
+    # (`_MAI_COMPLETE`), so each gets its own registration.
+    invoked = Path(ctx.find_root().info_name or "maisie").name
+    for prog in dict.fromkeys([invoked, *PROGRAM_NAMES]):
+        complete_var = f"_{prog.replace('-', '_').upper()}_COMPLETE"
+        click.echo(get_completion_class(shell)(cli, {}, prog, complete_var).source())
 
 
 def _register() -> None:
-    from maisie.cli import account, aliases, config, models, projects, promotions, registered_models, users, workspaces
+    from maisie.cli import (
+        account,
+        aliases,
+        config,
+        members,
+        models,
+        projects,
+        promotions,
+        registered_models,
+        users,
+        workspaces,
+    )
 
     for command in (
         *account.COMMANDS,
         config.config,
         workspaces.workspaces,
+        members.members,
         projects.projects,
         models.models,
         registered_models.registered_models,

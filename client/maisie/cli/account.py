@@ -6,6 +6,7 @@ import getpass
 import socket
 import sys
 from datetime import date
+from urllib.parse import urlsplit
 
 import click
 
@@ -37,8 +38,28 @@ def create_api_token(auth: AuthManager, name: str, read_only: bool = False) -> d
     return http.decode(response, "auth/tokens")
 
 
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def with_scheme(server: str) -> tuple[str, str | None]:
+    """`server` with a scheme: `host:port` (no scheme) gets http on this machine's loopback
+    names and https anywhere else. Also returns the sentence that says which, or None when
+    the address had a scheme."""
+    server = server.strip()
+    if "://" in server:
+        return server, None
+    host = urlsplit(f"//{server}").hostname or ""
+    scheme = "http" if host.lower() in LOOPBACK_HOSTS else "https"
+    why = "a local address" if scheme == "http" else "not a local address"
+    return f"{scheme}://{server}", f"No scheme given: using {scheme}://{server} ({why})."
+
+
 @click.command()
-@click.option("--server", help=f"The server's address, e.g. {DEFAULT_SERVER} (asked if not given).")
+@click.option(
+    "--server",
+    help=f"The server's address, e.g. {DEFAULT_SERVER} or maisie.example.com:8443 (asked if not given; "
+    "without a scheme: http for localhost, https otherwise).",
+)
 @click.option("-l", "--login", "login_name", help="Your login (asked if not given).")
 @click.option(
     "--ssh-key",
@@ -72,6 +93,9 @@ def login(
         known_server = known_login = None  # a broken local configuration must not block a login
     if not server:
         server = click.prompt("Server", default=known_server or DEFAULT_SERVER, err=True)
+    server, chosen = with_scheme(server)
+    if chosen:
+        state.info(chosen)
     api_url = http.api_base(server)
     if not login_name:
         login_name = click.prompt("Login", default=known_login or getpass.getuser(), err=True)

@@ -37,6 +37,13 @@ def _tag_list(tags: Iterable[str] | str | None) -> list[str]:
     return names
 
 
+class UploadedModel(dict):
+    """The model as the server answered its upload (a ``dict``), plus :attr:`web_url`."""
+
+    #: the model's page in the web UI (``https://host/models/<id>/``)
+    web_url: str
+
+
 class Models(Resource):
     """Represents an action for managing models."""
 
@@ -141,7 +148,8 @@ class Models(Resource):
         :param hyperparameters: dictionary, or path to a JSON/YAML file, with hyperparameters
         :param parameters: dictionary, or path to a JSON/YAML file, with parameters
         :param metrics: dictionary, or path to a JSON/YAML file, with metrics
-        :param private: whether only you (and the workspace's owners) may see it
+        :param private: whether only you (and the site's staff) may see it: not the
+            workspace's other members, owners included
         :param dataset_name: the name of the training data
         :param dataset_description: more about it
         :param project_id: the project (default: the `selected_project` setting)
@@ -150,7 +158,7 @@ class Models(Resource):
             repository, ``False`` for none, or by default the `git_local_repo` setting, else the
             repository around the working folder (if any)
         :param progress: show a progress bar on stderr (default: when stderr is a terminal)
-        :returns: posted model
+        :returns: posted model, a ``dict`` whose :attr:`~UploadedModel.web_url` is its web page
         :raises maisie.errors.ValidationError: for missing or unreadable inputs, or when the
             server refuses them
         """
@@ -190,7 +198,7 @@ class Models(Resource):
             return MultipartUpload(list(fields.items()), path, on_read=bar.update, boundary=boundary)
 
         try:
-            return self._call(
+            answer = self._call(
                 "POST",
                 f"{self.path}/",
                 body_factory=body,
@@ -199,6 +207,21 @@ class Models(Resource):
             )
         finally:
             bar.close()
+        model = UploadedModel(answer)
+        model.web_url = self.web_url(answer)
+        return model
+
+    def web_url(self, model: Mapping[str, Any]) -> str:
+        """The model's page in the web UI: the server's ``_links.web``, or for a server that does
+        not send it, ``/models/<id>/`` beside the API's root.
+
+        :param model: the model as :meth:`get` or :meth:`upload` answered it
+        """
+        link = (model.get("_links") or {}).get("web")
+        if link:
+            return str(link)
+        root = self.config.base_url.removesuffix("/api/v1")
+        return f"{root}/models/{int(model['id'])}/"
 
     def _git_fields(self, git: bool | str | Path | None) -> dict[str, str]:
         if git is False:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from maisie.errors import NotFound
 from maisie.resources.base import Resource
 
 
@@ -58,3 +59,49 @@ class Workspaces(Resource):
         """
         workspace = self.get(id)
         return self.config.save({"selected_workspace": workspace["id"]}, filename)
+
+    # --- members ---------------------------------------------------------------------------------
+
+    def members(self, id: int) -> list[dict]:
+        """Everyone in a workspace, each ``{"user": {...}, "role", "created"}``.
+
+        :param id: the workspace's id
+        """
+        return list(self._pages(f"{self._item(id)}members/", {}))
+
+    def add_member(self, id: int, user: int | str, role: str = "member") -> dict:
+        """Add someone to a workspace, or change their role there (owners only).
+
+        :param id: the workspace's id
+        :param user: their login, or their user id (a number)
+        :param role: ``"owner"``, ``"member"`` or ``"viewer"``
+        :returns: the membership
+        """
+        return self._call("POST", f"{self._item(id)}members/", json={**_user_field(user), "role": role})
+
+    def remove_member(self, id: int, user: int | str) -> bool:
+        """Take someone out of a workspace (owners only; anyone may leave).
+
+        :param id: the workspace's id
+        :param user: their login, or their user id (a number)
+        """
+        user_id = _user_id(user)
+        if user_id is None:
+            wanted = str(user).strip().lower()
+            found = [m["user"]["id"] for m in self.members(id) if str(m["user"]["login"]).lower() == wanted]
+            if not found:
+                raise NotFound(f"{user} is not a member of workspace {id}.", status=404)
+            user_id = found[0]
+        return self._call("DELETE", f"{self._item(id)}members/{user_id}/")
+
+
+def _user_id(user: int | str) -> int | None:
+    """A user id given as a number (or digits); None for a login."""
+    if isinstance(user, int):
+        return user
+    return int(user) if str(user).strip().isdigit() else None
+
+
+def _user_field(user: int | str) -> dict[str, Any]:
+    user_id = _user_id(user)
+    return {"user_id": user_id} if user_id is not None else {"login": str(user).strip()}

@@ -10,12 +10,23 @@ logger = logging.getLogger(__name__)
 
 
 def strip_credentials(url: str) -> str:
-    """A remote URL without the user name and password an https URL may embed."""
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and "@" in parts.netloc:
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
+    """A remote URL without the secrets it may embed, by the server's rule (the server strips
+    them again before storing): an http(s) URL loses its whole user part (a token is often the
+    user alone) and its query; an ``ssh://`` URL keeps its user (``git@``) but not a password;
+    an scp-like ``git@host:org/repo.git`` is kept as it is."""
+    url = (url or "").strip()
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if parts.scheme.lower() in ("http", "https"):
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    user = userinfo.partition(":")[0]
+    netloc = (f"{user}@{host}" if user else host) if at else parts.netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 class GitProvider:

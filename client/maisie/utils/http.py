@@ -3,10 +3,17 @@
 Connection errors are retried with exponential backoff. Requests that are safe to repeat
 (GET, PUT, DELETE) are also retried after a dropped connection or a 502/503/504; a POST only
 when the connection could not be opened at all, so an upload is never stored twice.
+
+A 429 (too many requests), or a 503 that says `Retry-After`, is retried by any method: the
+server refused the request before doing anything. The client waits as long as `Retry-After`
+asks (seconds or an HTTP date), at most :data:`RETRY_AFTER_MAX_SECONDS`; a server that asks for
+longer gets its answer back at once, as an error, rather than a client that hangs.
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import logging
 import time
 from collections.abc import Callable
@@ -30,6 +37,11 @@ BACKOFF_MAX_SECONDS = 8.0
 TIMEOUT = (10, 120)
 #: bytes handed to the socket per write when sending a body (urllib3's default is 16 KiB)
 SEND_BLOCK = 1024 * 1024
+
+#: the longest `Retry-After` the client waits for (seconds); a longer one is not waited for
+RETRY_AFTER_MAX_SECONDS = 120.0
+#: how many times a request refused with 429 (or 503 and `Retry-After`) is tried in all
+RETRY_AFTER_ATTEMPTS = 6
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _RETRY_STATUSES = frozenset({502, 503, 504})
@@ -86,6 +98,31 @@ def backoff_delay(attempt: int) -> float:
     return min(BACKOFF_SECONDS * (2 ** (attempt - 1)), BACKOFF_MAX_SECONDS)
 
 
+def retry_after_seconds(response: requests.Response, now: float | None = None) -> float | None:
+    """How long a 429, or a 503 with `Retry-After`, asks the client to wait; None when it is no
+    such answer or the header is unreadable. A 429 without the header waits the first backoff."""
+    if response.status_code not in (429, 503):
+        return None
+    seconds = _parse_retry_after(response.headers.get("Retry-After") or "", now)
+    if seconds is None and response.status_code == 429:
+        return backoff_delay(1)  # refused without a readable time: a short wait all the same
+    return seconds
+
+
+def _parse_retry_after(value: str, now: float | None) -> float | None:
+    """`Retry-After` as seconds from now: delta-seconds or an HTTP date (RFC 9110, 10.2.3)."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
 def send(
     session: requests.Session,
     method: str,
@@ -106,7 +143,10 @@ def send(
     method = method.upper()
     attempts = attempts or ATTEMPTS
     kwargs.setdefault("timeout", TIMEOUT)
-    for attempt in range(1, attempts + 1):
+    refusals = 0  # answers that asked to come back later (429, or 503 with Retry-After)
+    attempt = 0
+    while True:
+        attempt += 1
         body = body_factory() if body_factory is not None else data
         try:
             response = session.request(method, url, data=body, **kwargs)
@@ -120,6 +160,16 @@ def send(
             logger.warning("%s %s failed (%s); retrying in %.1fs", method, url, _reason(exc), delay)
             time.sleep(delay)
             continue
+        wait = retry_after_seconds(response)
+        if wait is not None:
+            refusals += 1
+            if refusals >= RETRY_AFTER_ATTEMPTS or wait > RETRY_AFTER_MAX_SECONDS:
+                return response  # the caller reports the refusal as an error
+            logger.warning("%s %s answered %s; retrying in %.1fs as asked", method, url, response.status_code, wait)
+            response.close()
+            time.sleep(wait)
+            attempt -= 1  # a refusal is not a failed attempt: it has a budget of its own
+            continue
         if response.status_code in _RETRY_STATUSES and method in _IDEMPOTENT and attempt < attempts:
             delay = backoff_delay(attempt)
             logger.warning("%s %s answered %s; retrying in %.1fs", method, url, response.status_code, delay)
@@ -127,7 +177,6 @@ def send(
             time.sleep(delay)
             continue
         return response
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _host(url: str) -> str:
