@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "webhooks",
     "promotions",
+    "saved_views",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("registry.web.urls", namespace="registry")),
     path("", include("promotions.web.urls", namespace="promotions")),
     path("", include("webhooks.web.urls", namespace="webhooks")),
+    path("", include("saved_views.urls", namespace="saved_views")),
     path("", include("accounts.urls", namespace="accounts")),
     # Before admin.site.urls: the admin's sign-in, behind the sign-in limits (accounts/views.py).
     path("admin/login/", admin_sign_in),

@@ -112,9 +112,15 @@ class TestPrivateModels:
 
 
 class TestColumns:
-    def test_it_shows_the_metric_columns_by_default(self, signed_in, models):
+    def test_it_shows_the_keys_most_models_hold_by_default(self, signed_in, models):
+        """lr: 4 models, accuracy and optimizer: 3 (a metric first on a tie), loss: 2, mixup: 1."""
         response = signed_in.get(project_url(models["a"].project))
-        assert response.context["state"].columns == ["metrics.accuracy", "metrics.loss"]
+        assert response.context["state"].columns == [
+            "hyperparameters.lr",
+            "metrics.accuracy",
+            "hyperparameters.optimizer",
+            "metrics.loss",
+        ]
 
     def test_the_url_chooses_the_columns_with_aliases(self, signed_in, models):
         response = signed_in.get(project_url(models["a"].project, "col=hp.optimizer&col=metrics.loss"))
@@ -181,7 +187,9 @@ class TestRows:
     def test_the_models_page_links_each_row_to_its_project(self, signed_in, models):
         project = models["a"].project
         content = signed_in.get("/models/").content.decode()
-        assert content.count(f'<td><a href="/projects/{project.pk}/">resnets</a></td>') == 4
+        # The fixed columns come before the keys: again after them for phones (table_columns.py).
+        assert content.count(f'<td class="col-wide"><a href="/projects/{project.pk}/">resnets</a></td>') == 4
+        assert content.count(f'<td class="col-phone"><a href="/projects/{project.pk}/">resnets</a></td>') == 4
 
 
 class TestSorting:
@@ -398,8 +406,10 @@ class TestQueryCounts:
         self.seed(project, bob, count)
         url = project_url(project, "col=metrics.accuracy&col=hp.lr&ordering=-metrics.accuracy&min.m.f1=1&per_page=100")
         signed_in.get(url)
-        # session, user, project, key counts, count, rows, tags, role, uploaders, tag names
-        with django_assert_num_queries(10):
+        # session, user, project, key counts, count, rows, tags, role, uploaders, tag names, whether
+        # the user uploads anywhere (the header's Upload), and the saved views: role for the
+        # project's default, the views, the last view kept (one upsert)
+        with django_assert_num_queries(14):
             response = signed_in.get(url)
         assert len(response.context["rows"]) == count - 1
 
@@ -408,14 +418,16 @@ class TestQueryCounts:
         self.seed(project, bob, count)
         url = "/models/?col=metrics.accuracy&ordering=-metrics.accuracy&per_page=100"
         signed_in.get(url)
-        # session, user, key counts, count, rows, tags, uploaders, tag names, projects, workspaces
-        with django_assert_num_queries(10):
+        # session, user, key counts, count, rows, tags, uploaders, tag names, projects, workspaces,
+        # whether the user uploads anywhere (the header's Upload)
+        with django_assert_num_queries(11):
             response = signed_in.get(url)
         assert len(response.context["rows"]) == count
 
     def test_the_first_visit_reads_the_keys_once(self, signed_in, project, bob, django_assert_num_queries):
         self.seed(project, bob, 5)
-        with django_assert_num_queries(10):  # no cache to fill: one aggregate of the key counts
+        # No cache to fill: one aggregate of the key counts; and no last or default view to restore (2).
+        with django_assert_num_queries(16):
             signed_in.get(project_url(project))
 
 
@@ -460,3 +472,140 @@ class TestSortIndexes:
         url = project_url(project, "ordering=metrics.accuracy&min.m.accuracy=0.1")
         assert f"Index Scan using {indexed.name} on" in self.plan(signed_in, url)
         assert names(signed_in.get(url)) == ["m1 v1", "m2 v1", "m3 v1"]
+
+
+def header_names(response) -> list[str]:
+    """The columns after the name, in order (the phone's copies aside)."""
+    return [h["name"] for h in response.context["headers"] if h["place"] != "col-phone"]
+
+
+class TestColumnOrder:
+    """`col=` orders keys and fixed columns alike; `hide=` hides fixed ones (table_state.py)."""
+
+    def test_older_links_show_the_fixed_columns_first(self, signed_in, models):
+        response = signed_in.get(project_url(models["a"].project, "col=m.loss&col=hp.lr"))
+        assert header_names(response) == ["version", "user", "created", "tags", "metrics.loss", "hyperparameters.lr"]
+
+    def test_col_orders_fixed_columns_and_keys_together_and_hides_the_fixed_ones_it_leaves_out(self, signed_in, models):
+        response = signed_in.get(project_url(models["a"].project, "col=m.loss&col=created&col=hp.lr&col=version"))
+        assert header_names(response) == ["metrics.loss", "created", "hyperparameters.lr", "version"]
+        assert response.context["state"].hidden == ["user", "tags"]
+        row = next(r for r in response.context["rows"] if r.model.name == "c")
+        html = str(row.cells_html)
+        assert html.index(">0.3<") < html.index("<time") < html.index(">0.1<")
+
+    def test_hide_hides_fixed_columns_even_when_col_names_none(self, signed_in, models):
+        """Sorted by name: the default sort (newest first) would bring `created` back."""
+        response = signed_in.get(
+            project_url(models["a"].project, "col=m.loss&hide=version&hide=user&hide=created&hide=tags&ordering=name")
+        )
+        assert header_names(response) == ["metrics.loss"]
+        assert "Uploader" not in [h["label"] for h in response.context["headers"]]
+        assert b"Alice</td>" not in response.content
+
+    def test_the_sorted_key_is_shown_even_when_not_chosen(self, signed_in, models):
+        response = signed_in.get(project_url(models["a"].project, "col=m.loss&ordering=-hp.lr"))
+        assert response.context["state"].columns == ["metrics.loss", "hyperparameters.lr"]
+
+    def test_a_hidden_fixed_column_comes_back_when_the_table_is_sorted_by_it(self, signed_in, models):
+        response = signed_in.get(project_url(models["a"].project, "col=m.loss&col=version&ordering=user"))
+        assert "user" in header_names(response) and response.context["state"].hidden == ["created", "tags"]
+
+    def test_on_phones_the_keys_come_before_the_fixed_columns_placed_ahead_of_them(self, signed_in, models):
+        response = signed_in.get(project_url(models["a"].project, "col=version&col=m.loss&col=created"))
+        places = [(h["name"], h["place"]) for h in response.context["headers"]]
+        # version is before a key: hidden in place on a phone (col-wide) and shown after the keys
+        assert places == [("version", "col-wide"), ("metrics.loss", ""), ("created", ""), ("version", "col-phone")]
+        html = str(next(r for r in response.context["rows"] if r.model.name == "d").cells_html)
+        assert html.startswith('<td class="num col-wide">1</td>') and html.endswith('<td class="num col-phone">1</td>')
+
+    def test_the_chooser_lists_the_shown_columns_in_order_then_the_hidden_ones(self, signed_in, models):
+        response = signed_in.get(project_url(models["a"].project, "col=m.loss&col=created"))
+        chooser = [(c["name"], c["shown"]) for c in response.context["chooser"]]
+        assert chooser == [
+            ("metrics.loss", True),
+            ("created", True),
+            ("version", False),
+            ("user", False),
+            ("tags", False),
+        ]
+        # A shown key is offered once, in the ordered list, not again in its section.
+        assert response.content.decode().count('name="col" value="metrics.loss"') == 1
+
+    def test_the_models_page_orders_its_project_column_too(self, signed_in, models):
+        response = signed_in.get("/models/?col=project&col=m.loss&ordering=name")
+        assert header_names(response) == ["project", "metrics.loss"]
+
+
+class TestRememberedViews:
+    """The last view of a project comes back through a link without view parameters (saved_views)."""
+
+    def test_the_breadcrumb_link_brings_back_the_last_view(self, signed_in, models):
+        project = models["a"].project
+        chosen = "col=hp.lr&col=hp.optimizer&col=m.accuracy&col=m.loss&hide=user"
+        signed_in.get(project_url(project, chosen))
+        model_page = signed_in.get(f"/models/{models['a'].pk}/").content.decode()
+        assert f'<a href="/projects/{project.pk}/">' in model_page  # the breadcrumb: no view parameters
+        response = signed_in.get(project_url(project))
+        assert response.status_code == 302 and response["Location"] == f"/projects/{project.pk}/?{chosen}"
+        shown = signed_in.get(response["Location"])
+        assert header_names(shown) == [
+            "version",
+            "created",
+            "tags",
+            "hyperparameters.lr",
+            "hyperparameters.optimizer",
+            "metrics.accuracy",
+            "metrics.loss",
+        ]
+
+    def test_the_page_number_and_exports_are_not_part_of_a_view(self, signed_in, models):
+        project = models["a"].project
+        signed_in.get(project_url(project, "col=m.loss&page=1"))
+        signed_in.get(project_url(project, "col=hp.lr&format=csv"))
+        assert signed_in.get(project_url(project))["Location"] == f"/projects/{project.pk}/?col=m.loss"
+
+    def test_each_user_has_their_own_last_view(self, client, alice, bob, models):
+        project = models["a"].project
+        client.force_login(alice)
+        client.get(project_url(project, "col=m.loss"))
+        client.force_login(bob)
+        assert client.get(project_url(project)).status_code == 200  # no view of Bob's: the default
+
+    def test_reset_shows_the_default_and_is_remembered(self, signed_in, models):
+        project = models["a"].project
+        signed_in.get(project_url(project, "col=m.loss"))
+        response = signed_in.get(project_url(project, "view=default"))
+        assert response.status_code == 200 and len(response.context["state"].columns) == 4
+        assert signed_in.get(project_url(project)).status_code == 200
+
+    def test_the_filter_panel_reset_is_the_default_view(self, signed_in, models):
+        response = signed_in.get(project_url(models["a"].project, "col=m.loss"))
+        assert 'href="?view=default">Reset</a>' in response.content.decode()
+
+    def test_clearing_the_filters_keeps_the_columns(self, signed_in, models):
+        response = signed_in.get(project_url(models["a"].project, "col=m.loss&q=m.loss+%3E+5&ordering=name"))
+        assert response.context["state"].view_url() == "?col=m.loss&ordering=name"
+
+
+class TestVersionsList:
+    """A model page's versions list shows the metric columns of the user's view of the project."""
+
+    @pytest.fixture
+    def versions(self, project, bob):
+        return [
+            upload(bob, project, name="net", hyperparameters={"lr": 0.1}, metrics={"accuracy": 0.5, "loss": 2.0}),
+            upload(bob, project, name="net", hyperparameters={"lr": 0.2}, metrics={"accuracy": 0.75, "f1": 0.7}),
+        ]
+
+    def test_it_shows_the_metrics_of_the_last_view(self, signed_in, project, versions):
+        signed_in.get(project_url(project, "col=hp.lr&col=m.loss&col=m.accuracy"))
+        response = signed_in.get(f"/models/{versions[0].pk}/")
+        assert response.context["version_columns"] == ["loss", "accuracy"]
+        html = response.content.decode()
+        assert '<td class="num" title="2.0">2</td><td class="num">0.5</td>' in html
+        assert '<td><span class="missing" aria-label="none">\N{EN DASH}</span></td><td class="num">0.75</td>' in html
+
+    def test_without_a_view_it_shows_the_metrics_most_versions_hold(self, signed_in, project, versions):
+        response = signed_in.get(f"/models/{versions[0].pk}/")
+        assert response.context["version_columns"] == ["accuracy", "f1", "loss"]

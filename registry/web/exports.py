@@ -43,7 +43,8 @@ _MISSING = format_html('<span class="missing" aria-label="none">{}</span>', "\N{
 _NUMBER_CLASS = format_html(' class="{}"', "num")
 
 
-def _cells_html(cells: list[tuple[str, str, bool]]) -> SafeString:
+def cells_html(cells: list[tuple[str, str, bool]]) -> SafeString:
+    """The key cells' <td>s (as `key_cells` gives them), escaped."""
     return format_html_join(
         "",
         "<td{}{}>{}</td>",
@@ -60,18 +61,24 @@ def _cells_html(cells: list[tuple[str, str, bool]]) -> SafeString:
 
 def empty_cells_html(count: int) -> SafeString:
     """`count` key cells with no value: a row with no version to show (the Models view)."""
-    return _cells_html([("", "", False)] * count)
+    return cells_html([("", "", False)] * count)
+
+
+def key_cells(model, columns: list[str]) -> list[tuple[str, str, bool]]:
+    """(shown, full value for the title, is a number) of each key column of a model."""
+    cells = []
+    for name in columns:
+        value = cell_value(model, name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        cells.append((display(value), "" if value is None else json.dumps(value), number))
+    return cells
 
 
 def rows(models, state: TableState) -> list[Row]:
     links = Links(None)
     result = []
     for model in models:
-        cells = []
-        for name in state.columns:
-            value = cell_value(model, name)
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            cells.append((display(value), "" if value is None else json.dumps(value), number))
+        cells = key_cells(model, state.columns)
         created = timezone.localtime(model.created)  # what `|date` shows: the current time zone
         day = f"{created.year:04d}-{created.month:02d}-{created.day:02d}"
         result.append(
@@ -83,7 +90,7 @@ def rows(models, state: TableState) -> list[Row]:
                 created_title=f"{day} {created:%H:%M:%S} {created.tzname() or ''}".rstrip(),
                 created_shown=f"{day} {created:%H:%M}",
                 cells=cells,
-                cells_html=_cells_html(cells),
+                cells_html=cells_html(cells),
             )
         )
     return result

@@ -2,7 +2,11 @@
 
 Everything the table shows is in the query string, so a link reproduces the view:
 
-    col=metrics.accuracy&col=hp.lr     key columns shown (a lone empty `col=` means "none")
+    col=metrics.accuracy&col=created   the columns shown after the name, in this order: keys and the
+                                       fixed columns (FIXED_COLUMNS) alike; a lone empty `col=`: no key.
+                                       When `col` names a fixed column, those it does not name are hidden;
+                                       when it names none (older links), all come first, in their order,
+    hide=user&hide=tags                but for those `hide` names
     ordering=-metrics.accuracy,name    the API's `ordering`
     min.metrics.accuracy=0.9           the filter panel: a number key's bounds,
     max.metrics.loss=0.5
@@ -11,6 +15,10 @@ Everything the table shows is in the query string, so a link reproduces the view
     q=…, search=…, project=…, user=…, tag=…, workspace=…   handed to MLModelFilterSet as they are
     page=2&per_page=100
     x=hyperparameters.lr&y=metrics.accuracy   the scatter chart's axes
+
+Without `col`, the key columns are those most models hold (KeyCatalog.most_held). The column the
+table is sorted by is always shown: an unchosen key is added at the end, a hidden fixed column comes
+back. The name column is always first.
 
 The panel's filters are written in the search language and handed to MLModelFilterSet as part of
 `q`, with the user's own query, so the page and `GET /api/v1/models/?q=…` answer alike.
@@ -30,7 +38,11 @@ from registry.web.keys import BOOLEAN, NUMBER, KeyCatalog, display, split_key
 # The plain columns the table sorts by, named as in the search language's `ordering`.
 FIXED_ORDERING = ("name", "version", "project", "user", "created", "size")
 DEFAULT_ORDERING = "-created"
-DEFAULT_KEY_COLUMNS = 4  # metric columns shown when the URL names none
+DEFAULT_KEY_COLUMNS = 4  # key columns shown when the URL names none
+# The table's columns besides the name and the keys, in their default order, named as in `col=`/`hide=`.
+FIXED_COLUMNS = {"version": "Version", "project": "Project", "user": "Uploader", "created": "Created", "tags": "Tags"}
+# What narrows the rows (the rest of a view's query string is its shape: columns, sort, page size, charts).
+FILTER_PARAMS = ("q", "search", "project", "workspace", "user", "tag", "created_after", "created_before")
 PER_PAGE_CHOICES = (25, 50, 100, 200)
 DEFAULT_PER_PAGE = 50
 _BARE_KEY = re.compile(r"\w+")
@@ -100,7 +112,10 @@ class TableState:
 
     params: QueryDict
     catalog: KeyCatalog
-    columns: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # the key columns, in their order
+    order: list[str] = field(default_factory=list)  # every column after the name: fixed and keys
+    fixed: tuple[str, ...] = ()  # the fixed columns this table has
+    hidden: list[str] = field(default_factory=list)  # those of them not shown
     ordering: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     key_filters: list[KeyFilter] = field(default_factory=list)
     created_after: date | None = None
@@ -111,14 +126,11 @@ class TableState:
     errors: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_query(cls, params: QueryDict, catalog: KeyCatalog) -> TableState:
-        state = cls(params=params, catalog=catalog)
-        if "col" in params:
-            wanted = [catalog.canonical(name) for name in params.getlist("col") if name]
-            state.columns = list(dict.fromkeys(name for name in wanted if name))
-        else:
-            state.columns = [f for f in catalog.fields() if f.startswith("metrics.")][:DEFAULT_KEY_COLUMNS]
+    def from_query(cls, params: QueryDict, catalog: KeyCatalog, fixed: tuple[str, ...] = ()) -> TableState:
+        """`fixed`: the fixed columns the table has (FIXED_COLUMNS' names), in their default order."""
+        state = cls(params=params, catalog=catalog, fixed=fixed)
         state.ordering = state._parse_ordering(params.get("ordering") or DEFAULT_ORDERING)
+        state._choose_columns()
         for name, value in params.items():
             match = _FILTER_PARAM.match(name)
             if match and value.strip():
@@ -134,6 +146,26 @@ class TableState:
         state.chart_x = state._axis(params.get("x", ""), numbers, ("hyperparameters.", "parameters."))
         state.chart_y = state._axis(params.get("y", ""), numbers, ("metrics.",))
         return state
+
+    def _choose_columns(self) -> None:
+        params, fixed = self.params, self.fixed
+        if "col" in params:
+            named = [name if name in fixed else self.catalog.canonical(name) for name in params.getlist("col") if name]
+            chosen = list(dict.fromkeys(name for name in named if name))
+        else:
+            chosen = self.catalog.most_held(DEFAULT_KEY_COLUMNS)
+        if any(name in fixed for name in chosen):
+            hidden = set(fixed) - set(chosen)
+        else:
+            hidden = {name for name in params.getlist("hide") if name in fixed}
+        sorted_by = self.ordering[0][0]
+        if sorted_by in fixed:
+            hidden.discard(sorted_by)
+        elif sorted_by not in FIXED_ORDERING and sorted_by not in chosen:
+            chosen.append(sorted_by)
+        self.hidden = [name for name in fixed if name in hidden]
+        self.order = [name for name in fixed if name not in hidden and name not in chosen] + chosen
+        self.columns = [name for name in chosen if name not in fixed]
 
     def _axis(self, asked: str, numbers: list[str], default_sections: tuple[str, ...]) -> str | None:
         """A chart axis: the numeric key asked for, else the first numeric key of those sections."""
@@ -218,6 +250,16 @@ class TableState:
         if self.ordering and self.ordering[0][0] == name:
             return "descending" if self.ordering[0][1] else "ascending"
         return None
+
+    def view_url(self) -> str:
+        """This view without its filters (but with its columns, sort and page size)."""
+        data = self.params.copy()
+        for name in list(data):
+            if name in FILTER_PARAMS or name in ("page", "format") or _FILTER_PARAM.match(name):
+                del data[name]
+        if "col" not in data:  # an empty query string would bring back the remembered view
+            data.setlist("col", self.columns or [""])
+        return "?" + data.urlencode()
 
     def active_filters(self) -> list[tuple[str, str]]:
         """(label, link without it) for each filter of the panel, to show and remove them."""

@@ -31,6 +31,12 @@
     var cols = params.getAll("col").filter(function (v) { return v !== ""; });
     params.delete("col");
     if (cols.length) cols.forEach(function (c) { params.append("col", c); }); else params.append("col", "");
+    // A fixed column left unticked is hidden (table_state.py): said as `hide=`, so that it stays
+    // hidden even when every fixed column is.
+    params.delete("hide");
+    form.querySelectorAll("input[name=col][data-fixed]").forEach(function (box) {
+      if (!box.checked) params.append("hide", box.value);
+    });
     var action = form.getAttribute("action") || window.location.pathname;
     window.location.assign(action + "?" + params.toString());
   });
@@ -53,13 +59,52 @@
     if (el.matches("[data-select], [data-select-all]")) updateCompare();
   });
 
-  // Buttons that tick or untick every checkbox in a list.
+  // Buttons that tick or untick every checkbox in a list (the fixed columns stay as they are).
   document.addEventListener("click", function (event) {
     var el = event.target.closest("[data-check-all]");
     if (!el) return;
-    document.querySelectorAll(el.dataset.checkAll + " input[type=checkbox]").forEach(function (box) {
-      box.checked = el.dataset.value === "true";
+    document.querySelectorAll(el.dataset.checkAll).forEach(function (list) {
+      list.querySelectorAll("input[type=checkbox]:not([data-fixed])").forEach(function (box) {
+        box.checked = el.dataset.value === "true";
+      });
     });
+  });
+
+  // The column chooser's arrows move a column one place; the boxes' order is the columns' order.
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest("[data-move]");
+    if (!el) return;
+    var item = el.closest("[data-column-item]");
+    if (Number(el.dataset.move) < 0 && item.previousElementSibling) {
+      item.parentNode.insertBefore(item, item.previousElementSibling);
+    } else if (Number(el.dataset.move) > 0 && item.nextElementSibling) {
+      item.parentNode.insertBefore(item.nextElementSibling, item);
+    }
+    el.focus();
+  });
+
+  // Buttons that ask before they submit (deleting a saved view).
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest("[data-confirm-click]");
+    if (el && !window.confirm(el.dataset.confirmClick)) event.preventDefault();
+  });
+
+  // A key ticked in the catalogue joins the ordered list of shown columns, at its end.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    var order = document.getElementById("column-order");
+    if (!order || !box.matches("#column-list input[name=col]") || !box.checked) return;
+    var template = order.querySelector("[data-column-item]");
+    if (!template) return;
+    var item = template.cloneNode(true);
+    var label = box.closest("label");
+    item.dataset.columnItem = box.value;
+    label.removeAttribute("data-filter-item");
+    item.querySelector("label").replaceWith(label);
+    item.querySelectorAll("[data-move]").forEach(function (b) {
+      b.setAttribute("aria-label", "Move " + box.value + (Number(b.dataset.move) < 0 ? " left" : " right"));
+    });
+    order.appendChild(item);
   });
 
   // Type to narrow a list (the column chooser).
@@ -93,62 +138,7 @@
     });
   });
 
-  // Uploads with a progress bar: the same POST, sent by XHR so its progress can be shown.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!form.matches("[data-upload]") || !window.XMLHttpRequest || !window.FormData) return;
-    event.preventDefault();
-    var box = form.querySelector("[data-upload-progress]");
-    var bar = box.querySelector("progress");
-    var status = box.querySelector("[data-upload-status]");
-    var button = form.querySelector("button[type=submit]");
-    var xhr = new XMLHttpRequest();
-    var started = Date.now();
-    box.hidden = false;
-    button.disabled = true;
-    xhr.upload.addEventListener("progress", function (e) {
-      if (!e.lengthComputable) return;
-      var pct = Math.floor((e.loaded / e.total) * 100);
-      var seconds = (Date.now() - started) / 1000;
-      var rate = seconds > 0 ? e.loaded / seconds : 0;
-      bar.value = pct;
-      status.textContent = pct + "% · " + formatBytes(e.loaded) + " of " + formatBytes(e.total) +
-        (rate ? " · " + formatBytes(rate) + "/s" : "");
-    });
-    xhr.upload.addEventListener("load", function () {
-      status.textContent = "Storing and checking the file…";
-    });
-    xhr.addEventListener("load", function () {
-      if (xhr.status >= 200 && xhr.status < 300 && xhr.responseURL && xhr.responseURL.indexOf("/models/upload/") === -1) {
-        window.location.assign(xhr.responseURL);
-        return;
-      }
-      // The server answered with the form and its errors: show them in place.
-      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
-      var fresh = doc.getElementById(form.id);
-      if (fresh) {
-        form.innerHTML = fresh.innerHTML;
-      } else {
-        box.hidden = false;
-        status.textContent = "The upload failed (HTTP " + xhr.status + ").";
-        button.disabled = false;
-      }
-    });
-    xhr.addEventListener("error", function () {
-      status.textContent = "The connection failed; nothing was stored. Try again.";
-      button.disabled = false;
-    });
-    xhr.open("POST", form.action || window.location.href);
-    xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
-    xhr.send(new FormData(form));
-  });
-
-  function formatBytes(n) {
-    var units = ["B", "KB", "MB", "GB", "TB"];
-    var i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i ? n.toFixed(1) : n) + " " + units[i];
-  }
+  // The upload form has its own script (static/maisie/upload.js): metadata checked before the file is sent.
 
   document.addEventListener("DOMContentLoaded", function () {
     updateCompare();

@@ -20,7 +20,8 @@ from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
 from registry.querysets import attach_alias_names
 from registry.web.forms import ModelEditForm, ModelUploadForm, TagAddForm
-from registry.web.keys import SECTION_LABELS, SECTIONS, display
+from registry.web.keys import SECTION_LABELS, SECTIONS, display, split_key
+from registry.web.table_columns import chosen_metrics, metric_cells
 from registry.web.timeline import timeline_page
 from registry.web.views.tables import TAG_SUGGESTIONS
 
@@ -94,12 +95,16 @@ class ModelDetailView(VisibleModelMixin, DetailView):
             )
             for s in SECTIONS
         ]
-        context["versions"] = (
+        versions = (
             MLModel.objects.visible_to(self.request.user)
             .filter(project_id=model.project_id, name=model.name)
             .select_related("uploader")
             .order_by("-version")
         )
+        # The metric columns the user chose for the project's table (their last view, else its default).
+        columns = chosen_metrics(self.request.user, model.project)
+        context["version_columns"] = [split_key(name)[1] for name in columns]
+        context["versions"] = metric_cells(versions, columns)
         context.setdefault("tag_form", TagAddForm())
         # The model's workspace's tags: the only ones it can carry.
         tags = Tag.objects.visible_to(self.request.user).filter(workspace_id=model.project.workspace_id)

@@ -6,8 +6,8 @@ current view and `?format=chart` gives the charts their data, from the same quer
 """
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.text import slugify
 from django.views.generic import ListView
 
@@ -19,7 +19,10 @@ from registry.models import MLModel, Project, Tag, Workspace
 from registry.web.charts import chart_data
 from registry.web.exports import csv_response, rows
 from registry.web.keys import NUMBER, SECTION_LABELS, SECTION_SHORT, key_catalog, split_key
-from registry.web.table_state import FIXED_ORDERING, PER_PAGE_CHOICES, TableState
+from registry.web.table_columns import column_chooser, moved_on_phones, row_lines
+from registry.web.table_state import FIXED_COLUMNS, FIXED_ORDERING, PER_PAGE_CHOICES, TableState
+from saved_views import services as saved_view_services
+from saved_views.models import DEFAULT_SLUG, SavedView, remembered_query, view_query
 
 TAG_SUGGESTIONS = 500
 
@@ -38,7 +41,7 @@ class ModelTableView(LoginRequiredMixin, ListView):
     def get_queryset(self):
         project = self.get_scope_project()
         self.catalog = key_catalog(self.request.user, project)
-        self.state = TableState.from_query(self.request.GET, self.catalog)
+        self.state = TableState.from_query(self.request.GET, self.catalog, self.fixed_columns())
         self.listing = model_list(user=self.request.user, params=self.state.filterset_data(), project=project)
         self.filterset = self.listing.filterset
         return MLModel.objects.none() if self.state.errors else self.listing.queryset
@@ -57,6 +60,13 @@ class ModelTableView(LoginRequiredMixin, ListView):
 
     def export_name(self) -> str:
         return "models"
+
+    def reset_url(self) -> str:
+        """The link back to the default view."""
+        return "?"
+
+    def fixed_columns(self) -> tuple[str, ...]:
+        return tuple(name for name in FIXED_COLUMNS if name != "project" or self.show_project)
 
     def get_paginate_by(self, queryset):
         return self.state.per_page
@@ -77,8 +87,11 @@ class ModelTableView(LoginRequiredMixin, ListView):
         context.update(
             state=state,
             filterset=self.filterset,
-            rows=rows(context["object_list"], state),
+            rows=row_lines(rows(context["object_list"], state), state),
             headers=self.headers(),
+            chooser=column_chooser(state),
+            name_header={"url": state.sort_url("name"), "direction": state.sort_direction("name")},
+            reset_url=self.reset_url(),
             sections=self.catalog.sections(),
             panel=state.panel(),
             chips=state.active_filters(),
@@ -110,37 +123,28 @@ class ModelTableView(LoginRequiredMixin, ListView):
         return errors
 
     def headers(self) -> list[dict]:
+        """The header cells after the name's, in the view's order; `phone` those shown again after
+        the keys on a phone (a fixed column placed before a key moves behind them there)."""
         state = self.state
-        fixed = [("name", "Name"), ("version", "Version")]
-        if self.show_project:
-            fixed.append(("project", "Project"))
-        fixed += [("user", "Uploader"), ("created", "Created"), ("tags", "Tags")]
-        headers = [
-            {
-                "name": name,
-                "label": label,
-                "sortable": name in FIXED_ORDERING,
-                "url": state.sort_url(name) if name in FIXED_ORDERING else "",
-                "direction": state.sort_direction(name),
-                "numeric": name == "version",
-            }
-            for name, label in fixed
-        ]
-        for name in state.columns:
-            section, key = split_key(name)
-            headers.append(
-                {
+        moved = moved_on_phones(state)
+        headers = []
+        for name in state.order:
+            if name in FIXED_COLUMNS:
+                header = {"name": name, "label": FIXED_COLUMNS[name], "numeric": name == "version"}
+            else:
+                section, key = split_key(name)
+                header = {
                     "name": name,
                     "label": key,
                     "section": SECTION_LABELS[section],
                     "section_short": SECTION_SHORT[section],
-                    "sortable": True,
-                    "url": state.sort_url(name),
-                    "direction": state.sort_direction(name),
                     "numeric": self.catalog.kind(name) == NUMBER,
                 }
-            )
-        return headers
+            sortable = name in FIXED_ORDERING or name not in FIXED_COLUMNS
+            header.update(sortable=sortable, url=state.sort_url(name) if sortable else "")
+            header.update(direction=state.sort_direction(name), place="col-wide" if name in moved else "")
+            headers.append(header)
+        return headers + [dict(header, place="col-phone") for header in headers if header["name"] in moved]
 
 
 class ModelListView(ModelTableView):
@@ -162,13 +166,40 @@ class ProjectDetailView(ModelTableView):
     def get(self, request, *args, **kwargs):
         projects = Project.objects.visible_to(request.user).select_related("workspace")
         self.project = get_object_or_404(projects, pk=kwargs["pk"])
-        return super().get(request, *args, **kwargs)
+        # A link without view parameters (the breadcrumb, the project list) brings back the user's
+        # last view, else the project's default; `?view=<slug or id>` opens a saved view and
+        # `?view=default` the project's default. Each is a redirect to the view's query string, so
+        # the address always holds the whole view, as the form's own submits do.
+        asked = request.GET.get("view")
+        if not request.GET or asked:
+            query = self.view_query_named(asked) if asked else remembered_query(request.user, self.project)
+            if query:
+                return redirect(f"{request.path}?{query}")
+        response = super().get(request, *args, **kwargs)
+        if "format" not in request.GET and response.status_code == 200:
+            saved_view_services.last_view_remember(
+                user=request.user, project=self.project, query=view_query(request.GET)
+            )
+        return response
+
+    def view_query_named(self, name: str) -> str:
+        """The query string of the saved view `name` (404 if none), or of the project's default."""
+        views = SavedView.objects.filter(project=self.project)
+        if name == DEFAULT_SLUG:
+            return views.filter(is_default=True).values_list("query", flat=True).first() or ""
+        query = views.named(name).values_list("query", flat=True).first()
+        if query is None:
+            raise Http404("No saved view of that name in this project.")
+        return query
 
     def get_scope_project(self):
         return self.project
 
     def export_name(self) -> str:
         return f"{self.project.name}-models"
+
+    def reset_url(self) -> str:
+        return f"?view={DEFAULT_SLUG}"  # a bare `?` would bring back the user's last view
 
     def get_uploaders(self):
         return User.objects.filter(memberships__workspace=self.project.workspace_id)
@@ -177,4 +208,18 @@ class ProjectDetailView(ModelTableView):
         context = super().get_context_data(**kwargs)
         context["project"] = self.project
         context["can_upload"] = rules.can_write_in_workspace(self.request.user, self.project.workspace_id)
+        user = self.request.user
+        edits_project = rules.can_edit_project(user, self.project)
+        saved = list(SavedView.objects.filter(project=self.project))
+        current = view_query(self.request.GET)
+        context["saved_views"] = [
+            {
+                "view": view,
+                "current": view.query == current,
+                "deletable": saved_view_services.can_delete(user, view, edits_project=edits_project),
+            }
+            for view in saved
+        ]
+        context["current_query"] = current
+        context["can_set_default_view"] = edits_project
         return context
