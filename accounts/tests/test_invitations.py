@@ -309,4 +309,3 @@ class TestWorkspacePage:
         assert client.post(reverse("accounts:invitation_revoke", args=[workspace.pk, invitation.pk])).status_code == 403
         invitation.refresh_from_db()
         assert invitation.status == "pending"
-

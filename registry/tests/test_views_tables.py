@@ -406,10 +406,10 @@ class TestQueryCounts:
         self.seed(project, bob, count)
         url = project_url(project, "col=metrics.accuracy&col=hp.lr&ordering=-metrics.accuracy&min.m.f1=1&per_page=100")
         signed_in.get(url)
-        # session, user, project, key counts, count, rows, tags, role, uploaders, tag names, whether
-        # the user uploads anywhere (the header's Upload), and the saved views: role for the
-        # project's default, the views, the last view kept (one upsert)
-        with django_assert_num_queries(14):
+        # session, user, project, key counts, count, rows, tags, role, uploaders, tag names, and the
+        # saved views: role for the project's default, the views, the last view kept (one upsert);
+        # the header's Upload reuses the page's role (a member here), so no query of its own
+        with django_assert_num_queries(13):
             response = signed_in.get(url)
         assert len(response.context["rows"]) == count - 1
 
@@ -427,7 +427,7 @@ class TestQueryCounts:
     def test_the_first_visit_reads_the_keys_once(self, signed_in, project, bob, django_assert_num_queries):
         self.seed(project, bob, 5)
         # No cache to fill: one aggregate of the key counts; and no last or default view to restore (2).
-        with django_assert_num_queries(16):
+        with django_assert_num_queries(15):
             signed_in.get(project_url(project))
 
 
