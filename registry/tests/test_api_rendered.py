@@ -37,6 +37,8 @@ KINDS = {
         "parameters": {"off": False, "nothing": None, "empty list": [], "empty object": {}},
     },
     "empty": {"hyperparameters": {}, "parameters": {}, "metrics": {}},
+    "provenance": {"git_remote_url": "ssh://git@host.example.com:2222/acme/r.git", "git_dirty": True},
+    "clean tree": {"git_remote_url": "https://github.com/acme/r.git", "git_dirty": False},
     "tagged": {"tags": ["zeta", "alpha", "Beta", "x" * 50]},
     "private": {"private": True, "tags": ["secret"]},
 }
