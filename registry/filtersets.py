@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from maisie_site.storable import validate_text
+from registry import keypaths
 from registry.models import MLModel, Project, Tag, Workspace
 from registry.search.expressions import JSONHasKey
 from registry.search.filters import OrderingFilter, QueryFilter
@@ -63,15 +64,27 @@ class ListFilter(django_filters.Filter):
 
 
 class KeysFilter(django_filters.Filter):
-    """Models whose JSON dictionary `field_name` has every one of the given keys."""
+    """Models whose JSON dictionary `field_name` has every one of the given keys.
+
+    A key is a path (`optimizer.lr`, registry/keypaths.py), as in the search language; a model
+    holding the top-level key exactly as written (`"optimizer.lr"` itself, from before keys were
+    paths) matches too, so the published client's `hyperparam=` finds what it always found.
+    """
 
     field_class = _ListField
 
     def filter(self, qs, value):
         # The search language's key test: Django's has_keys cannot reach a key holding a double
-        # quote on SQLite, and `hp.x exists` and `?hyperparam=x` should always agree.
+        # quote on SQLite, and `hp.optimizer.lr exists` and `?hyperparam=optimizer.lr` agree.
         for key in value or ():
-            qs = qs.filter(JSONHasKey(self.field_name, key))
+            try:
+                path = keypaths.split(key)
+            except keypaths.KeyPathError:
+                path = (key,)
+            condition = Q(JSONHasKey(self.field_name, path))
+            if path != (key,):
+                condition |= Q(JSONHasKey(self.field_name, key))
+            qs = qs.filter(condition)
         return qs
 
 

@@ -20,7 +20,7 @@ from registry.search.parser import parse_ordering, parse_query
 from registry.search.syntax import And, Comparison, Literal, Not, Or, OrderTerm
 
 _RANGE_LOOKUPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-_EXISTS_FIELDS = "JSON keys, tag, alias, dataset, branch and commit"
+_EXISTS_FIELDS = "JSON keys, tag, alias, dataset, branch, commit, git.remote and git.dirty"
 
 
 def compile_query(text: str) -> Q | None:
@@ -106,7 +106,7 @@ def _like_pattern(literal: Literal) -> str:
 
 def _json(comparison: Comparison, total: bool) -> Q:
     """`total`: the condition must be true or false, never NULL (it is about to be negated)."""
-    column, key, op = comparison.target.field.column, comparison.target.key, comparison.operator
+    column, key, op = comparison.target.field.column, comparison.target.path, comparison.operator
     if op == "exists":
         return Q(JSONHasKey(column, key))
     for literal in comparison.values:
@@ -212,6 +212,21 @@ def _datetime_value(literal: Literal) -> date | datetime:
     raise query_error(literal.offset, problem, found=f"'{literal.text}'")
 
 
+def _boolean(comparison: Comparison) -> Q:
+    """`git.dirty = true`; a model whose client did not say (NULL) is neither true nor false,
+    so `!= true` and `not (= true)` include it and `exists` leaves it out."""
+    field, op = comparison.target.field, comparison.operator
+    _require_operator(comparison, "= != in exists", f"{field.name} takes = != in and exists")
+    if op == "exists":
+        return Q(**{f"{field.column}__isnull": False})
+    _require_kinds(comparison, "boolean", "true or false")
+    if op == "in":
+        return _any_of(comparison, lambda literal: Q(**{field.column: literal.value}))
+    condition = Q(**{field.column: comparison.values[0].value})
+    # ~Q on a nullable column keeps the NULLs (Django adds "OR column IS NULL").
+    return condition if op == "=" else ~condition
+
+
 def _visibility(comparison: Comparison) -> Q:
     _require_operator(comparison, "= != in", "visibility takes = != and in")
     _require_kinds(comparison, "string", '"public" or "private"')
@@ -279,6 +294,7 @@ _COMPARISONS = {
     fields.RELATION: _relation,
     fields.TAG: _tag,
     fields.ALIAS: _alias,
+    fields.BOOLEAN: _boolean,
 }
 
 
@@ -293,7 +309,10 @@ def _order(term: OrderTerm) -> list:
     if field.kind == fields.JSON:
         # Numbers first, then strings, then booleans, each in the direction asked; models
         # without the key (or with null, a list or an object there) after them all.
-        values = [JSONValue(field.column, term.target.key, kind) for kind in (NUMBER, STRING, BOOLEAN)]
+        values = [JSONValue(field.column, term.target.path, kind) for kind in (NUMBER, STRING, BOOLEAN)]
         return [v.desc(nulls_last=True) if term.descending else v.asc(nulls_last=True) for v in values]
     column = F(field.name_column or field.column)
+    if field.kind == fields.BOOLEAN:
+        # git.dirty: models whose client did not say come last both ways, as keys do.
+        return [column.desc(nulls_last=True) if term.descending else column.asc(nulls_last=True)]
     return [column.desc() if term.descending else column.asc()]

@@ -1,4 +1,10 @@
-"""SQL for one top-level key of a JSON column, typed, on PostgreSQL (jsonb) and SQLite (JSON1).
+"""SQL for one key path of a JSON column, typed, on PostgreSQL (jsonb) and SQLite (JSON1).
+
+A key is a path (registry/keypaths.py): ("lr",) is a top-level key, ("optimizer", "lr") the
+"lr" inside the dictionary "optimizer". A step into a value that is not a dictionary (a list, a
+string) finds nothing, as keypaths.value_at does: `hp.layers.0` never reads a list's element.
+The SQL of a top-level key is the same as before paths existed, so the expression indexes that
+`manage.py search_indexes` made still match it; `pg_key` is the one place that writes it.
 
 Keys and values are always bound parameters; the only SQL text here comes from the fixed tables
 below and from Django's quoted column names (hence the S608 exemptions).
@@ -10,10 +16,11 @@ matches exactly the models it did not match, including those without the key.
 Django's own key transforms do not fit: on PostgreSQL `->` compares jsonb across types
 (a string sorts below every number), and on SQLite a key of digits becomes an array index and a
 key with a double quote cannot be written as a JSON path. SQLite's `json_each` compares the key
-as a plain string instead.
+as a plain string instead, one `json_each` a step.
 """
 
 import json
+from collections.abc import Sequence
 
 from django.db import NotSupportedError
 from django.db.models import BooleanField, F, FloatField, Func, TextField, Value
@@ -41,19 +48,78 @@ def json_kind(value) -> str:
     raise TypeError(f"not a JSON scalar: {value!r}")
 
 
-def pg_typed_value(column: str, params: tuple, key: str, kind: str) -> tuple[str, tuple]:
+Path = tuple[str, ...]
+
+
+def as_path(key: str | Sequence[str]) -> Path:
+    """A string is one top-level key, taken as it is (a stored key may hold a dot); a sequence is a path."""
+    path = (key,) if isinstance(key, str) else tuple(key)
+    if not path:
+        raise ValueError("a key path has at least one part")
+    return path
+
+
+def pg_key(column: str, params: tuple, key: str | Sequence[str]) -> tuple[str, tuple, str]:
+    """(`column -> p1 -> … -> pn-1`, its params, pn): the dictionary holding the path's last part.
+
+    Chained `->` with text operands, never `#>`: `#>` would read a list's element for a part of
+    digits, and a step into anything but an object is NULL here. For a top-level key the
+    container is the column itself, so the SQL is exactly the one the expression indexes hold.
+    """
+    path = as_path(key)
+    container = column + "".join(" -> %s" for _ in path[:-1])
+    return container, (*params, *path[:-1]), path[-1]
+
+
+def pg_typed_value(column: str, params: tuple, key: str | Sequence[str], kind: str) -> tuple[str, tuple]:
+    """The value at `key` (a top-level key, or a path as a tuple) if it is of JSON type `kind`, else NULL.
+
+    The one SQL of a typed key: the compiler's comparisons and sorts and search_indexes' indexes
+    all come from here, so the planner matches an index with the queries it is for.
+    """
+    container, container_params, last = pg_key(column, params, key)
     # The CASE guards the cast: PostgreSQL may evaluate the two sides of an AND in either
     # order, but never a THEN before its WHEN.
-    value = _PG_VALUE[kind].format(column)
-    sql = f"(CASE WHEN jsonb_typeof({column} -> %s) = '{_PG_TYPE[kind]}' THEN {value} END)"
-    return sql, (*params, key, *params, key)
+    value = _PG_VALUE[kind].format(container)
+    sql = f"(CASE WHEN jsonb_typeof({container} -> %s) = '{_PG_TYPE[kind]}' THEN {value} END)"
+    return sql, (*container_params, last, *container_params, last)
+
+
+def sqlite_key(column: str, params: tuple, key: str | Sequence[str]) -> tuple[str, str, tuple]:
+    """(FROM clause, WHERE clause, params) whose last `json_each`, named `e`, is the path's last part.
+
+    One `json_each` a step, each key compared as a string (a JSON path could not hold a double
+    quote); a step reads only an object, so a string holding JSON text is never parsed.
+    """
+    path = as_path(key)
+    sources, conditions, values = [], [], []
+    previous = column
+    for index, part in enumerate(path):
+        name = "e" if index == len(path) - 1 else f"e{index}"
+        sources.append(f"json_each({previous}) {name}")
+        conditions.append(f"{name}.key = %s")
+        values.append(part)
+        if name != "e":
+            conditions.append(f"{name}.type = 'object'")
+            previous = f"CASE WHEN {name}.type = 'object' THEN {name}.value ELSE '{{}}' END"
+    return ", ".join(sources), " AND ".join(conditions), (*params, *values)
+
+
+def _nested(path: Path, value) -> dict:
+    """{"optimizer": {"lr": value}} for ("optimizer", "lr"): a containment document."""
+    for part in reversed(path):
+        value = {part: value}
+    return value
 
 
 class _KeyExpression(Func):
-    """An expression over `column[key]`; subclasses write the SQL for each database."""
+    """An expression over the value at a key path of `column`; subclasses write the SQL for each database.
 
-    def __init__(self, column: str, key: str, **extra):
-        self.key = key
+    `key` is a top-level key as stored (a string) or a path (a tuple of parts).
+    """
+
+    def __init__(self, column: str, key: str | Sequence[str], **extra):
+        self.path = as_path(key)
         super().__init__(F(column), **extra)
 
     def _column(self, compiler, connection) -> tuple[str, tuple]:
@@ -67,19 +133,19 @@ class _KeyExpression(Func):
 class JSONValue(_KeyExpression):
     """The key's value if it is of JSON type `kind` (number, string, boolean), else NULL. For sorting."""
 
-    def __init__(self, column: str, key: str, kind: str):
+    def __init__(self, column: str, key: str | Sequence[str], kind: str):
         self.kind = kind
         super().__init__(column, key, output_field=_OUTPUT[kind]())
 
     def as_postgresql(self, compiler, connection, **extra_context):
         column, params = self._column(compiler, connection)
-        return pg_typed_value(column, params, self.key, self.kind)
+        return pg_typed_value(column, params, self.path, self.kind)
 
     def as_sqlite(self, compiler, connection, **extra_context):
         column, params = self._column(compiler, connection)
+        sources, where, params = sqlite_key(column, params, self.path)
         types = _SQLITE_TYPES[self.kind]
-        sql = f"(SELECT value FROM json_each({column}) WHERE key = %s AND type IN ({types}))"  # noqa: S608
-        return sql, (*params, self.key)
+        return f"(SELECT e.value FROM {sources} WHERE {where} AND e.type IN ({types}))", params  # noqa: S608
 
 
 class JSONHasKey(_KeyExpression):
@@ -89,11 +155,16 @@ class JSONHasKey(_KeyExpression):
 
     def as_postgresql(self, compiler, connection, **extra_context):
         column, params = self._column(compiler, connection)
-        return f"({column} ? %s)", (*params, self.key)
+        if len(self.path) == 1:
+            return f"({column} ? %s)", (*params, *self.path)
+        # `?` would also find a string inside a list; `->` finds keys of objects only.
+        container, params, last = pg_key(column, params, self.path)
+        return f"(({container} -> %s) IS NOT NULL)", (*params, last)
 
     def as_sqlite(self, compiler, connection, **extra_context):
         column, params = self._column(compiler, connection)
-        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE key = %s)", (*params, self.key)  # noqa: S608
+        sources, where, params = sqlite_key(column, params, self.path)
+        return f"EXISTS (SELECT 1 FROM {sources} WHERE {where})", params  # noqa: S608
 
 
 class JSONCompare(_KeyExpression):
@@ -107,7 +178,7 @@ class JSONCompare(_KeyExpression):
 
     output_field = BooleanField()
 
-    def __init__(self, column: str, key: str, operator: str, value, total: bool = True):
+    def __init__(self, column: str, key: str | Sequence[str], operator: str, value, total: bool = True):
         kind = json_kind(value)
         allowed = {NULL: {"="}, BOOLEAN: {"=", "!="}, NUMBER: set(_SQL_OPERATOR), STRING: {*_SQL_OPERATOR, "like"}}
         if operator not in allowed[kind]:
@@ -122,8 +193,8 @@ class JSONCompare(_KeyExpression):
         column, params = self._column(compiler, connection)
         if self.operator == "=":
             # Containment is typed by itself (64 contains 64.0, not "64") and uses the GIN index.
-            return f"({column} @> %s::jsonb)", (*params, json.dumps({self.key: self.value}))
-        value_sql, value_params = pg_typed_value(column, params, self.key, self.kind)
+            return f"({column} @> %s::jsonb)", (*params, json.dumps(_nested(self.path, self.value)))
+        value_sql, value_params = pg_typed_value(column, params, self.path, self.kind)
         if self.operator == "like":
             condition = f"{value_sql} ILIKE %s ESCAPE '\\'"
         else:
@@ -134,14 +205,15 @@ class JSONCompare(_KeyExpression):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         column, params = self._column(compiler, connection)
+        sources, where, params = sqlite_key(column, params, self.path)
         types = _SQLITE_TYPES[self.kind]
-        sql = f"EXISTS (SELECT 1 FROM json_each({column}) WHERE key = %s AND type IN ({types})"  # noqa: S608
+        sql = f"EXISTS (SELECT 1 FROM {sources} WHERE {where} AND e.type IN ({types})"  # noqa: S608
         if self.kind == NULL:
-            return sql + ")", (*params, self.key)
+            return sql + ")", params
         if self.operator == "like":
             # SQLite's LIKE ignores case (for ASCII letters) by default.
-            return sql + " AND value LIKE %s ESCAPE '\\')", (*params, self.key, self.value)
-        return sql + f" AND value {_SQL_OPERATOR[self.operator]} %s)", (*params, self.key, self.value)
+            return sql + " AND e.value LIKE %s ESCAPE '\\')", (*params, self.value)
+        return sql + f" AND e.value {_SQL_OPERATOR[self.operator]} %s)", (*params, self.value)
 
 
 class ILike(Func):

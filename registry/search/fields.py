@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from registry.search.errors import query_error
 
 # What kind of value a field holds decides its operators (see compiler.py).
-JSON, TEXT, INTEGER, DATETIME, VISIBILITY, RELATION, TAG, ALIAS = (
+JSON, TEXT, INTEGER, DATETIME, VISIBILITY, RELATION, TAG, ALIAS, BOOLEAN = (
     "json",
     "text",
     "integer",
@@ -18,6 +18,7 @@ JSON, TEXT, INTEGER, DATETIME, VISIBILITY, RELATION, TAG, ALIAS = (
     "relation",
     "tag",
     "alias",
+    "boolean",
 )
 
 
@@ -45,12 +46,18 @@ FIELDS = (
     Field("workspace", RELATION, "project__workspace_id", name_column="project__workspace__name"),
     Field("registered_model", RELATION, "registered_model_id", name_column="registered_model__name"),
     Field("dataset", TEXT, "dataset_name", optional=True),
-    Field("branch", TEXT, "git_branch", optional=True),
-    Field("commit", TEXT, "git_commit", optional=True),
+    Field("branch", TEXT, "git_branch", optional=True, aliases=("git.branch",)),
+    Field("commit", TEXT, "git_commit", optional=True, aliases=("git.commit",)),
+    Field("git.remote", TEXT, "git_remote_url", optional=True),
+    Field("git.dirty", BOOLEAN, "git_dirty", optional=True),  # null: the client did not say
     Field("visibility", VISIBILITY, "private"),
     Field("created", DATETIME, "created"),
     Field("size", INTEGER, "file_size"),
 )
+
+# The first words of the fields whose names hold a dot (`git.remote`): after one of these, the
+# word after the dot names the field, where after `hp.` it would be a JSON key.
+NAMESPACES = frozenset(name.partition(".")[0] for f in FIELDS for name in (f.name, *f.aliases) if "." in name)
 
 # The models' JSON dictionaries, in this order everywhere they are listed or counted.
 JSON_SECTIONS = tuple(field.name for field in FIELDS if field.kind == JSON)

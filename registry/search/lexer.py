@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from maisie_site.storable import unstorable_at
-from registry.search.errors import query_error
+from registry.search.errors import QueryError, query_error
 
 MAX_QUERY_LENGTH = 2000  # characters; enough for ~100 conditions, and bounds the work of a bad one
 
@@ -28,7 +28,12 @@ WORD, KEY, STRING, NUMBER, DATE, OP, LPAREN, RPAREN, COMMA, DOT, MINUS, EOF = (
 
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d]\w*")
-_BARE_KEY = re.compile(r"\w+")
+# A bare part of a key path: letters, digits and _, then also / and - (`val/acc`, `train-loss`).
+# The language has no arithmetic, so a - inside a key is never a minus; a part that starts with
+# - or / (or holds any other character) is written in backquotes. See docs/search.md.
+BARE_KEY = re.compile(r"\w[\w/-]*")
+# Where a key that needs backquotes ends, for the message that shows it backquoted.
+_KEY_RUN = re.compile(r"[^\s.=!<>(),`\"']+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?(?![\w.:+-])")
 # A leading digit is required so that `hp.5` reads as the key "5", never as the number .5.
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -70,9 +75,56 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(EOF, None, position, ""))
             return tokens
         after_dot = bool(tokens) and tokens[-1].kind == DOT
-        token = _next_token(text, position, after_dot)
+        try:
+            token = _next_token(text, position, after_dot)
+        except QueryError as error:
+            raise _with_backquoted_key(error, text, tokens, position) from None
         tokens.append(token)
         position += len(token.text)
+
+
+def spell_key(parts: tuple[str, ...]) -> str:
+    """A key path as the query language reads it: bare parts where they may be, else backquoted.
+
+    The inverse of what the lexer and parser read after `hp.`; keypaths.join is the catalogue's
+    spelling, which the language reads too except for parts that need backquotes only here
+    (a space, a colon, a leading -).
+    """
+    return ".".join(
+        part if BARE_KEY.fullmatch(part) else "`" + part.replace("\\", "\\\\").replace("`", "\\`") + "`"
+        for part in parts
+    )
+
+
+def key_run(text: str, start: int) -> str:
+    """The characters from `start` that someone meant as one part of a key (up to a space,
+    an operator, a dot or a parenthesis), for showing it backquoted."""
+    run = _KEY_RUN.match(text, start)
+    return run.group() if run else ""
+
+
+def _with_backquoted_key(error: QueryError, text: str, tokens: list[Token], position: int) -> QueryError:
+    """The error of a character a bare key cannot hold, showing the key written in backquotes."""
+    if not error.message.startswith("Unexpected character") or not tokens:
+        return error
+    last = tokens[-1]
+    if last.kind == KEY and last.offset + len(last.text) == position and not last.text.startswith("`"):
+        start = last.offset  # `m.f1@5`: the part began as a bare key
+    elif last.kind == DOT:
+        start = position  # `m.@home`
+    else:
+        return error
+    chain = len(tokens) - 1 if last.kind == DOT else len(tokens) - 2
+    while chain >= 2 and tokens[chain - 1].kind == KEY and tokens[chain - 2].kind == DOT:
+        chain -= 2
+    if chain < 1 or tokens[chain - 1].kind != WORD:
+        return error
+    written = text[tokens[chain - 1].offset : start] + spell_key((key_run(text, start),))
+    return query_error(
+        position,
+        f"Unexpected character '{text[position]}' in a key",
+        hint=f"write it as {written}",
+    )
 
 
 def _next_token(text: str, position: int, after_dot: bool) -> Token:
@@ -80,7 +132,7 @@ def _next_token(text: str, position: int, after_dot: bool) -> Token:
     if char == "`":
         value, end = _quoted(text, position)
         return Token(KEY, value, position, text[position:end])
-    if after_dot and (match := _BARE_KEY.match(text, position)):
+    if after_dot and (match := BARE_KEY.match(text, position)):
         return Token(KEY, match.group(), position, match.group())
     if char in "\"'":
         value, end = _quoted(text, position)
@@ -109,6 +161,11 @@ def _quoted(text: str, start: int) -> tuple[str, int]:
     position = start + 1
     while position < len(text):
         char = text[position]
+        if char == quote and quote == "`" and text[position + 1 : position + 2] == "`":
+            # A doubled backquote is one, as in the catalogue's spelling (registry/keypaths.py).
+            parts.append("`")
+            position += 2
+            continue
         if char == quote:
             return "".join(parts), position + 1
         if char != "\\":

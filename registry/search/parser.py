@@ -6,15 +6,17 @@ and_expr   := not_expr ("and" not_expr)*
 not_expr   := "not" not_expr | "(" or_expr ")" | condition
 condition  := field ( OPERATOR value | "not"? "in" "(" value ("," value)* ")"
                     | "not"? "like" STRING | "not"? "exists" )
-field      := WORD ("." (WORD | `backquoted key`))?
+field      := WORD ("." part ("." part)*)?     json fields (hp.optimizer.lr) and git.* take parts
+part       := bare key (val/acc, train-loss) | `backquoted key`
 value      := NUMBER | STRING | DATE | "true" | "false" | "null"
 
 ordering   := ("-"? field ("," "-"? field)*)? END
 """
 
+from registry.keypaths import MAX_DEPTH as MAX_KEY_PARTS
 from registry.search import lexer
 from registry.search.errors import query_error
-from registry.search.fields import JSON, field_named
+from registry.search.fields import JSON, NAMESPACES, field_named
 from registry.search.lexer import Token
 from registry.search.syntax import And, Comparison, FieldRef, Literal, Not, Or, OrderTerm
 
@@ -54,6 +56,7 @@ def parse_ordering(text: str) -> list[OrderTerm]:
 
 class _Parser:
     def __init__(self, text: str):
+        self.text = text
         self.tokens = lexer.tokenize(text)
         self.index = 0
         self.depth = 0
@@ -130,7 +133,12 @@ class _Parser:
             token = self.peek()
         if not (token.kind == lexer.WORD and token.value.lower() in _OPERATOR_WORDS):
             problem = "Expected in, like or exists after 'not'" if negated else _EXPECTED_OPERATOR
-            raise query_error(token.offset, problem, found=token.describe())
+            hint = None
+            if target.path and not negated and token.kind in (lexer.WORD, lexer.NUMBER):
+                # `m.val acc > 1`: a key with a space, which only backquotes can hold.
+                spaced = (*target.path[:-1], f"{target.path[-1]} {lexer.key_run(self.text, token.offset)}")
+                hint = f"write a key with a space as {target.text.partition('.')[0]}.{lexer.spell_key(spaced)}"
+            raise query_error(token.offset, problem, found=token.describe(), hint=hint)
         operator = self.advance().value.lower()
         if operator == "in":
             comparison = Comparison(target, "in", self.value_list(), token.offset)
@@ -157,17 +165,35 @@ class _Parser:
         if token.kind != lexer.WORD:
             raise query_error(token.offset, _EXPECTED_FIELD, found=token.describe())
         self.advance()
+        if token.value.lower() in NAMESPACES:
+            # `git.remote`: a field whose name holds a dot, never a key of a JSON field.
+            self.expect(lexer.DOT, f"Expected '.' and a field after '{token.value}'")
+            part = self.expect(lexer.KEY, f"Expected a field after '{token.value}.'")
+            field = field_named(f"{token.value}.{part.value}", token.offset)
+            return FieldRef(field, None, token.offset, f"{token.text}.{part.text}")
         field = field_named(token.value, token.offset)
         if field.kind != JSON:
             if self.peek().kind == lexer.DOT:
                 raise query_error(self.peek().offset, f"'{token.value}' has no keys; only hp., params. and m. do")
             return FieldRef(field, None, token.offset, token.text)
         self.expect(lexer.DOT, f"Expected '.' and a key after '{token.value}'")
-        key = self.expect(
-            lexer.KEY,
-            f"Expected a key after '{token.value}.'",
-        )
-        return FieldRef(field, key.value, token.offset, f"{token.text}.{key.text}")
+        parts = [self.key_part(f"{token.text}.")]
+        while self.peek().kind == lexer.DOT:
+            dot = self.advance()
+            if len(parts) == MAX_KEY_PARTS:
+                raise query_error(dot.offset, f"A key path has at most {MAX_KEY_PARTS} parts, more given")
+            parts.append(self.key_part(f"{token.text}.{'.'.join(p.text for p in parts)}."))
+        written = ".".join(part.text for part in parts)
+        return FieldRef(field, tuple(part.value for part in parts), token.offset, f"{token.text}.{written}")
+
+    def key_part(self, before: str) -> Token:
+        token = self.peek()
+        if token.kind == lexer.KEY:
+            return self.advance()
+        # `m.-x`: a part that cannot start bare; show it backquoted.
+        run = lexer.key_run(self.text, token.offset)
+        hint = f"write it as {before}{lexer.spell_key((run,))}" if run else None
+        raise query_error(token.offset, f"Expected a key after '{before}'", found=token.describe(), hint=hint)
 
     def order_term(self) -> OrderTerm:
         descending = self.peek().kind == lexer.MINUS

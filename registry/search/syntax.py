@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from registry import keypaths
 from registry.search.fields import Field
 
 Scalar = int | float | str | bool | None | date | datetime
@@ -11,9 +12,14 @@ Scalar = int | float | str | bool | None | date | datetime
 @dataclass(frozen=True)
 class FieldRef:
     field: Field
-    key: str | None  # the JSON key, for hyperparameters, parameters and metrics
+    path: tuple[str, ...] | None  # the JSON key path, for hyperparameters, parameters and metrics
     offset: int
     text: str  # as written, for messages
+
+    @property
+    def key(self) -> str | None:
+        """The path as the key catalogue names it (`optimizer.lr`, `` `a.b` ``)."""
+        return None if self.path is None else keypaths.join(self.path)
 
 
 @dataclass(frozen=True)

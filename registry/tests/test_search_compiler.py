@@ -5,7 +5,7 @@ import pytest
 from registry.search.compiler import compile_ordering, compile_query
 from registry.search.errors import QueryError
 
-EXISTS = "exists applies to JSON keys, tag, alias, dataset, branch and commit"
+EXISTS = "exists applies to JSON keys, tag, alias, dataset, branch, commit, git.remote and git.dirty"
 WHOLE = "whole-number fields take = != < <= > >= and in"
 CREATED = "created takes = != < <= > >= and in"
 ONLY_CREATED = "Dates compare only with created"

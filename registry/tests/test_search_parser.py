@@ -169,7 +169,7 @@ def test_keys_keep_their_case():
     ],
 )
 def test_keys_are_bare_words_or_backquoted(text, key):
-    assert condition(text).target.key == key
+    assert condition(text).target.path == (key,)
 
 
 # ----------------------------------------------------------------------------- values
@@ -251,7 +251,8 @@ FIELD = "Expected a field (such as name, hp.lr or metrics.accuracy)"
 END = "found the end of the text"
 FIELDS = (
     "hyperparameters (hp), parameters (params), metrics (m), id, name, version, tag, alias, user, project, "
-    "workspace, registered_model, dataset, branch, commit, visibility, created, size"
+    "workspace, registered_model, dataset, branch (git.branch), commit (git.commit), git.remote, git.dirty, "
+    "visibility, created, size"
 )
 
 
