@@ -8,7 +8,9 @@ Both systems get the same workload (`manage.py seed_models`: 2 workspaces x 5 pr
 hyperparameters, 5 parameters, 5 metrics and 2 tags per model) in PostgreSQL databases of their
 own on loopback (`maisie_bench_<N>`, `mlflow_bench_<N>`), built on the first run and reused
 after, by default each on a PostgreSQL server of its own (--servers; see private_servers).
-The five questions of issue 3 are asked one after the other, alternating between the two
+The five questions of issue 3, then the paths of issue 21 (6-13: a deep page, sorts across
+projects by a number and by a text key, keys no model has, `exists`, an authenticated no-op),
+are asked one after the other, alternating between the two
 servers so that background load falls on both alike; each reports p50/p95 over --requests
 timed requests (after --warmup), bounded by --seconds per question and system.
 
@@ -23,11 +25,13 @@ kinds is read back through `runs/get` and checked against the workload.
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import io
 import json
 import os
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -60,6 +64,7 @@ P95_TARGET_MS = 50
 RATIO_TARGET = 10
 RATIO_QUESTIONS = (1, 2, 5)
 DATA_DIR = REPO / "var" / "bench-search"
+SQLITE: Path | None = None  # --sqlite: Maisie on this SQLite file instead of PostgreSQL
 
 
 # --- Questions -----------------------------------------------------------------------------
@@ -154,7 +159,70 @@ QUESTIONS = [
         "'1e-05' > '0.001'); timed: the f1 range and loss order in MLflow, lr filtered in the client, "
         "paging until 50 rows",
     ),
+    # The paths a user also takes (issue 21): each must be as fast as the five above.
+    Question(
+        6,
+        "deep page: page 1,000 of 50, newest first (offset 49,950)",
+        lambda c: ("GET", _api({"page": DEEP_PAGE})),
+        lambda c: (
+            lambda: mlflow_search(
+                c,
+                list(c.experiments.values()),
+                "",
+                ["attributes.start_time DESC"],
+                page_token=mlflow_page_token((DEEP_PAGE - 1) * 50),
+            )
+        ),
+    ),
+    Question(
+        7,
+        "all projects: best accuracy first, 50 rows",
+        lambda c: ("GET", _api({"ordering": "-m.accuracy"})),
+        lambda c: lambda: mlflow_search(c, list(c.experiments.values()), "", ["metrics.accuracy DESC"]),
+    ),
+    Question(
+        8,
+        "all projects: by a text key (optimizer), 50 rows",
+        lambda c: ("GET", _api({"ordering": "hp.optimizer"})),
+        lambda c: lambda: mlflow_search(c, list(c.experiments.values()), "", ["params.optimizer ASC"]),
+    ),
+    Question(
+        9,
+        "all projects: a key no model has, `hp.rare_key exists`",
+        lambda c: ("GET", _api({"q": "hp.rare_key exists"})),
+        None,
+        "MLflow's filter cannot ask whether a param exists",
+    ),
+    Question(
+        10,
+        "all projects: a range on a key no model has, `hp.rare_key > 0`",
+        lambda c: ("GET", _api({"q": "hp.rare_key > 0"})),
+        None,
+        "MLflow compares params as text, with = != and LIKE only",
+    ),
+    Question(
+        11,
+        "all projects: a metric no model has, `m.nokey > 0`",
+        lambda c: ("GET", _api({"q": "m.nokey > 0"})),
+        lambda c: lambda: mlflow_search(c, list(c.experiments.values()), "metrics.nokey > 0", []),
+    ),
+    Question(
+        12,
+        "all projects: a key most models have, `hp.momentum exists`, newest first",
+        lambda c: ("GET", _api({"q": "hp.momentum exists"})),
+        None,
+        "MLflow's filter cannot ask whether a param exists",
+    ),
+    Question(
+        13,
+        "authenticated no-op: the tag list, 1 row",
+        lambda c: ("GET", "/api/v1/tags/?per_page=1"),
+        None,
+        "MLflow has no authenticated endpoint to compare",
+    ),
 ]
+DEEP_PAGE = 1000
+FIRST_PAGE, DEEP = 3, 6  # the questions whose ratio says whether a page's cost depends on its depth
 
 
 # --- HTTP ------------------------------------------------------------------------------------
@@ -179,9 +247,18 @@ def mlflow_call(port: int, method: str, path: str, body: dict | None = None) -> 
     return json.loads(answer)
 
 
-def mlflow_search(c: Context, experiments: list[str], filter_string: str, order_by: list[str], max_results=50):
+def mlflow_search(
+    c: Context, experiments: list[str], filter_string: str, order_by: list[str], max_results=50, page_token=None
+):
     body = {"experiment_ids": experiments, "filter": filter_string, "order_by": order_by, "max_results": max_results}
+    if page_token:
+        body["page_token"] = page_token
     return mlflow_call(c.mlflow_port, "POST", "/api/2.0/mlflow/runs/search", body)
+
+
+def mlflow_page_token(offset: int) -> str:
+    """MLflow's page token is its offset, base64 JSON (mlflow.utils.search_utils.create_page_token)."""
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
 def mlflow_q5_workaround(c: Context) -> list:
@@ -216,7 +293,7 @@ def maisie_env(database: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAISIE_", "DJANGO_"))}
     env.update(
         {
-            "DATABASE_URL": pg_url(database, "postgres"),
+            "DATABASE_URL": f"sqlite:///{SQLITE}" if SQLITE else pg_url(database, "postgres"),
             "MAISIE_DATA_DIR": str(DATA_DIR / database),
             "DJANGO_SETTINGS_MODULE": "maisie_site.settings",
             "DJANGO_DEBUG": "false",
@@ -272,7 +349,40 @@ def count_rows(database: str, sql: str) -> int:
         conn.close()
 
 
+def prepare_sqlite(models: int, database: str, fresh: bool) -> None:
+    """--sqlite: the same workload in a SQLite file (the embedded default), built once, then
+    brought to this checkout's migrations and indexes and analyzed on every run."""
+    env = maisie_env(database)
+    seeded = not fresh and SQLITE.exists() and sqlite_rows("SELECT count(*) FROM registry_mlmodel") == models
+    commands = [["migrate", "--noinput", "-v0"], ["search_indexes"]]
+    if seeded:
+        print(f"maisie: reusing {SQLITE} ({models} models), brought to this checkout's schema and indexes")
+    else:
+        print(f"maisie: building {SQLITE} with {models} models (minutes)...", flush=True)
+        SQLITE.unlink(missing_ok=True)
+        commands.insert(1, ["seed_models", "--models", str(models), "--password", PASSWORD, "--batch", "5000"])
+    for command in commands:
+        started = time.monotonic()
+        run_quietly = {"cwd": REPO, "env": env, "check": True, "stdout": subprocess.DEVNULL}
+        subprocess.run([sys.executable, "manage.py", *command], **run_quietly)
+        print(f"  manage.py {command[0]}: {time.monotonic() - started:.0f} s", flush=True)
+    sqlite_rows("ANALYZE")
+
+
+def sqlite_rows(sql: str):
+    connection = sqlite3.connect(SQLITE)
+    try:
+        row = connection.execute(sql).fetchone()
+        connection.commit()
+        return row[0] if row else None
+    finally:
+        connection.close()
+
+
 def prepare_maisie(models: int, database: str, fresh: bool) -> None:
+    if SQLITE:
+        prepare_sqlite(models, database, fresh)
+        return
     seeded = not fresh and database_exists(database)
     if seeded and count_rows(database, "SELECT count(*) FROM registry_mlmodel") == models:
         print(f"maisie: reusing {database} ({models} models), brought to this checkout's schema and indexes")
@@ -381,6 +491,13 @@ def maisie_token(port: int) -> str:
 
 
 def maisie_ids(database: str) -> tuple[int, int]:
+    if SQLITE:
+        project = sqlite_rows("SELECT id FROM registry_project WHERE name = 'project-1'")
+        model = sqlite_rows(
+            "SELECT id FROM registry_mlmodel WHERE NOT private ORDER BY id "
+            "LIMIT 1 OFFSET (SELECT count(*) / 2 FROM registry_mlmodel)"
+        )
+        return project, model
     conn = pg_connect(database)
     with conn.cursor() as cursor:
         cursor.execute("SELECT id FROM registry_project WHERE name = 'project-1'")
@@ -627,6 +744,12 @@ def check_maisie_answer(question: int, body: dict) -> int:
         assert "hyperparameters" in body["data"], body
         return 1
     rows = body["data"]
+    if question in (9, 10, 11):  # a key no model has
+        assert rows == [] and body["pagination"]["total_items"] == 0, body
+        return 0
+    if question == 13:
+        assert len(rows) == 1, body
+        return body["pagination"]["total_items"]
     assert len(rows) == 50, f"question {question}: {len(rows)} rows"
     if question == 1:
         accuracy = [r["metrics"]["accuracy"] for r in rows]
@@ -638,6 +761,14 @@ def check_maisie_answer(question: int, body: dict) -> int:
         loss = [r["metrics"]["loss"] for r in rows]
         assert loss == sorted(loss)
         assert all(0.5 <= r["metrics"]["f1"] <= 0.6 and r["hyperparameters"]["lr"] < 0.001 for r in rows)
+    if question == 7:
+        accuracy = [r["metrics"]["accuracy"] for r in rows]
+        assert accuracy == sorted(accuracy, reverse=True)
+    if question == 8:
+        optimizers = [r["hyperparameters"]["optimizer"] for r in rows]
+        assert optimizers == sorted(optimizers)
+    if question == 12:
+        assert all("momentum" in r["hyperparameters"] for r in rows)
     return body["pagination"]["total_items"]
 
 
@@ -690,6 +821,8 @@ def report(args, questions, results, totals) -> bool:
         "one": f"both systems on one PostgreSQL server, shared_buffers {args.shared_buffers}",
         "machine": "both systems on the machine's PostgreSQL server",
     }[args.servers]
+    if SQLITE:
+        where = f"Maisie on SQLite ({SQLITE.name})" + ("" if args.skip_mlflow else f", MLflow: {where}")
     print()
     print(
         f"Search latency, {args.models:,} models, {where}, on loopback (max_parallel_workers_per_gather = "
@@ -723,6 +856,9 @@ def report(args, questions, results, totals) -> bool:
     print()
     for note in notes:
         print(f"* MLflow, question {note}.")
+    if FIRST_PAGE in results and DEEP in results:
+        first, deep = (statistics.median(results[n]["maisie"]) for n in (FIRST_PAGE, DEEP))
+        print(f"Page {DEEP_PAGE:,} / page 1 (questions {DEEP} / {FIRST_PAGE}), Maisie p50: {deep / first:.2f}x")
     counts = {n: len(t["maisie"]) for n, t in results.items()}
     loads = {n: round(t["load"], 1) for n, t in results.items()}
     print(f"requests timed per question (Maisie): {counts}; load average after each question: {loads}")
@@ -743,7 +879,7 @@ def wait_for_quiet(seconds: float, threshold: float = 1.0) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=100_000)
-    parser.add_argument("--questions", default="1,2,3,4,5")
+    parser.add_argument("--questions", default=",".join(str(q.number) for q in QUESTIONS))
     parser.add_argument("--requests", type=int, default=200, help="timed requests per question and system")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--block", type=int, default=1, help="requests to one system before switching to the other (1)")
@@ -769,7 +905,12 @@ def main() -> int:
         default=DEFAULT_SHARED_BUFFERS,
         help="shared_buffers of the bench's own servers (default: PostgreSQL's, 128MB)",
     )
+    parser.add_argument(
+        "--sqlite", type=Path, help="run Maisie on this SQLite file (built on first use) instead of PostgreSQL"
+    )
     args = parser.parse_args()
+    global SQLITE
+    SQLITE = args.sqlite.resolve() if args.sqlite else None
     if args.servers == "machine" and args.shared_buffers != DEFAULT_SHARED_BUFFERS:
         parser.error("--shared-buffers sets the bench's own servers; the machine's keeps its own setting")
     if args.mlflow_rest_runs < 1:
@@ -829,7 +970,8 @@ def private_servers(args) -> list[PrivatePostgres]:
 def run(args, questions: list[Question]) -> int:
     maisie_db, mlflow_db = database_names(args.models)
     prepare_maisie(args.models, maisie_db, args.fresh)
-    configure_database(maisie_db, args.pg_parallel)
+    if not SQLITE:
+        configure_database(maisie_db, args.pg_parallel)
     servers: list[Server] = []
     try:
         maisie = start_maisie(maisie_db, args.workers, servers)
@@ -862,7 +1004,9 @@ def run(args, questions: list[Question]) -> int:
         totals = {q.number: check_maisie_answer(q.number, json.loads(maisie_call(q)())) for q in questions}
         mlflow_calls = {} if args.skip_mlflow else {q.number: q.mlflow(context) for q in questions if q.mlflow}
         wait_for_quiet(args.wait_quiet)
-        if args.servers == "own":
+        if SQLITE:
+            print(f"Maisie on SQLite: {SQLITE}", flush=True)
+        elif args.servers == "own":
             print(f"PostgreSQL server (Maisie's own): {server_memory_settings(maisie_db)}", flush=True)
             if not args.skip_mlflow:
                 print(f"PostgreSQL server (MLflow's own): {server_memory_settings(mlflow_db)}", flush=True)

@@ -132,9 +132,16 @@ def total_models() -> int:
         return int(cursor.fetchone()[0])
 
 
-def existing() -> dict[str, bool]:
+def existing(descending: bool | None = None) -> dict[str, bool]:
     """Name -> valid, for every search index on the models table (a failed concurrent build
-    leaves an invalid one on PostgreSQL)."""
+    leaves an invalid one on PostgreSQL); with `descending`, only the `_desc` ones or the others."""
+    found = _existing()
+    if descending is None:
+        return found
+    return {name: valid for name, valid in found.items() if name.endswith(DESCENDING) == descending}
+
+
+def _existing() -> dict[str, bool]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(

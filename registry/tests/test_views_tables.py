@@ -5,6 +5,7 @@ Alice owns the workspace, Bob is a member, Carol a viewer, Eve an outsider (see 
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -464,13 +465,14 @@ class TestSortIndexes:
     @pytest.mark.django_db(transaction=True)
     def test_highest_first_reads_the_descending_index(self, signed_in, project, indexed):
         url = project_url(project, "ordering=-metrics.accuracy")
-        assert f"Index Scan using {indexed.descending_name} on" in self.plan(signed_in, url)
+        # the project's index, or the one across projects (indexes.py), whichever the planner prices lower
+        assert re.search(rf"Index Scan using {indexed.name}(_all)?_desc on", self.plan(signed_in, url))
         assert names(signed_in.get(url)) == ["m3 v1", "m2 v1", "m1 v1", "m0 v1"]
 
     @pytest.mark.django_db(transaction=True)
     def test_lowest_first_reads_the_ascending_index(self, signed_in, project, indexed):
         url = project_url(project, "ordering=metrics.accuracy&min.m.accuracy=0.1")
-        assert f"Index Scan using {indexed.name} on" in self.plan(signed_in, url)
+        assert re.search(rf"Index Scan using {indexed.name}(_all)? on", self.plan(signed_in, url))
         assert names(signed_in.get(url)) == ["m1 v1", "m2 v1", "m3 v1"]
 
 
