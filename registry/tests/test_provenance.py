@@ -229,3 +229,27 @@ class TestTheUploadForm:
 
         assert response.status_code == 400
         assert "file" in response.context["form"].errors
+
+
+class TestTheEditForm:
+    def test_it_shows_and_changes_the_git_fields_without_credentials(self, client, project, bob):
+        model = upload(bob, project, name="resnet", git_remote_url="https://github.com/acme/r.git", git_dirty=True)
+        client.force_login(bob)
+
+        page = client.get(f"/models/{model.pk}/edit/").content.decode()
+        assert 'value="https://github.com/acme/r.git"' in page
+        assert '<option value="true" selected>' in page
+
+        response = client.post(
+            f"/models/{model.pk}/edit/",
+            {
+                "project": project.pk,
+                "name": "resnet",
+                "git_remote_url": "https://bot:tok@gitlab.example.com/acme/r.git",
+                "git_dirty": "false",
+            },
+        )
+
+        assert response.status_code == 302
+        model.refresh_from_db()
+        assert (model.git_remote_url, model.git_dirty) == ("https://gitlab.example.com/acme/r.git", False)
