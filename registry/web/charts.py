@@ -69,9 +69,9 @@ def chart_data(listing, state: TableState, params) -> dict:
     choices = chart_choices(params, state)
     names = choices["keys"]
     parsed = [chart_key(name) for name in names]
-    # The newest first: a sample that does not depend on how the table happens to be sorted, read
-    # in the order of the (project, created, id) and (created, id) indexes the table's default
-    # sort uses, so the LIMIT stops the scan (bench/charts.py: by id, every visible row was sorted).
+    # The newest first: a sample that does not depend on how the table happens to be sorted, in
+    # the order of the (created, id) indexes that serve the table's default sort, so the LIMIT
+    # ends an index scan.
     queryset = listing.queryset.order_by("-created", "-pk")
     found = list(
         queryset.values_list("id", "name", "version", *(_expression(s, p) for s, p in parsed))[: CHART_CAP + 1]
