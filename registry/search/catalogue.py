@@ -19,23 +19,27 @@ what the caller sees, and a group whose key is held only by someone else's priva
 answered by the scan, which hides them. A model holding the key is always in a catalogued group,
 so the condition never hides a model that matches.
 
-Keys longer than keystats.MAX_KEY_LENGTH are not catalogued, and nested paths are catalogued
-under keypaths' own spelling: for those the condition is left out (plain scan).
+The catalogue names the leaves of the nested dictionaries by their paths (`optimizer.lr`, as
+keypaths.join writes them), so a path is held by a model whose group has a row for the path
+itself (a value) or for a path below it (`optimizer` holding a dictionary). Leaves whose path is
+longer than keystats.MAX_KEY_LENGTH are not counted: a comparison on such a path is left to the
+scan, and `exists` on a dictionary all of whose leaves have such paths (no shorter one) is the
+one case the condition would miss; no key people use comes near 500 characters.
 """
 
 from collections.abc import Sequence
 
 from django.db.models import BooleanField, F, Func, Q
 
+from registry import keypaths
 from registry.keystats import MAX_KEY_LENGTH
 from registry.models import ProjectKeyCount
 
 
 def catalogued_key(path: Sequence[str]) -> str | None:
-    """The catalogue's `key` for a path, or None when the catalogue cannot be trusted for it."""
-    if len(path) != 1 or len(path[0]) > MAX_KEY_LENGTH:
-        return None
-    return path[0]
+    """The catalogue's `key` for a path, or None when the catalogue does not count it."""
+    key = keypaths.join(tuple(path))
+    return None if len(key) > MAX_KEY_LENGTH else key
 
 
 class KeyCatalogued(Func):
@@ -49,7 +53,8 @@ class KeyCatalogued(Func):
 
     def as_postgresql(self, compiler, connection, **extra_context):
         table = connection.ops.quote_name(ProjectKeyCount._meta.db_table)
-        return f'EXISTS (SELECT 1 FROM {table} WHERE "section" = %s AND "key" = %s)', (self.section, self.key)  # noqa: S608
+        rows = f'SELECT 1 FROM {table} WHERE "section" = %s AND ("key" = %s OR starts_with("key", %s))'  # noqa: S608
+        return f"EXISTS ({rows})", (self.section, self.key, self.key + ".")
 
     def as_sqlite(self, compiler, connection, **extra_context):
         table = connection.ops.quote_name(ProjectKeyCount._meta.db_table)
@@ -59,8 +64,12 @@ class KeyCatalogued(Func):
             sql, column_params = compiler.compile(expression)
             columns.append(sql)
             params.extend(column_params)
-        groups = f'SELECT "project_id", "private", "uploader_id" FROM {table} WHERE "section" = %s AND "key" = %s'  # noqa: S608
-        return f"(({', '.join(columns)}) IN ({groups}))", (*params, self.section, self.key)
+        groups = (
+            f'SELECT "project_id", "private", "uploader_id" FROM {table} '  # noqa: S608
+            'WHERE "section" = %s AND ("key" = %s OR substr("key", 1, %s) = %s)'
+        )
+        below = self.key + "."
+        return f"(({', '.join(columns)}) IN ({groups}))", (*params, self.section, self.key, len(below), below)
 
 
 def narrow(condition, section: str, path: Sequence[str]):

@@ -23,9 +23,15 @@ QUERIES = [
     "m.secret != null",
     'hp.opt = "adam" or m.secret exists',
     'hp.opt like "ad%" and not m.nokey exists',
-    "hp.opt in (\"adam\", \"sgd\")",
+    'hp.opt in ("adam", "sgd")',
     "m.shared exists",
     "m.gone exists",
+    "hp.optimizer exists",
+    "hp.optimizer.lr > 0",
+    'hp.optimizer.name = "adam"',
+    "hp.optimizer.nokey exists",
+    "hp.`a.b` = 1",
+    "hp.empty exists",
 ]
 
 
@@ -33,7 +39,8 @@ QUERIES = [
 def models(alice, bob, project):
     """Alice's public models; Bob's public one holds `shared`; Bob's private one alone holds
     `secret`, and `gone` was held by a model that no longer holds it."""
-    upload(alice, project, "a0", metrics={"acc": 0.1}, hyperparameters={"opt": "adam"})
+    nested = {"optimizer": {"name": "adam", "lr": 0.1}, "a.b": 1, "empty": {}}
+    upload(alice, project, "a0", metrics={"acc": 0.1}, hyperparameters={"opt": "adam", **nested})
     upload(alice, project, "a1", metrics={"acc": 0.5, "gone": 1}, hyperparameters={"opt": "sgd"})
     upload(bob, project, "b0", metrics={"acc": 0.9, "shared": True})
     upload(bob, project, "secret", metrics={"secret": 1}, private=True)
@@ -68,6 +75,12 @@ def test_a_key_no_model_has_matches_nothing_and_its_negation_everything_visible(
     assert answers(alice, "hp.nokey exists") == []
     assert answers(alice, "not m.nokey > 0") == ["a0", "a1", "b0"]
     assert answers(alice, "m.gone exists") == []  # uncounted when the edit took it away
+
+
+def test_a_dictionary_is_found_by_the_paths_below_it(models, alice):
+    assert answers(alice, "hp.optimizer exists") == ["a0"]  # catalogued as optimizer.name, optimizer.lr
+    assert answers(alice, "hp.empty exists") == ["a0"]
+    assert answers(alice, "hp.optim exists") == []  # a prefix of a part is another key
 
 
 def test_the_comparison_is_narrowed_by_the_catalogue(db):
