@@ -43,11 +43,13 @@ class TestMembersByLogin:
         "data, field",
         [
             ({"login": "nobody", "role": "member"}, "login"),
-            ({"login": "eve", "user_id": 1, "role": "member"}, "login"),
+            ({"login": "eve", "user_id": "eve's id", "role": "member"}, "login"),
             ({"role": "member"}, "user_id"),
         ],
     )
     def test_a_bad_login_is_a_400_and_changes_nothing(self, api, workspace, alice, eve, data, field):
+        if "user_id" in data:
+            data = {**data, "user_id": eve.pk}
         body = assert_error(api.as_user(alice).post(members(workspace), data, format="json"), 400)
         assert field in body["errors"]
         assert role_of(workspace, eve) is None
