@@ -7,7 +7,7 @@ import pytest
 
 from registry import services
 from registry.tests.factories import upload
-from registry.web.views.compare import LOWER_IS_BETTER
+from registry.web.views.compare import LOWER_IS_BETTER, _delta
 
 
 def as_user(client, user):
@@ -80,6 +80,12 @@ class TestCompare:
         assert [c["baseline"] for c in response.context["columns"]] == [False, True]
         delta = rows(response)["lr"]["cells"][0]["delta"]
         assert delta["shown"] == "+0.09" and delta["percent"] == "+900%"
+        assert rows(as_user(client, carol).get(url(pair[1], pair[0])))["bs"]["cells"][1]["delta"] is None
+
+    def test_a_large_change_is_in_whole_per_cent_and_a_zero_baseline_has_none(self):
+        assert _delta(0.5, 0.01)["percent"] == "+4,900%"
+        assert _delta(-3, 0.5)["percent"] == "-700%"
+        assert _delta(2, 0) == {"value": 2, "shown": "+2", "percent": "", "up": True}
 
     def test_equal_values_text_and_facts_have_no_delta(self, client, carol, pair):
         found = rows(as_user(client, carol).get(url(*pair)))

@@ -88,7 +88,7 @@ def _delta(value, baseline) -> dict | None:
     return {
         "value": change,
         "shown": f"{change:+.4g}",
-        "percent": "" if percent is None else f"{percent:+.3g}%",
+        "percent": "" if percent is None else f"{percent:+,.0f}%" if abs(percent) >= 100 else f"{percent:+.3g}%",
         "up": change > 0,
     }
 
