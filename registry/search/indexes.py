@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
+from registry import keypaths
 from registry.search import sqlite_paths
 from registry.search.expressions import BOOLEAN, NUMBER, STRING, pg_typed_value
 from registry.search.fields import FIELDS as SEARCH_FIELDS
@@ -68,8 +69,12 @@ RECONCILE_EVERY = 3600  # seconds between the reconciles a running one queues af
 @dataclass(frozen=True)
 class KeyIndex:
     field: str
-    key: str
+    key: str  # a key path as the catalogue and keypaths.join write it (`optimizer.lr`)
     models: int  # how many models hold the key (any kind of value)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return keypaths.split(self.key)
 
     @property
     def name(self) -> str:
@@ -90,7 +95,11 @@ class KeyIndex:
 
     def indexable(self, vendor: str) -> bool:
         """SQLite indexes only the keys its JSON path can spell (sqlite_paths)."""
-        return vendor == "postgresql" or sqlite_paths.json_path((self.key,)) is not None
+        try:
+            path = self.path
+        except keypaths.KeyPathError:
+            return False
+        return vendor == "postgresql" or sqlite_paths.json_path(path) is not None
 
     def create_sql(self, vendor: str, name: str) -> str:
         in_project, descending = self.variants(vendor)[name]
@@ -106,9 +115,9 @@ class KeyIndex:
     def _value(self, vendor: str, kind: str) -> str:
         column = f'"{self.field}"'
         if vendor == "sqlite":
-            return sqlite_paths.typed_value(column, (self.key,), kind)
+            return sqlite_paths.typed_value(column, self.path, kind)
         # DDL takes no bound parameters; the driver quotes the key as a literal.
-        value, params = pg_typed_value(column, (), self.key, kind)
+        value, params = pg_typed_value(column, (), self.path, kind)
         return connection.ops.compose_sql(value, params)
 
 

@@ -232,3 +232,15 @@ def test_the_automatic_indexes_are_capped(alice, project, small_steps, monkeypat
     # the two most common keys (a tie of three broken by name), not the third nor the rarer `d`
     assert set(indexes.existing()) == names_of(("metrics", "a"), ("metrics", "b"))
     assert len(indexes.existing()) == 2 * PER_KEY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nested_key_is_indexed_by_its_path(alice, project, drop_search_indexes):
+    for n in range(3):
+        upload(alice, project, f"m{n}", hyperparameters={"optimizer": {"lr": n / 10}})
+    run("--min-models", "3")
+    assert set(indexes.existing()) == names_of(("hyperparameters", "optimizer.lr"))
+    suffix = indexes.ALL_PROJECTS + (indexes.DESCENDING if connection.vendor == "postgresql" else "")
+    rows = MLModel.objects.visible_to(alice).order_by(*compile_ordering("-hp.optimizer.lr"))
+    assert indexes.KeyIndex("hyperparameters", "optimizer.lr", 0).name + suffix in plan(rows[:2])
+    assert [model.name for model in rows] == ["m2", "m1", "m0"]
