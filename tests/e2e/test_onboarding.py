@@ -1,6 +1,7 @@
 """A team onboards itself, in Chromium: an owner invites by email and copies the link; a new person
 opens it in a fresh browser, makes an account and lands in the workspace with the role. With
-MAISIE_SCREENSHOTS=1 the link's page is saved as docs/screenshots/invitation.png."""
+MAISIE_SCREENSHOTS=1 the link's page is saved as docs/screenshots/invitation.png, and the owner's
+side (the link just made, the pending invitations) as invitation-owner.png."""
 
 import pytest
 
@@ -35,6 +36,7 @@ def test_an_invited_person_makes_an_account_and_joins_with_the_role(page, browse
     assert link == page.locator("#new-invitation-link").inner_text().strip()
     assert "/invitations/inv_" in link
     assert page.get_by_role("list", name="Pending invitations").get_by_text("dora@example.com").is_visible()
+    shoot(page, "invitation-owner")
 
     # A fresh browser: no session, nothing shared with Alice's.
     context = browser.new_context(viewport={"width": 1400, "height": 900})
