@@ -156,7 +156,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
 
         with transaction.atomic():
             user = User.objects.create_user(
-                _free_login(claims), email=claims["email"], full_name=str(claims.get("name") or "")[:200]
+                _free_login(claims), email=claims["email"], full_name=_printable(claims.get("name"))[:200]
             )  # no password: this person signs in through the provider
             name = settings.MAISIE_OIDC_DEFAULT_WORKSPACE
             workspace = Workspace.objects.filter(name=name).first() if name else None
@@ -165,6 +165,11 @@ class OIDCBackend(OIDCAuthenticationBackend):
             elif name:
                 logger.warning("MAISIE_OIDC_DEFAULT_WORKSPACE: no workspace is named %r", name)
         return user
+
+
+def _printable(value) -> str:
+    # A provider's display name is stored as given, less what no database column takes (NUL).
+    return str(value or "").replace("\x00", "")
 
 
 def _free_login(claims) -> str:
@@ -216,8 +221,8 @@ class CallbackView(_ConfiguredOnly, oidc_views.OIDCAuthenticationCallbackView):
     def get(self, request):
         try:
             return super().get(request)
-        except SuspiciousOperation:  # a state this browser never sent: a replay or a forged link
-            logger.warning("OIDC callback with an unknown state")
+        except SuspiciousOperation as exc:  # a state this browser never sent, a bad nonce or id_token
+            logger.warning("OIDC callback refused: %s", exc)
             return render(request, "accounts/sso_refused.html", status=400)
         except (requests.RequestException, ImproperlyConfigured):
             logger.exception("OIDC provider unreachable")
