@@ -1,7 +1,11 @@
 """Reads: who may see what. Every list and lookup starts from `visible_to(user)`."""
 
+from types import SimpleNamespace
+
 from django.db import connections, models
 from django.db.models import Exists, OuterRef, Q
+
+from maisie_site.prepared import STAND_IN_INT, Prepared
 
 
 def _is_staff(user) -> bool:
@@ -74,6 +78,35 @@ class MLModelQuerySet(_UploadedQuerySet):
     def with_related(self):
         """Project and uploader come with each model; tags are loaded for a page by `attach_tags`."""
         return self.select_related("uploader", "project")
+
+
+def _visible_models(pk, *, user_pk=None):
+    """`visible_to` of a signed-in user who is not staff (whose id is `user_pk`), or of staff."""
+    from registry.models import MLModel
+
+    user = SimpleNamespace(pk=user_pk, is_authenticated=True, is_staff=user_pk is None)
+    return MLModel.objects.visible_to(user).with_related().filter(pk=pk).order_by()
+
+
+# One query each, compiled once (maisie_site/prepared.py; bench/floor.py, the get by id): the
+# SQL is `visible_to`'s own, so a model is found here exactly when the list would show it.
+_member_model = Prepared(lambda user_pk, pk: _visible_models(pk, user_pk=user_pk), STAND_IN_INT, STAND_IN_INT - 1)
+_staff_model = Prepared(_visible_models, STAND_IN_INT)
+_BIGINT = range(-(2**63), 2**63)
+
+
+def visible_model(user, pk):
+    """The model `pk` (an id, or its text) with its project and uploader, if `user` may see it;
+    else None: what `MLModel.objects.visible_to(user).with_related().filter(pk=pk).first()` gives."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return None
+    if pk not in _BIGINT or not user.is_authenticated:  # no such id can exist; anonymous see nothing
+        return None
+    if _is_staff(user):
+        return _staff_model.first(pk)
+    return _member_model.first(user.pk, pk)
 
 
 def tag_order() -> list[str]:

@@ -1,5 +1,6 @@
 """API viewsets: each declares its queryset, serializer, filterset; writes go to services."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
@@ -36,6 +37,7 @@ from registry.downloads import model_file_response
 from registry.filtersets import MLModelFilterSet, ProjectFilterSet, TagFilterSet, WorkspaceFilterSet
 from registry.listing import model_list
 from registry.models import MLModel, Project, Tag, Workspace
+from registry.querysets import visible_model
 
 
 class RegistryViewSet(viewsets.ModelViewSet):
@@ -163,6 +165,16 @@ class MLModelViewSet(RegistryViewSet):
 
     def get_queryset(self):
         return MLModel.objects.visible_to(self.request.user).with_related()
+
+    def get_object(self):
+        # A get by id (search.py's q4) reads the same rows in one prepared statement (registry/querysets.py).
+        if self.action != "retrieve":
+            return super().get_object()
+        model = visible_model(self.request.user, self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        if model is None:
+            raise Http404
+        self.check_object_permissions(self.request, model)
+        return model
 
     @extend_schema(
         parameters=[

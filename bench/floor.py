@@ -1,0 +1,350 @@
+"""The per-request floor: what an authenticated no-op and a get by id cost the app server.
+
+    .venv/bin/python bench/floor.py                                   # this checkout, SQLite and PostgreSQL
+    .venv/bin/python bench/floor.py --before /tmp/floor-before        # side by side with another checkout
+    .venv/bin/python bench/floor.py --databases sqlite --requests 5000 --instructions
+
+Each checkout runs in a process of its own, as a production worker would (DEBUG off, the
+settings' own middleware and REST_FRAMEWORK), on a fresh database it migrates and seeds (one
+user, a workspace, a project, a tag and one model): SQLite in a temp folder, and PostgreSQL at
+127.0.0.1:5432 in `maisie_floor_bench_<n>` (dropped after). The requests go straight into the
+WSGI application (`maisie_site.wsgi.application`): no socket, no HTTP parser, so the figure is
+the app server's time alone, from the WSGI call to the end of the response's body and its
+`close()` (which is where Django ends the request: signals, closing the SQLite connection).
+
+Cases (the issue's "authenticated no-op" is `GET /api/v1/tags/?per_page=1`):
+  noop-jwt, noop-token, noop-session   the no-op with a JWT, an API token, a browser session
+  get-jwt, get-token                   `GET /api/v1/models/<id>/` (search.py's q4)
+
+The cases take turns request by request (--requests rounds after --warmup), so background load
+falls on all alike; it prints the median wall time and the median CPU time of the thread
+(`time.thread_time`, which a busy machine's scheduling does not inflate), and with
+--instructions the user-space instructions per request counted by `perf stat` (the difference
+between a run of --instruction-requests requests of one case and a run of none, divided): the
+figure that stays put on a loaded machine. Figures and their dates go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = REPO / ".venv" / "bin" / "python"
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+CASES = ("noop-jwt", "noop-token", "noop-session", "get-jwt", "get-token")
+NOOP_PATH, NOOP_QUERY = "/api/v1/tags/", "per_page=1"
+
+
+# --- The worker: runs inside one checkout, on one database.
+
+
+def worker_env(tree: Path, database_url: str, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAISIE_", "DJANGO_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(tree),
+            "DATABASE_URL": database_url,
+            "MAISIE_DATA_DIR": str(data_dir),
+            "DJANGO_SETTINGS_MODULE": "maisie_site.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": "floor-bench-" + "x" * 40,
+            "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP, as behind a TLS proxy on loopback
+            "DJANGO_SECURE_COOKIES": "false",
+            "DJANGO_BEHIND_TLS_PROXY": "false",
+            "MAISIE_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def seed(credentials: Path) -> None:
+    """Migrate, then one user with each kind of credential and one model to get."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    call_command("migrate", verbosity=0)
+    from accounts.models import ApiToken, User
+    from registry import services
+
+    user = User.objects.create_user("floor", "floor-bench-password", full_name="Floor", email="floor@example.com")
+    workspace = services.workspace_create(user=user, name="Bench", description="")
+    project = services.project_create(user=user, workspace=workspace, name="floor", git_url="")
+    model = services.model_upload(
+        user=user,
+        project=project,
+        name="resnet",
+        file=SimpleUploadedFile("resnet.pt", b"weights"),
+        hyperparameters={"lr": 0.01, "optimizer": "adam"},
+        parameters={"layers": 50},
+        metrics={"accuracy": 0.9},
+        tags=["baseline"],
+    )
+    prefix, secret = ApiToken.generate()
+    ApiToken.objects.create(user=user, name="bench", prefix=prefix, hashed_secret=ApiToken.hash(secret))
+    jwt = AccessToken.for_user(user)
+    jwt["auth_time"] = int(time.time())
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    credentials.write_text(
+        json.dumps({"token": secret, "jwt": str(jwt), "session": session.session_key, "model": model.pk})
+    )
+
+
+def environs(credentials: dict) -> dict[str, dict]:
+    base = {
+        "REQUEST_METHOD": "GET",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_ACCEPT": "application/json",
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    noop = {**base, "PATH_INFO": NOOP_PATH, "QUERY_STRING": NOOP_QUERY}
+    get = {**base, "PATH_INFO": f"/api/v1/models/{credentials['model']}/", "QUERY_STRING": ""}
+    jwt = {"HTTP_AUTHORIZATION": f"Bearer {credentials['jwt']}"}
+    token = {"HTTP_AUTHORIZATION": f"Bearer {credentials['token']}"}
+    session = {"HTTP_COOKIE": f"sessionid={credentials['session']}"}
+    return {
+        "noop-jwt": {**noop, **jwt},
+        "noop-token": {**noop, **token},
+        "noop-session": {**noop, **session},
+        "get-jwt": {**get, **jwt},
+        "get-token": {**get, **token},
+    }
+
+
+def call(application, environ: dict) -> tuple[str, bytes]:
+    environ = {**environ, "wsgi.input": io.BytesIO(b"")}
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"] = status
+
+    body = application(environ, start_response)
+    try:
+        content = b"".join(body)
+    finally:
+        body.close()
+    return answer["status"], content
+
+
+def run(credentials: dict, cases: list[str], requests: int, warmup: int) -> dict:
+    from maisie_site.wsgi import application
+
+    calls = environs(credentials)
+    for case in cases:
+        for _ in range(warmup):
+            status, content = call(application, calls[case])
+        if not status.startswith("200"):
+            raise SystemExit(f"{case}: {status} {content[:300]!r}")
+    wall = {case: [] for case in cases}
+    cpu = {case: [] for case in cases}
+    for _ in range(requests):
+        for case in cases:
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            call(application, calls[case])
+            cpu[case].append(time.thread_time() - started_cpu)
+            wall[case].append(time.perf_counter() - started)
+    return {
+        case: {"wall_ms": statistics.median(wall[case]) * 1000, "cpu_ms": statistics.median(cpu[case]) * 1000}
+        for case in cases
+    }
+
+
+def worker(args) -> None:
+    # Python put this folder first on the path, where bench/webhooks.py would shadow the app.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [args.tree] + [p for p in sys.path if Path(p or ".").resolve() != here]
+    import django
+
+    django.setup()
+    if args.seed:
+        seed(Path(args.credentials))
+        return
+    credentials = json.loads(Path(args.credentials).read_text())
+    if args.handshake:
+        counted(credentials, args.cases, args.requests, args.warmup, Path(args.handshake))
+        return
+    result = run(credentials, args.cases.split(","), args.requests, args.warmup)
+    print(json.dumps(result))
+
+
+def counted(credentials: dict, case: str, requests: int, warmup: int, folder: Path) -> None:
+    """Under callgrind with instrumentation off: warm up, say so, wait for the driver to switch
+    it on, make the requests, say so, wait for it to switch it off."""
+    from maisie_site.wsgi import application
+
+    environ = environs(credentials)[case]
+    for _ in range(warmup):
+        call(application, environ)
+    for step, wait_for in (("ready", "go"), (None, None)):
+        if step is None:
+            for _ in range(requests):
+                call(application, environ)
+            step, wait_for = "done", "exit"
+        (folder / step).write_text("")
+        while not (folder / wait_for).exists():
+            time.sleep(0.005)
+
+
+# --- The driver: databases, checkouts, processes, the table.
+
+
+def pg_connect():
+    import psycopg2
+
+    connection = psycopg2.connect(dbname="postgres", **PG)
+    connection.autocommit = True
+    return connection
+
+
+def recreate(name: str, drop_only: bool = False) -> None:
+    connection = pg_connect()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+
+
+def worker_command(tree: Path, credentials: Path, *extra: str) -> list[str]:
+    script = str(Path(__file__).resolve())
+    return [str(PYTHON), script, "--worker", "--tree", str(tree), "--credentials", str(credentials), *extra]
+
+
+def instructions(env: dict, command: list[str], requests: int, folder: Path) -> float:
+    """Instructions per request of the worker `command`, counted by callgrind between its
+    "ready" and its "done" only (instrumentation off for Django's start and the warm-up)."""
+    folder.mkdir()
+    out = folder / "callgrind.out"
+    process = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", *command,
+         "--handshake", str(folder)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for step, switch, then in (("ready", "on", "go"), ("done", "off", "exit")):
+            while not (folder / step).exists():
+                if process.poll() is not None:
+                    raise RuntimeError(f"the counted worker ended early: {command}")
+                time.sleep(0.05)
+            subprocess.run(["callgrind_control", "-i", switch, str(process.pid)], check=True, capture_output=True)
+            (folder / then).write_text("")
+        process.wait(timeout=600)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    for line in out.read_text().splitlines():
+        if line.startswith("totals:"):  # the file's "summary:" line stays 0 when counting starts late
+            return int(line.split()[1]) / requests
+    raise RuntimeError(f"no totals in {out}")
+
+
+def measure_tree(label: str, tree: Path, database: str, args, scratch: Path) -> dict:
+    data_dir = scratch / f"{label}-{database}"
+    data_dir.mkdir()
+    if database == "sqlite":
+        url, pg_name = f"sqlite:///{data_dir / 'floor.sqlite3'}", None
+    else:
+        pg_name = f"maisie_floor_bench_{uuid.uuid4().hex[:8]}"
+        recreate(pg_name)
+        url = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{pg_name}"
+    env = worker_env(tree, url, data_dir)
+    credentials = data_dir / "credentials.json"
+    try:
+        subprocess.run(worker_command(tree, credentials, "--seed"), env=env, check=True, cwd=tree)
+        out = subprocess.run(
+            worker_command(
+                tree, credentials, "--cases", args.cases, "--requests", str(args.requests), "--warmup", str(args.warmup)
+            ),
+            env=env,
+            check=True,
+            cwd=tree,
+            capture_output=True,
+            text=True,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if args.instructions:
+            n = args.instruction_requests
+            for case in args.cases.split(","):
+                command = worker_command(tree, credentials, "--cases", case, "--warmup", "20", "--requests", str(n))
+                result[case]["instructions"] = instructions(env, command, n, data_dir / f"callgrind-{case}")
+        return result
+    finally:
+        if pg_name:
+            recreate(pg_name, drop_only=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--after", type=Path, default=REPO, help="the checkout to measure (default: this one)")
+    parser.add_argument("--before", type=Path, help="another checkout (e.g. a git worktree) to measure beside this one")
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--requests", type=int, default=2000, help="timed rounds (one request per case each)")
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--instructions", action="store_true", help="also count instructions per request (callgrind)")
+    parser.add_argument("--instruction-requests", type=int, default=50)
+    # The worker's own arguments.
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
+    parser.add_argument("--credentials", help=argparse.SUPPRESS)
+    parser.add_argument("--handshake", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+
+    trees = [("after", args.after.resolve())] + ([("before", args.before.resolve())] if args.before else [])
+    print(f"floor: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f}")
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="floor-") as scratch:
+        for database in args.databases.split(","):
+            for label, tree in trees:
+                results[(label, database)] = measure_tree(label, tree, database, args, Path(scratch))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}; medians over {args.requests} requests per case")
+    header = f"{'case':<14}{'db':<10}" + "".join(f"{label + ' wall':>13}{label + ' cpu':>12}" for label, _ in trees)
+    if args.instructions:
+        header += "".join(f"{label + ' instr':>14}" for label, _ in trees)
+    if len(trees) == 2:
+        header += f"{'wall x':>9}{'cpu x':>8}"
+    print(header)
+    for database in args.databases.split(","):
+        for case in args.cases.split(","):
+            cells = [results[(label, database)][case] for label, _ in trees]
+            line = f"{case:<14}{database:<10}"
+            line += "".join(f"{c['wall_ms']:>10.2f} ms{c['cpu_ms']:>9.2f} ms" for c in cells)
+            if args.instructions:
+                line += "".join(f"{c['instructions'] / 1e6:>12.2f} M" for c in cells)
+            if len(trees) == 2:
+                before, after = cells[1], cells[0]
+                line += f"{before['wall_ms'] / after['wall_ms']:>8.1f}x{before['cpu_ms'] / after['cpu_ms']:>7.1f}x"
+            print(line)
+
+
+if __name__ == "__main__":
+    main()
