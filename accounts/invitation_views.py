@@ -70,7 +70,7 @@ class InvitationView(TemplateView):
         user = request.user
         if user.is_authenticated and not invitations.may_accept(self.invitation, user):
             return self.page(state="wrong_account", status=403)
-        if not user.is_authenticated and self.invitation.login:
+        if not user.is_authenticated and invitations.needs_sign_in(self.invitation):
             return redirect_to_login(request.get_full_path())  # for an existing account: sign in first
         return super().dispatch(request, *args, **kwargs)
 

@@ -129,6 +129,14 @@ def invitation_revoke(*, invitation: Invitation, actor) -> None:
     record(kind="invitation.revoked", actor=actor, subject=invitation, subject_name=invitation.invitee, before=before)
 
 
+def needs_sign_in(invitation: Invitation) -> bool:
+    """Whether the person must sign in to accept: the invitation names an account (its login, or
+    the one active account with its email), so a second account for them is not offered."""
+    if invitation.login:
+        return True
+    return User.objects.filter(email__iexact=invitation.email, is_active=True).exists()
+
+
 def may_accept(invitation: Invitation, user) -> bool:
     """Whether `user` (signed in) is the one the invitation names: its login, or its email."""
     if invitation.login:
@@ -159,7 +167,7 @@ def invitation_accept_new_user(
     *, invitation: Invitation, login: str, password: str, full_name: str = ""
 ) -> tuple[User, Membership]:
     """A new person makes their account from an email invitation (with its address) and joins."""
-    if invitation.login:
+    if needs_sign_in(invitation):
         raise ValidationError({"login": "This invitation is for an existing account: sign in to accept it."})
     if invitation.status != "pending":
         raise InvitationClosed(invitation.status)

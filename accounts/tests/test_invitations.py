@@ -218,6 +218,14 @@ class TestLinkPage:
         assert signed_in.status_code == 302 and signed_in["Location"] == path_of(secret)
         assert client.post(path_of(secret)).status_code == 302 and role_of(workspace, eve) == Role.MEMBER
 
+    def test_an_email_with_an_account_asks_to_sign_in_rather_than_make_another(self, client, workspace, alice, eve):
+        _, secret = invite(workspace, alice, email="eve@example.com", role=Role.VIEWER)
+        response = client.get(path_of(secret))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
+        post = client.post(path_of(secret), {"login": "eve2", "password": PASSWORD, "password_again": PASSWORD})
+        assert post.status_code == 302 and not User.objects.filter(login="eve2").exists()
+        assert Invitation.objects.get().status == "pending"
+
     def test_someone_else_signed_in_cannot_use_it(self, client, workspace, alice, eve):
         _, secret = invite(workspace, alice, email="dora@example.com")
         client.force_login(eve)
