@@ -1,13 +1,13 @@
 """The table's cells and its CSV export, from the view's own queryset (the charts' data: charts.py)."""
 
 import csv
+import html
 import json
 from dataclasses import dataclass
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from registry.links import Links
 from registry.web.keys import display, split_key
@@ -39,24 +39,22 @@ class Row:
     cells_html: SafeString  # the key columns' <td>s, escaped
 
 
-_MISSING = format_html('<span class="missing" aria-label="none">{}</span>', "\N{EN DASH}")
-_NUMBER_CLASS = format_html(' class="{}"', "num")
+_MISSING = '<span class="missing" aria-label="none">\N{EN DASH}</span>'
+
+
+def cell_html(shown: str, full: str, number: bool) -> str:
+    """One key cell's <td>, escaped. Plain `html.escape` (what Django's `escape` runs) in an
+    f-string: `format_html` per cell cost about 20 times as much CPU (bench/ui.py's wide view;
+    figures in docs/performance.md, "Project table")."""
+    attrs = ' class="num"' if number else ""
+    if full and full != shown:
+        attrs += f' title="{html.escape(full)}"'
+    return f"<td{attrs}>{html.escape(shown) if shown else _MISSING}</td>"
 
 
 def cells_html(cells: list[tuple[str, str, bool]]) -> SafeString:
     """The key cells' <td>s (as `key_cells` gives them), escaped."""
-    return format_html_join(
-        "",
-        "<td{}{}>{}</td>",
-        (
-            (
-                _NUMBER_CLASS if number else "",
-                format_html(' title="{}"', full) if full and full != shown else "",
-                shown or _MISSING,
-            )
-            for shown, full, number in cells
-        ),
-    )
+    return mark_safe("".join(cell_html(*cell) for cell in cells))  # noqa: S308 (each cell is escaped)
 
 
 def empty_cells_html(count: int) -> SafeString:
