@@ -7,12 +7,12 @@ is written twice, in place (`col-wide`, hidden on phones by app.css) and after t
 """
 
 from dataclasses import replace
+from html import escape
 
 from django.http import QueryDict
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from registry.web.exports import Row, cells_html, key_cells
+from registry.web.exports import Row, cell_html, cells_html, key_cells
 from registry.web.keys import SECTION_SHORT, key_catalog, split_key
 from registry.web.table_state import FIXED_COLUMNS, TableState
 from saved_views.models import remembered_query
@@ -24,38 +24,44 @@ def moved_on_phones(state: TableState) -> list[str]:
     return [name for name in state.order[: keys[-1]] if name in FIXED_COLUMNS] if keys else []
 
 
-def _fixed_cell(name: str, row: Row, place: str) -> SafeString:
+_FIXED_CLASSES = {"version": "num", "tags": "col-tags"}
+
+
+def _fixed_content(name: str, row: Row) -> str:
+    """A fixed column's cell content, escaped (f-strings and html.escape, as exports.cell_html)."""
     model = row.model
-    classes = " ".join(c for c in ({"version": "num", "tags": "col-tags"}.get(name, ""), place) if c)
-    attrs = format_html(' class="{}"', classes) if classes else ""
     if name == "version":
-        content = format_html("{}", model.version)
-    elif name == "project":
-        content = format_html('<a href="{}">{}</a>', row.project_url, model.project.name)
-    elif name == "user":
-        content = format_html("{}", model.uploader.get_full_name())
-    elif name == "created":
-        content = format_html(
-            '<time datetime="{}" title="{}">{}</time>', row.created_iso, row.created_title, row.created_shown
+        return str(model.version)
+    if name == "project":
+        return f'<a href="{escape(row.project_url)}">{escape(model.project.name)}</a>'
+    if name == "user":
+        return escape(model.uploader.get_full_name())
+    if name == "created":
+        return (
+            f'<time datetime="{escape(row.created_iso)}" title="{escape(row.created_title)}">'
+            f"{escape(row.created_shown)}</time>"
         )
-    else:
-        content = format_html_join("", '<span class="tag">{}</span>', ((tag.name,) for tag in model.tag_list))
-    return format_html("<td{}>{}</td>", attrs, content)
+    return "".join(f'<span class="tag">{escape(tag.name)}</span>' for tag in model.tag_list)
+
+
+def _td(classes: str, content: str) -> str:
+    return f'<td class="{classes}">{content}</td>' if classes else f"<td>{content}</td>"
 
 
 def row_lines(rows: list[Row], state: TableState) -> list[Row]:
     """The rows with `cells_html` holding every cell after the name's, in the view's order."""
     moved = set(moved_on_phones(state))
+    classes = {
+        name: " ".join(c for c in (_FIXED_CLASSES.get(name, ""), "col-wide" if name in moved else "") if c)
+        for name in state.order
+    }
+    phone_classes = {name: " ".join(c for c in (_FIXED_CLASSES.get(name, ""), "col-phone") if c) for name in moved}
     result = []
     for row in rows:
         keys = dict(zip(state.columns, row.cells, strict=True))
-        parts = []
-        for name in state.order:
-            if name in FIXED_COLUMNS:
-                parts.append(_fixed_cell(name, row, "col-wide" if name in moved else ""))
-            else:
-                parts.append(cells_html([keys[name]]))
-        parts += [_fixed_cell(name, row, "col-phone") for name in state.order if name in moved]
+        fixed = {name: _fixed_content(name, row) for name in state.order if name in FIXED_COLUMNS}
+        parts = [_td(classes[name], fixed[name]) if name in fixed else cell_html(*keys[name]) for name in state.order]
+        parts += [_td(phone_classes[name], fixed[name]) for name in state.order if name in moved]
         result.append(replace(row, cells_html=mark_safe("".join(parts))))  # noqa: S308 (each part is escaped)
     return result
 
