@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
+from registry import keypaths
 from registry.models import MLModel, Project, ProjectKeyCount, ProjectUploaderCount
 from registry.search.fields import JSON_SECTIONS
 
@@ -69,7 +70,9 @@ def record(*, added: Iterable[dict] = (), removed: Iterable[dict] = ()) -> None:
             uploaders[group] += sign
             for section in SECTIONS:
                 values = model[section] if isinstance(model[section], dict) else {}
-                for key, value in values.items():
+                # Nested dictionaries count by their leaves' paths (`optimizer.lr`), so the
+                # catalogue names what the search language, the columns and the charts address.
+                for key, value in keypaths.leaves(values):
                     if len(key) <= MAX_KEY_LENGTH:
                         keys[(*group, section, key)][kind_of(value)] += sign
     totals = _apply(ProjectKeyCount, {row: counts for row, counts in keys.items() if any(counts)})
@@ -139,21 +142,48 @@ def _recount_sql(vendor: str, project_ids: list[int] | None) -> list[tuple[type,
     where, params = "", []
     if project_ids is not None:
         where, params = f"m.project_id IN ({', '.join(['%s'] * len(project_ids))})", list(project_ids)
+    # Every leaf of the nested dictionaries, by its path written as keypaths.join writes it (a part
+    # with a dot or a backquote, or empty, in backquotes), down to keypaths.MAX_DEPTH parts.
     if vendor == "postgresql":
-        each = "jsonb_each(CASE jsonb_typeof(m.{s}) WHEN 'object' THEN m.{s} ELSE '{{}}' END)"
-        value_type, objects_only = "jsonb_typeof(e.value)", ""
+        each = "jsonb_each(CASE WHEN jsonb_typeof({v}) = 'object' THEN {v} ELSE '{{}}' END)"
+        value_type, objects_only, find = "jsonb_typeof({v})", "", "strpos"
+        nonempty = "{v} <> '{{}}'::jsonb"
         number, boolean, null = "('number')", "('boolean')", "('null')"
     else:  # SQLite: json_each walks an array too, so only objects are read
-        each, value_type, objects_only = "json_each(m.{s})", "e.type", "json_type(m.{s}) = 'object'"
+        each = "json_each(CASE WHEN json_type({v}) = 'object' THEN {v} ELSE '{{}}' END)"
+        value_type, objects_only, find = "{t}", "json_type(m.{s}) = 'object'", "instr"
+        nonempty = "EXISTS (SELECT 1 FROM json_each(CASE WHEN {t} = 'object' THEN {v} ELSE '{{}}' END))"
         number, boolean, null = "('integer', 'real')", "('true', 'false')", "('null')"
-    parts = []
+    quoted = (
+        f"(CASE WHEN e.key <> '' AND {find}(e.key, '.') = 0 AND {find}(e.key, '`') = 0 THEN e.key "
+        "ELSE '`' || replace(e.key, '`', '``') || '`' END)"
+    )
+    # SQLite's json_each gives an object's value as JSON text and its type in a column of its own;
+    # PostgreSQL's value is jsonb and knows its type.
+    tops = []
     for s in SECTIONS:
-        short = f"length(e.key) <= {MAX_KEY_LENGTH}"
-        conditions = " AND ".join(c for c in (objects_only.format(s=s), where, short) if c)
-        parts.append(
-            f"SELECT m.project_id, m.uploader_id, m.private, '{s}' AS section, e.key AS key, "  # noqa: S608
-            f"{value_type} AS t FROM {models_table} m, {each.format(s=s)} e WHERE {conditions}"
+        conditions = " AND ".join(c for c in (objects_only.format(s=s), where) if c)
+        sqlite_type = ", e.type" if vendor != "postgresql" else ""
+        tops.append(
+            f"SELECT m.project_id, m.uploader_id, m.private, '{s}', {quoted}, 1, e.value{sqlite_type} "  # noqa: S608
+            f"FROM {models_table} m, {each.format(v=f'm.{s}')} e" + (f" WHERE {conditions}" if conditions else "")
         )
+    columns = "project_id, uploader_id, private, section, key, depth, value" + (
+        ", type" if vendor != "postgresql" else ""
+    )
+    node_type = value_type.format(v="n.value", t="n.type")
+    branch = f"{node_type} = 'object' AND n.depth < {keypaths.MAX_DEPTH}"
+    children = each.format(v=f"CASE WHEN {branch} THEN n.value ELSE NULL END")
+    deeper = (
+        f"SELECT n.project_id, n.uploader_id, n.private, n.section, n.key || '.' || {quoted}, n.depth + 1, "  # noqa: S608
+        f"e.value{', e.type' if vendor != 'postgresql' else ''} FROM tree n, {children} e"
+    )
+    leaf = f"NOT ({branch} AND {nonempty.format(v='n.value', t='n.type')})"
+    parts = [
+        f"WITH RECURSIVE tree({columns}) AS ({' UNION ALL '.join([*tops, deeper])}) "  # noqa: S608
+        f"SELECT n.project_id, n.uploader_id, n.private, n.section, n.key, {node_type} AS t FROM tree n "
+        f"WHERE {leaf} AND length(n.key) <= {MAX_KEY_LENGTH}"
+    ]
     keys_sql = (
         "SELECT project_id, uploader_id, private, section, key, "  # noqa: S608
         f"SUM(CASE WHEN t IN {number} THEN 1 ELSE 0 END), "

@@ -79,7 +79,7 @@ class TestUpload:
             (bob.pk, False, "hyperparameters", "pretrained"): (0, 1, 0, 0),
             (bob.pk, False, "hyperparameters", "momentum"): (0, 0, 0, 1),
             (bob.pk, False, "parameters", "layers"): (0, 0, 1, 0),
-            (bob.pk, False, "parameters", "cfg"): (0, 0, 1, 0),
+            (bob.pk, False, "parameters", "cfg.a"): (1, 0, 0, 0),  # a nested value counts by its path
             (bob.pk, False, "metrics", "acc"): (1, 0, 0, 0),
         }
         assert uploader_rows(project) == {(project.pk, bob.pk, False): 1}
@@ -121,7 +121,7 @@ class TestUpload:
 
         assert set(key_rows(project)) == {
             (bob.pk, False, "hyperparameters", "1"),
-            (bob.pk, False, "hyperparameters", 'with "quotes" and.dots'),
+            (bob.pk, False, "hyperparameters", '`with "quotes" and.dots`'),  # a dot in a key: backquoted
             (bob.pk, False, "hyperparameters", "ünï"),
         }
         assert_matches_a_recount()

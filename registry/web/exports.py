@@ -9,6 +9,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from registry import keypaths
 from registry.links import Links
 from registry.web.keys import display, split_key
 from registry.web.table_state import TableState
@@ -16,8 +17,8 @@ from registry.web.table_state import TableState
 
 def cell_value(model, name: str):
     """A key column's value for a model, or None when it lacks the key."""
-    section, key = split_key(name)
-    return (getattr(model, section) or {}).get(key)
+    section, key = split_key(name)  # the key is a path: `optimizer.lr` reads inside "optimizer"
+    return keypaths.value_at(getattr(model, section) or {}, key)
 
 
 @dataclass

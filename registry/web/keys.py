@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Sum
 
+from registry import keypaths
 from registry.models import ProjectKeyCount
 from registry.search.fields import FIELDS, JSON, JSON_SECTIONS
 
@@ -17,7 +18,10 @@ NUMBER, TEXT, BOOLEAN = "number", "text", "boolean"
 
 
 def split_key(name: str) -> tuple[str, str] | None:
-    """("metrics", "accuracy") for "metrics.accuracy" or "m.accuracy"; None for anything else."""
+    """("metrics", "accuracy") for "metrics.accuracy" or "m.accuracy"; None for anything else.
+
+    The key is a path as the catalogue writes it (registry/keypaths.py): "hp.optimizer.lr" gives
+    ("hyperparameters", "optimizer.lr")."""
     section, dot, key = name.partition(".")
     section = ALIASES.get(section.lower())
     if not dot or not key or section is None:
@@ -64,15 +68,26 @@ class KeyCatalog:
         ranked = [f"{s}.{k}" for s in order for k in sorted(self.kinds.get(s, {}))]
         return sorted(ranked, key=lambda name: -self.counts.get(name, 0))[:limit]
 
-    def kind(self, name: str) -> str | None:
+    def _find(self, name: str) -> tuple[str, str] | None:
+        """(section, catalogued key) for `hp.optimizer.lr`; a key the catalogue lacks as a path is
+        tried as one top-level key as written (`m.we`ird key`, a link from before keys were paths)."""
         parsed = split_key(name)
-        return self.kinds.get(parsed[0], {}).get(parsed[1]) if parsed else None
+        if parsed is None:
+            return None
+        section, key = parsed
+        known = self.kinds.get(section, {})
+        for candidate in (key, keypaths.quote(key)):
+            if candidate in known:
+                return section, candidate
+        return None
+
+    def kind(self, name: str) -> str | None:
+        found = self._find(name)
+        return self.kinds[found[0]][found[1]] if found else None
 
     def canonical(self, name: str) -> str | None:
-        parsed = split_key(name)
-        if parsed is None or parsed[1] not in self.kinds.get(parsed[0], {}):
-            return None
-        return f"{parsed[0]}.{parsed[1]}"
+        found = self._find(name)
+        return f"{found[0]}.{found[1]}" if found else None
 
     def sections(self):
         """[(section, label, [(field, key, kind)…])…] for the column chooser and the panel."""

@@ -33,6 +33,8 @@ from datetime import date, timedelta
 
 from django.http import QueryDict
 
+from registry import keypaths
+from registry.search.lexer import spell_key
 from registry.web.keys import BOOLEAN, NUMBER, KeyCatalog, display, split_key
 
 # The plain columns the table sorts by, named as in the search language's `ordering`.
@@ -45,7 +47,6 @@ FIXED_COLUMNS = {"version": "Version", "project": "Project", "user": "Uploader",
 FILTER_PARAMS = ("q", "search", "project", "workspace", "user", "tag", "created_after", "created_before")
 PER_PAGE_CHOICES = (25, 50, 100, 200)
 DEFAULT_PER_PAGE = 50
-_BARE_KEY = re.compile(r"\w+")
 _FILTER_PARAM = re.compile(r"^(min|max|eq)\.(.+)$")
 
 
@@ -53,10 +54,9 @@ _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\
 
 
 def q_key(field: str) -> str:
+    """A catalogued key (`hyperparameters.optimizer.lr`, a path) as the search language reads it."""
     section, key = split_key(field)
-    if _BARE_KEY.fullmatch(key):
-        return f"{section}.{key}"
-    return f"{section}.`" + key.replace("\\", "\\\\").replace("`", "\\`") + "`"
+    return f"{section}.{spell_key(keypaths.split(key))}"
 
 
 def q_value(value) -> str:
@@ -206,7 +206,9 @@ class TableState:
 
     @property
     def ordering_param(self) -> str:
-        return ",".join(f"{'-' if desc else ''}{name}" for name, desc in self.ordering)
+        return ",".join(
+            f"{'-' if desc else ''}{q_key(name) if split_key(name) else name}" for name, desc in self.ordering
+        )
 
     def panel_query(self) -> str:
         """The panel's filters in the search language, joined with `and`."""
