@@ -539,6 +539,12 @@ class TestColumnOrder:
         # A shown key is offered once, in the ordered list, not again in its section.
         assert response.content.decode().count('name="col" value="metrics.loss"') == 1
 
+    def test_the_models_view_ticks_its_shown_keys_in_the_chooser(self, signed_in, models):
+        """Its table has no ordered list (registered_models.py): the sections keep the ticks."""
+        html = signed_in.get(f"/projects/{models['a'].project.pk}/models/?col=m.loss").content.decode()
+        assert '<input type="checkbox" name="col" value="metrics.loss" checked>' in html
+        assert 'id="column-order"' not in html
+
     def test_the_models_page_orders_its_project_column_too(self, signed_in, models):
         response = signed_in.get("/models/?col=project&col=m.loss&ordering=name")
         assert header_names(response) == ["project", "metrics.loss"]
