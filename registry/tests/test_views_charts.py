@@ -59,6 +59,19 @@ class TestSample:
         assert data["truncated"] and data["count"] == 3 and data["total"] == 5 and data["cap"] == 3
         assert labels(data) == ["m2 v1", "m3 v1", "m4 v1"]
 
+    def test_the_page_names_the_cap(self, signed_in, models):
+        page = signed_in.get(f"/projects/{models['a'].project_id}/").content.decode()
+        assert "up to 5,000 (the newest)" in page
+
+    def test_the_query_count_does_not_grow_with_the_models(self, signed_in, project, bob, django_assert_num_queries):
+        upload(bob, project, name="first", metrics={"acc": 1})
+        with django_assert_num_queries(5) as first:
+            chart(signed_in, project, "y=m.acc")
+        for i in range(5):
+            upload(bob, project, name=f"more{i}", hyperparameters={"opt": {"lr": i}}, metrics={"acc": i})
+        with django_assert_num_queries(len(first.captured_queries)):
+            assert chart(signed_in, project, "y=m.acc&col=hp.opt.lr")["count"] == 6
+
     def test_private_models_of_others_are_never_plotted(self, client, project, alice, bob, eve):
         upload(alice, project, name="mine", metrics={"acc": 1})
         upload(bob, project, name="secret", metrics={"acc": 2}, private=True)

@@ -13,17 +13,18 @@ from conftest import PASSWORD, make_user
 from registry import services
 from registry.models import Role
 from registry.tests.factories import upload
+from registry.web import charts
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_screenshots import SHOTS, shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 RUNS = [
-    # name, lr, optimizer, accuracy, loss
-    ("alpha", 0.1, "sgd", 0.71, 0.9),
-    ("beta", 0.01, "adam", 0.93, 0.3),
-    ("gamma", 0.001, "adam", 0.88, 0.4),
-    ("delta", 0.0001, "sgd", 0.65, 1.2),
+    # name, lr, optimizer, warmup, accuracy, loss
+    ("alpha", 0.1, "sgd", 100, 0.71, 0.9),
+    ("beta", 0.01, "adam", 200, 0.93, 0.3),
+    ("gamma", 0.001, "adam", 300, 0.88, 0.4),
+    ("delta", 0.0001, "sgd", 400, 0.65, 1.2),
 ]
 COLUMNS = "col=hp.lr&col=hp.optimizer&col=m.accuracy&col=m.loss"
 
@@ -35,12 +36,12 @@ def project():
     services.membership_set(workspace=workspace, actor=alice, user=make_user("bob"), role=Role.MEMBER)
     project = services.project_create(user=alice, workspace=workspace, name="resnets")
     project.runs = {}
-    for name, lr, optimizer, accuracy, loss in RUNS:
+    for name, lr, optimizer, warmup, accuracy, loss in RUNS:
         project.runs[name] = upload(
             alice,
             project,
             name=name,
-            hyperparameters={"lr": lr, "optimizer": optimizer, "sched": {"warmup": 100}},
+            hyperparameters={"lr": lr, "optimizer": optimizer, "sched": {"warmup": warmup}},
             metrics={"accuracy": accuracy, "loss": loss},
         )
     return project
@@ -124,18 +125,22 @@ def test_clicking_a_point_or_a_line_opens_its_model(page, project):
     page.wait_for_url(f"**/models/{alpha.pk}/")
 
 
+def brush(page, key: str, start: float, end: float) -> None:
+    """Drag along a parallel axis from `start` to `end` (0 is its top, 1 its bottom)."""
+    box = page.locator(f"[data-chart=parallel] .chart-brush-area[data-key='{key}']").bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * start)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * (start + end) / 2, steps=4)
+    page.mouse.move(x, box["y"] + box["height"] * end, steps=4)
+    page.mouse.up()
+
+
 def test_brushing_a_parallel_axis_writes_the_query_and_filters_the_table(page, project):
     sign_in(page, "alice", PASSWORD)
     open_charts(page, project, "&q=hp.lr > 0")
-    area = page.locator("[data-chart=parallel] .chart-brush-area[data-key='metrics.accuracy']")
-    box = area.bounding_box()
-    x = box["x"] + box["width"] / 2
     # From the top of the axis (the best accuracy) to just below its middle.
-    page.mouse.move(x, box["y"] + 1)
-    page.mouse.down()
-    page.mouse.move(x, box["y"] + box["height"] * 0.3, steps=4)
-    page.mouse.move(x, box["y"] + box["height"] * 0.55, steps=4)
-    page.mouse.up()
+    brush(page, "metrics.accuracy", 0.002, 0.55)
     page.wait_for_url("**q=**accuracy**")
     page.wait_for_selector("table.table--models")
 
@@ -146,10 +151,43 @@ def test_brushing_a_parallel_axis_writes_the_query_and_filters_the_table(page, p
     assert page.console_errors == []
 
 
+def test_brushing_a_text_axis_or_a_nested_key_writes_their_spelling(page, project):
+    sign_in(page, "alice", PASSWORD)
+    open_charts(page, project)
+    # The categories run adam, sgd from the bottom: the lower half is adam.
+    brush(page, "hyperparameters.optimizer", 0.6, 0.998)
+    page.wait_for_url("**q=**optimizer**")
+    assert page.locator("#q").input_value() == 'hp.optimizer = "adam"'
+    assert sorted(table_names(page)) == ["beta", "gamma"]
+
+    page.goto(f"/projects/{project.pk}/?col=hp.sched.warmup&col=m.accuracy&charts=1")
+    page.wait_for_selector("[data-chart=parallel] svg path")
+    brush(page, "hyperparameters.sched.warmup", 0.002, 0.5)  # the top half: 250 to 400
+    page.wait_for_url("**q=**warmup**")
+    written = page.locator("#q").input_value()
+    assert written.startswith("hp.sched.warmup >= 2") and written.endswith("and hp.sched.warmup <= 400")
+    assert sorted(table_names(page)) == ["delta", "gamma"]
+    assert page.console_errors == []
+
+
+def test_the_note_says_how_many_are_plotted_and_when_the_cap_is_hit(page, project, monkeypatch):
+    sign_in(page, "alice", PASSWORD)
+    open_charts(page, project)
+    assert page.locator("[data-chart-note]").inner_text() == (
+        "Plotted 4 models: every model the filters match (up to 5,000)."
+    )
+    monkeypatch.setattr(charts, "CHART_CAP", 3)
+    open_charts(page, project)
+    assert page.locator("[data-chart=scatter] circle").count() == 3
+    assert page.locator("[data-chart-note]").inner_text() == (
+        "Plotted 3 models: the cap. 4 models match; these are the newest 3. Narrow the filters to see the others."
+    )
+
+
 def test_the_selection_is_kept_across_pages_and_compared_against_a_baseline(page, project):
     alice = project.runs["alpha"].uploader
     for i in range(30):
-        hyperparameters = {"lr": 0.5, "sched": {"warmup": 100}}
+        hyperparameters = {"lr": 0.5, "sched": {"warmup": 200}}
         upload(alice, project, name=f"run{i:02d}", hyperparameters=hyperparameters, metrics={"accuracy": 0.5})
     sign_in(page, "alice", PASSWORD)
     page.goto(f"/projects/{project.pk}/?{COLUMNS}&per_page=25&ordering=name")

@@ -16,7 +16,7 @@ from maisie_site.paginator import PageFirstPaginator
 from registry import rules
 from registry.listing import model_list
 from registry.models import MLModel, Project, Tag, Workspace
-from registry.web.charts import chart_data
+from registry.web.charts import CHART_CAP, chart_data
 from registry.web.exports import csv_response, rows
 from registry.web.keys import NUMBER, SECTION_LABELS, SECTION_SHORT, key_catalog, split_key
 from registry.web.table_columns import column_chooser, moved_on_phones, row_lines
@@ -102,7 +102,7 @@ class ModelTableView(LoginRequiredMixin, ListView):
             show_project=self.show_project,
             csv_url=state.url(format="csv", page=None),
             chart_url=state.url(format="chart", page=None),
-            number_fields=[f for f in self.catalog.fields() if self.catalog.kind(f) == NUMBER],
+            chart_cap=f"{CHART_CAP:,}",
             query_errors=self.query_errors(),
         )
         return context
