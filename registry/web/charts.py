@@ -71,7 +71,8 @@ def chart_data(listing, state: TableState, params) -> dict:
     parsed = [chart_key(name) for name in names]
     # The newest first: a sample that does not depend on how the table happens to be sorted, in
     # the order of the (created, id) indexes that serve the table's default sort, so the LIMIT
-    # ends an index scan.
+    # ends an index scan (by id, PostgreSQL read and sorted every row of a large project;
+    # EXPLAIN on bench/charts.py's database).
     queryset = listing.queryset.order_by("-created", "-pk")
     found = list(
         queryset.values_list("id", "name", "version", *(_expression(s, p) for s, p in parsed))[: CHART_CAP + 1]
