@@ -46,8 +46,9 @@ from registry import cursors
 from registry.api import rendered, shape
 from registry.filtersets import SCOPE_FILTERS, MLModelFilterSet
 from registry.links import Links
-from registry.models import MLModel, ProjectUploaderCount
+from registry.models import MLModel, ProjectKeyCount, ProjectUploaderCount
 from registry.querysets import attach_alias_names, attach_tags
+from registry.search import suggestions
 
 
 def model_list(*, user, params, project=None) -> "ModelList":
@@ -81,6 +82,22 @@ class ModelList:
             valid = self.is_valid()
             self._queryset = self.filterset.qs if valid else self.filterset.queryset.none()
         return self._queryset
+
+    def key_warnings(self) -> list[dict]:
+        """Keys of `q` and `ordering` that no model the user may see in the scope holds, with the
+        nearest ones that exist (registry/search/suggestions.py). Lists ask for them only when
+        they come back empty, so a list that finds models costs nothing more."""
+        if not self.is_valid():
+            return []
+        refs = suggestions.json_keys(self.filterset.data.get("q"), self.filterset.data.get("ordering"))
+        if not refs:
+            return []
+        rows = self._in_scope(ProjectKeyCount.objects)
+        given = self.filterset.form.cleaned_data
+        for name in SCOPE_FILTERS:  # the catalogue's rows carry the scope's columns (project, uploader)
+            if given.get(name):
+                rows = self.filterset.filters[name].filter(rows, given[name])
+        return [warning.as_dict() for warning in suggestions.unknown_key_warnings(refs, rows)]
 
     # -- the total
 

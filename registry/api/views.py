@@ -158,6 +158,15 @@ class TagViewSet(RegistryViewSet):
         services.tag_delete(tag=instance, user=self.request.user)
 
 
+def _with_key_warnings(response, listing, empty: bool):
+    """An empty list gains `warnings` for the keys of its query that no visible model holds
+    (`metrics.acuracy`), with the nearest that exist: additive, present only when there is one."""
+    warnings = listing.key_warnings() if empty else []
+    if warnings:
+        response.data["warnings"] = warnings
+    return response
+
+
 class MLModelViewSet(RegistryViewSet):
     serializer_class = MLModelSerializer
     filterset_class = MLModelFilterSet  # the list's filters, for the OpenAPI schema: list() applies them
@@ -194,7 +203,8 @@ class MLModelViewSet(RegistryViewSet):
             raise translate_validation(listing.errors)
         if "cursor" in request.query_params:
             return self._cursor_page(request, listing)
-        return self.get_paginated_response(self.paginate_queryset(listing.json_rows(request)))
+        response = self.get_paginated_response(self.paginate_queryset(listing.json_rows(request)))
+        return _with_key_warnings(response, listing, empty=response.data["pagination"]["total_items"] == 0)
 
     def _cursor_page(self, request, listing):
         """`?cursor=`: the rows after a cursor (blank: the first), with the next one (see
@@ -209,7 +219,9 @@ class MLModelViewSet(RegistryViewSet):
             following = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
             following = remove_query_param(following, "page")
         pagination = {"has_next": following is not None, "per_page": size}
-        return enveloped({"data": rows, "pagination": {**pagination, "next_cursor": next_cursor, "next": following}})
+        pagination |= {"next_cursor": next_cursor, "next": following}
+        response = enveloped({"data": rows, "pagination": pagination})
+        return _with_key_warnings(response, listing, empty=not rows and not request.query_params["cursor"])
 
     def perform_destroy(self, instance):
         services.model_delete(model=instance, user=self.request.user)

@@ -104,8 +104,16 @@ class ModelTableView(LoginRequiredMixin, ListView):
             chart_url=state.url(format="chart", page=None),
             chart_cap=f"{CHART_CAP:,}",
             query_errors=self.query_errors(),
+            query_warnings=self.query_warnings(context.get("paginator")),
         )
         return context
+
+    def query_warnings(self, paginator) -> list[dict]:
+        """Keys of the query no visible model in scope holds, with the nearest ones, for an empty
+        table (the API's `warnings`, registry/search/suggestions.py)."""
+        if self.state.errors or paginator is None or paginator.count:
+            return []
+        return self.listing.key_warnings()
 
     def tag_suggestions(self) -> list[str]:
         """Names of the tags the user may see in the table's scope, never another workspace's."""
