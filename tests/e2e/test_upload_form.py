@@ -14,6 +14,7 @@ from tests.e2e.conftest import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 MARKER = b"MAISIE-E2E-WEIGHTS-"  # in the file, so a request carrying it is found
 
 
@@ -118,5 +119,5 @@ def test_the_model_page_holds_a_long_remote_and_commit_at_1440_px(page, project)
     assert link.bounding_box()["x"] + link.bounding_box()["width"] <= box["x"] + box["width"] + 1
     assert page.locator("#git-commit").inner_text() == model.git_commit
     assert page.get_by_text("Trained from uncommitted changes.").is_visible()
-    page.screenshot(path="docs/screenshots/model-provenance.png", full_page=False)
+    page.screenshot(path=str(SHOTS / "model-provenance.png"), full_page=False)
     assert page.console_errors == []
