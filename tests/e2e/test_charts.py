@@ -15,6 +15,7 @@ from registry.models import Role
 from registry.tests.factories import upload
 from registry.web import charts
 from tests.e2e.conftest import sign_in
+from tests.e2e.demo import seed_demo
 from tests.e2e.test_screenshots import SHOTS, shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -109,6 +110,23 @@ def test_a_text_key_is_a_categorical_axis_and_the_legend_names_the_colours(page,
     assert legend.locator("li").all_inner_texts() == ["adam (2)", "sgd (2)"]
     note = page.locator("[data-chart-note]").inner_text()
     assert "Plotted 4 models" in note
+
+
+def test_the_demo_registry_is_plotted_whole_with_its_legend(page):
+    demo = seed_demo()
+    sign_in(page, "alice", PASSWORD)
+    page.goto(
+        f"/projects/{demo['project'].pk}/?col=hp.lr&col=hp.optimizer&col=hp.batch_size&col=m.accuracy&col=m.loss"
+        "&x=hp.lr&y=m.accuracy&color=hp.optimizer&xlog=1&log=hyperparameters.lr&charts=1&per_page=25"
+    )
+    page.wait_for_selector("[data-chart=scatter] svg circle")
+    # Bob's private model is not Alice's to see; the other 35 are plotted, past the table's page of 25.
+    assert page.locator("[data-chart=scatter] circle").count() == 35
+    assert page.locator("[data-chart=parallel] path.chart-line").count() == 35
+    assert page.locator("[data-chart-note]").inner_text().startswith("Plotted 35 models")
+    assert page.locator("[data-chart-legend] li").count() == 3
+    assert page.locator("[data-chart=scatter] [data-axis-title=x]").text_content() == "hp.lr (log)"
+    assert page.console_errors == []
     shoot_element(page.locator("#charts"), "charts")
 
 
