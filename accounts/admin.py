@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 
 from accounts.forms import AdminSignInForm
-from accounts.models import ApiToken, SshChallenge, SshPublicKey, User
+from accounts.models import ApiToken, Invitation, SshChallenge, SshPublicKey, User
 
 # The admin's sign-in counts against the same limits and per-login lock as every other sign-in
 # (served by accounts.views.admin_sign_in, which answers 429 when it refuses).
@@ -133,3 +133,38 @@ class SshChallengeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # reopening a used or expired challenge would let its signature be replayed
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations are made and revoked by the workspace's owners (accounts/invitations.py,
+    which records their events); the secret was shown once and only its hash is here."""
+
+    list_display = ["invitee", "workspace", "role", "status", "expires", "created_by", "created"]
+    list_filter = ["role"]
+    search_fields = ["email", "login", "workspace__name", "prefix"]
+    fields = [
+        "workspace",
+        "email",
+        "login",
+        "role",
+        "prefix",
+        "created_by",
+        "created",
+        "expires",
+        "accepted",
+        "accepted_by",
+        "revoked",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("workspace", "created_by", "accepted_by")

@@ -317,3 +317,15 @@ class TestWorkspacePage:
         assert client.post(reverse("accounts:invitation_revoke", args=[workspace.pk, invitation.pk])).status_code == 403
         invitation.refresh_from_db()
         assert invitation.status == "pending"
+
+
+def test_staff_read_invitations_in_the_admin_but_never_change_them(client, staff, workspace, alice):
+    invitation, secret = invite(workspace, alice)
+    client.force_login(staff)
+    listing = client.get("/admin/accounts/invitation/")
+    assert listing.status_code == 200 and b"dora@example.com" in listing.content
+    detail = client.get(f"/admin/accounts/invitation/{invitation.pk}/change/")
+    assert detail.status_code == 200 and secret.encode() not in detail.content
+    assert client.get("/admin/accounts/invitation/add/").status_code == 403
+    client.post(f"/admin/accounts/invitation/{invitation.pk}/delete/", {"post": "yes"})
+    assert Invitation.objects.filter(pk=invitation.pk).exists()
