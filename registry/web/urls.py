@@ -16,6 +16,7 @@ urlpatterns = [
     path("workspaces/<int:pk>/projects/", views.ProjectCreateView.as_view(), name="project_create"),
     path("workspaces/<int:pk>/audit/", views.WorkspaceAuditView.as_view(), name="workspace_audit"),
     path("projects/<int:pk>/", views.ProjectDetailView.as_view(), name="project_detail"),
+    path("projects/<int:pk>/keys.json", views.KeyCompletionView.as_view(), name="project_keys"),
     path("projects/<int:pk>/models/", views.RegisteredModelListView.as_view(), name="registered_model_list"),
     path("registered-models/<int:pk>/", views.RegisteredModelDetailView.as_view(), name="registered_model_detail"),
     path(
@@ -24,6 +25,7 @@ urlpatterns = [
         name="registered_model_description",
     ),
     path("models/", views.ModelListView.as_view(), name="model_list"),
+    path("models/keys.json", views.KeyCompletionView.as_view(), name="model_keys"),
     path("models/compare/", views.ModelCompareView.as_view(), name="model_compare"),
     path("models/upload/", views.ModelUploadView.as_view(), name="model_upload"),
     path("models/<int:pk>/", views.ModelDetailView.as_view(), name="model_detail"),

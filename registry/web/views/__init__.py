@@ -2,6 +2,7 @@
 
 from registry.web.views.audit import WorkspaceAuditView
 from registry.web.views.compare import ModelCompareView
+from registry.web.views.completion import KeyCompletionView
 from registry.web.views.models import (
     ModelDeleteView,
     ModelDetailView,
@@ -28,6 +29,7 @@ from registry.web.views.workspaces import (
 
 __all__ = [
     "HomeView",
+    "KeyCompletionView",
     "MembershipRemoveView",
     "MembershipSetView",
     "ModelCompareView",
