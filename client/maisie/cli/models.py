@@ -58,21 +58,56 @@ DETAIL_ORDER = (
 )
 
 
+def key_value(values: Any, key: str) -> Any:
+    """The value of `key` in a model's dictionary: the top-level key as written if there is one,
+    else the nested path the server reads (`optimizer.lr` is "lr" inside "optimizer"; a part
+    holding a dot is backquoted, `` `a.b`.c ``), or None."""
+    if not isinstance(values, dict):
+        return None
+    if key in values:
+        return values[key]
+    for part in _key_parts(key):
+        if not isinstance(values, dict) or part not in values:
+            return None
+        values = values[part]
+    return values
+
+
+def _key_parts(key: str) -> list[str]:
+    """`a.b` -> ["a", "b"]; `` `a.b`.c `` -> ["a.b", "c"] (a doubled backquote is one)."""
+    parts, part, quoted, index = [], "", False, 0
+    while index < len(key):
+        char = key[index]
+        if char == "`" and quoted and key[index + 1 : index + 2] == "`":
+            part, index = part + "`", index + 2
+            continue
+        if char == "`":
+            quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(part)
+            part = ""
+        else:
+            part += char
+        index += 1
+    return [*parts, part]
+
+
 def column_getter(spec: str) -> tuple[str, Callable[[dict], Any]]:
-    """A table column for `lr`, `hp.lr`, `metrics.accuracy` or `params.layers`.
+    """A table column for `lr`, `hp.lr`, `metrics.accuracy`, `params.layers` or a nested
+    `hp.optimizer.lr`.
 
     A bare key is looked up in the hyperparameters, then the metrics, then the parameters.
     """
     prefix, dot, key = spec.partition(".")
     if dot and prefix.lower() in SECTIONS:
         section = SECTIONS[prefix.lower()]
-        return key.upper(), lambda model: (model.get(section) or {}).get(key)
+        return key.upper(), lambda model: key_value(model.get(section), key)
 
     def lookup(model: dict) -> Any:
         for section in SEARCH_ORDER:
-            values = model.get(section) or {}
-            if spec in values:
-                return values[spec]
+            value = key_value(model.get(section), spec)
+            if value is not None:
+                return value
         return None
 
     return spec.upper(), lookup
