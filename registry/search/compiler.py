@@ -13,7 +13,7 @@ from django.db.models import Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
 from registry.models import Alias, MLModel
-from registry.search import fields
+from registry.search import catalogue, fields
 from registry.search.errors import query_error
 from registry.search.expressions import BOOLEAN, NUMBER, STRING, ILike, JSONCompare, JSONHasKey, JSONValue
 from registry.search.parser import parse_ordering, parse_query
@@ -56,7 +56,8 @@ def _compile(node, negated: bool = False) -> Q:
         combine = operator.and_ if isinstance(node, And) != negated else operator.or_
         return reduce(combine, (_compile(child, negated) for child in node.children))
     if node.target.field.kind == fields.JSON:
-        condition = _json(node, total=negated)
+        target = node.target  # a key no model has is answered from the catalogue (catalogue.py)
+        condition = catalogue.narrow(_json(node, total=negated), target.field.name, target.path)
     else:
         condition = _COMPARISONS[node.target.field.kind](node)
     return ~condition if negated else condition

@@ -7,7 +7,10 @@ The SQL of a top-level key is the same as before paths existed, so the expressio
 `manage.py search_indexes` made still match it; `pg_key` is the one place that writes it.
 
 Keys and values are always bound parameters; the only SQL text here comes from the fixed tables
-below and from Django's quoted column names (hence the S608 exemptions).
+below and from Django's quoted column names (hence the S608 exemptions). One exception, on
+SQLite: a path made of plain ASCII parts is written as a literal JSON path
+(registry/search/sqlite_paths.py, which admits no quote), because only that form can match an
+expression index there.
 
 A comparison matches only when the key holds a value of the compared value's JSON type (numbers
 as numbers, strings as strings, booleans as booleans), and it is never NULL, so `not` of it
@@ -16,7 +19,8 @@ matches exactly the models it did not match, including those without the key.
 Django's own key transforms do not fit: on PostgreSQL `->` compares jsonb across types
 (a string sorts below every number), and on SQLite a key of digits becomes an array index and a
 key with a double quote cannot be written as a JSON path. SQLite's `json_each` compares the key
-as a plain string instead, one `json_each` a step.
+as a plain string instead, one `json_each` a step; `json_extract` on a quoted path (`$."0"` is a
+key, never an index) reads the keys sqlite_paths can spell, the same values either way.
 """
 
 import json
@@ -24,6 +28,8 @@ from collections.abc import Sequence
 
 from django.db import NotSupportedError
 from django.db.models import BooleanField, F, FloatField, Func, TextField, Value
+
+from registry.search import sqlite_paths
 
 NUMBER, STRING, BOOLEAN, NULL = "number", "string", "boolean", "null"
 
@@ -143,6 +149,9 @@ class JSONValue(_KeyExpression):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         column, params = self._column(compiler, connection)
+        indexable = sqlite_paths.typed_value(column, self.path, self.kind)
+        if indexable is not None:  # the form an expression index holds (search/indexes.py)
+            return indexable, params
         sources, where, params = sqlite_key(column, params, self.path)
         types = _SQLITE_TYPES[self.kind]
         return f"(SELECT e.value FROM {sources} WHERE {where} AND e.type IN ({types}))", params  # noqa: S608
@@ -163,6 +172,9 @@ class JSONHasKey(_KeyExpression):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         column, params = self._column(compiler, connection)
+        indexable = sqlite_paths.has_key(column, self.path)
+        if indexable is not None:
+            return indexable, params
         sources, where, params = sqlite_key(column, params, self.path)
         return f"EXISTS (SELECT 1 FROM {sources} WHERE {where})", params  # noqa: S608
 
@@ -205,6 +217,12 @@ class JSONCompare(_KeyExpression):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         column, params = self._column(compiler, connection)
+        indexable = sqlite_paths.typed_value(column, self.path, self.kind) if self.kind != NULL else None
+        if indexable is not None:  # the typed value an expression index holds (search/indexes.py)
+            operator = "LIKE" if self.operator == "like" else _SQL_OPERATOR[self.operator]
+            escape = " ESCAPE '\\'" if self.operator == "like" else ""
+            condition = f"{indexable} {operator} %s{escape}"
+            return (f"COALESCE({condition}, 0)" if self.total else f"({condition})"), (*params, self.value)
         sources, where, params = sqlite_key(column, params, self.path)
         types = _SQLITE_TYPES[self.kind]
         sql = f"EXISTS (SELECT 1 FROM {sources} WHERE {where} AND e.type IN ({types})"  # noqa: S608
