@@ -194,6 +194,7 @@ def _register() -> None:
         aliases,
         config,
         members,
+        model_update,  # noqa: F401 (adds `models update` to the models group)
         models,
         projects,
         promotions,
