@@ -216,10 +216,14 @@ class MLModel(models.Model):
         indexes = [
             models.Index(fields=["project", "name"], name="mlmodel_project_name"),
             # Search (docs/architecture.md, "Search storage and indexes"): newest first, overall
-            # and per project; and the visibility columns, so counting a page's total can read
-            # the index alone. GIN indexes on the JSON fields are in migration 0002 (PostgreSQL).
-            models.Index(fields=["created", "id"], name="mlmodel_created"),
-            models.Index(fields=["project", "created", "id"], name="mlmodel_project_created"),
+            # and per project, with the columns that decide visibility, so the rows a deep page
+            # skips are read from the index alone (registry/listing.py; bench/search.py "deep
+            # page"); and the visibility columns, so counting a page's total can read the index
+            # alone. GIN indexes on the JSON fields are in migrations 0002 and 0010 (PostgreSQL).
+            models.Index(fields=["created", "id", "project", "private", "uploader"], name="mlmodel_created_cover"),
+            models.Index(
+                fields=["project", "created", "id", "private", "uploader"], name="mlmodel_project_created_cover"
+            ),
             models.Index(fields=["project", "private", "uploader"], name="mlmodel_visibility"),
         ]
 
@@ -278,6 +282,8 @@ class ProjectKeyCount(models.Model):
                 fields=["project", "uploader", "private", "section", "key"], name="projectkeycount_unique"
             ),
         ]
+        # Whether any model holds a key, asked by every JSON comparison (registry/search/catalogue.py).
+        indexes = [models.Index(fields=["section", "key"], name="projectkeycount_key")]
 
     def __str__(self):
         return f"{self.section}.{self.key} in project {self.project_id}"
