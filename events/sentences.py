@@ -17,6 +17,8 @@ FIELD_LABELS = {
     "git_url": "git URL",
     "git_branch": "git branch",
     "git_commit": "git commit",
+    "git_remote_url": "git remote",
+    "git_dirty": "uncommitted changes",
     "dataset_name": "dataset",
     "dataset_description": "dataset description",
 }

@@ -4,7 +4,7 @@ import pytest
 
 from events.kinds import KINDS
 from events.models import Event
-from events.sentences import sentence
+from events.sentences import field_label, sentence
 
 
 def event(kind, subject_name="resnet50 v3", before=None, after=None, **fields):
@@ -86,3 +86,11 @@ def test_a_kind_without_its_own_sentence_reads_as_its_meaning_with_the_subject()
     assert sentence(event("promotion.opened", "resnet50@production")) == (
         "A promotion request was opened (resnet50@production)"
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "label"),
+    [("git_remote_url", "git remote"), ("git_dirty", "uncommitted changes"), ("dataset_name", "dataset")],
+)
+def test_a_changed_field_is_named_as_people_say_it(field, label):
+    assert field_label(field) == label

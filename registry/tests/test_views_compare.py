@@ -112,11 +112,17 @@ class TestCompare:
         assert "lr" in found and "optimizer.name" in found and "val/f1" in found
         assert "bs" not in found and "optimizer.beta" not in found and "Project" not in found
 
-    def test_a_model_the_user_cannot_see_makes_it_404(self, client, eve, alice, bob, pair):
+    def test_models_the_user_cannot_see_make_it_404(self, client, eve, pair):
         assert as_user(client, eve).get(url(*pair)).status_code == 404
+
+    def test_a_model_hidden_or_deleted_since_it_was_ticked_is_left_out_and_counted(self, client, alice, bob, pair):
         services.model_update(model=pair[0], user=bob, private=True)
-        assert as_user(client, alice).get(url(*pair)).status_code == 404
-        assert as_user(client, bob).get(url(*pair)).status_code == 200
+        response = as_user(client, alice).get(url(*pair))
+        assert response.status_code == 200 and response.context["models"] == [pair[1]]
+        assert "1 of the chosen models is not shown: deleted, or not visible to you." in response.content.decode()
+        deleted = url(*pair).replace(f"id={pair[0].pk}", "id=999999")
+        assert client.get(deleted).content.decode().count("is not shown: deleted, or not visible to you") == 1
+        assert as_user(client, bob).get(url(*pair)).context["unavailable"] == 0
 
     def test_without_models_it_explains_what_to_do(self, client, alice):
         response = as_user(client, alice).get("/models/compare/?id=x")

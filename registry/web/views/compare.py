@@ -25,21 +25,25 @@ class ModelCompareView(LoginRequiredMixin, TemplateView):
 
     template_name = "registry/model_compare.html"
 
-    def get_models(self) -> list[MLModel]:
+    def get_models(self) -> tuple[list[MLModel], int]:
+        """The asked models the user may see, in the order asked, and how many asked ones are not
+        shown. A selection kept across pages (static/maisie/compare.js) may hold a model deleted or
+        made private since: it is left out and counted, the same for both, so the page says nothing
+        of whether it exists. When none of them can be shown, the page is a 404."""
         ids = list(dict.fromkeys(int(v) for v in self.request.GET.getlist("id") if v.isdigit() and len(v) < 19))
         if not ids:
-            return []
+            return [], 0
         if len(ids) > MAX_COMPARED:
             ids = ids[:MAX_COMPARED]
         found = MLModel.objects.visible_to(self.request.user).with_related().select_related("project__workspace")
         by_id = {model.pk: model for model in attach_tags(list(found.filter(pk__in=ids)))}
-        if len(by_id) != len(ids):
+        if not by_id:
             raise Http404("No such model.")
-        return [by_id[pk] for pk in ids]
+        return [by_id[pk] for pk in ids if pk in by_id], len(ids) - len(by_id)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        models = self.get_models()
+        models, unavailable = self.get_models()
         diff_only = self.request.GET.get("diff") == "1"
         asked = self.request.GET.get("base", "")
         base = next((i for i, m in enumerate(models) if str(m.pk) == asked), 0)
@@ -72,6 +76,7 @@ class ModelCompareView(LoginRequiredMixin, TemplateView):
             groups=[(label, group) for label, group in groups if group],
             diff_only=diff_only,
             ids=[m.pk for m in models],
+            unavailable=unavailable,
         )
         return context
 
