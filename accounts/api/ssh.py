@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.api.serializers import LoginResponseSerializer
 from accounts.api.throttles import ChallengeNameThrottle, LoginIPThrottle, LoginLockedThrottle, LoginNameThrottle
-from accounts.api.views import signed_in_payload
+from accounts.api.views import LoginView, signed_in_payload
 from accounts.models import SshChallenge, SshPublicKey
 from accounts.permissions import ReadOnlyTokenPermission, RecentSignInToCreate
 from maisie_site.api import deleted
@@ -75,6 +75,7 @@ class SshChallengeView(APIView):
     permission_classes = [permissions.AllowAny]
     # A login locked by failed sign-ins gets no challenge; asking is counted on its own.
     throttle_classes = [LoginIPThrottle, LoginLockedThrottle, ChallengeNameThrottle]
+    parser_classes = LoginView.parser_classes  # `curl -d '{"login": …}'`, as for the password sign-in
 
     @extend_schema(request=SshChallengeRequestSerializer, responses=SshChallengeSerializer)
     def post(self, request):
@@ -90,6 +91,7 @@ class SshLoginView(APIView):
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = [LoginIPThrottle, LoginNameThrottle]
+    parser_classes = LoginView.parser_classes
 
     def get_authenticate_header(self, request):
         # With no authentication classes DRF would turn a refusal into a 403; it is a 401.

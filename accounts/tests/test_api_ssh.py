@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import json
 import struct
 import threading
 from datetime import timedelta
@@ -356,6 +357,21 @@ def test_it_refuses_a_challenge_it_never_issued(api, alice, ed_key):
 
     assert response.status_code == 401
     assert "Unknown challenge" in response.json()["message"]
+
+
+def test_a_challenge_and_its_answer_sent_as_curl_d_sends_json_sign_in(api, alice, ed_key):
+    """curl's -d labels a JSON body as a form (accounts/api/parsers.py), as the documented sign-in does."""
+    register(api, alice, ed_key)
+    form = "application/x-www-form-urlencoded"
+    asked = APIClient().post(CHALLENGE, json.dumps({"login": "alice"}), content_type=form)
+    assert asked.status_code == 200, asked.content
+    challenge = asked.json()["data"]["challenge"]
+    signature = sign(ed_key, signed_message("alice", challenge))
+    body = json.dumps({"login": "alice", "challenge": challenge, "signature": signature})
+    response = APIClient().post(LOGIN, body, content_type=form)
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["user"]["login"] == "alice"
+    assert SshChallenge.objects.get(challenge=challenge).used is not None
 
 
 def test_it_refuses_a_signature_over_another_login(api, alice, bob, ed_key):
