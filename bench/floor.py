@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/floor.py                                   # this checkout, SQLite and PostgreSQL
     .venv/bin/python bench/floor.py --before /tmp/floor-before        # side by side with another checkout
-    .venv/bin/python bench/floor.py --databases sqlite --requests 5000 --instructions
+    .venv/bin/python bench/floor.py --after /tmp/a --before /tmp/b --instructions   # two worktrees (git worktree add)
 
 Each checkout runs in a process of its own, as a production worker would (DEBUG off, the
 settings' own middleware and REST_FRAMEWORK), on a fresh database it migrates and seeds (one
@@ -16,12 +16,14 @@ Cases (the issue's "authenticated no-op" is `GET /api/v1/tags/?per_page=1`):
   noop-jwt, noop-token, noop-session   the no-op with a JWT, an API token, a browser session
   get-jwt, get-token                   `GET /api/v1/models/<id>/` (search.py's q4)
 
-The cases take turns request by request (--requests rounds after --warmup), so background load
-falls on all alike; it prints the median wall time and the median CPU time of the thread
-(`time.thread_time`, which a busy machine's scheduling does not inflate), and with
---instructions the user-space instructions per request counted by `perf stat` (the difference
-between a run of --instruction-requests requests of one case and a run of none, divided): the
-figure that stays put on a loaded machine. Figures and their dates go to docs/performance.md.
+The cases take turns request by request, and the checkouts (this one, and --before's) take turns
+a block of --block rounds at a time, each worker process on its own database, so background
+load falls on all alike. It prints the median wall time and the median CPU time of the thread
+(`time.thread_time`, which a busy machine's scheduling does not inflate; on PostgreSQL it leaves
+out the database server's own work), and with --instructions the instructions per request that
+callgrind counts in the worker between its warm-up and its end (--instruction-requests requests
+of each of --instruction-cases): the figure that stays put on a loaded machine, a few minutes
+per case under valgrind. Figures and their dates go to docs/performance.md.
 """
 
 from __future__ import annotations
@@ -151,7 +153,8 @@ def call(application, environ: dict) -> tuple[str, bytes]:
     return answer["status"], content
 
 
-def run(credentials: dict, cases: list[str], requests: int, warmup: int) -> dict:
+def serve(credentials: dict, cases: list[str], warmup: int) -> None:
+    """Warm up, then for each line `N` on stdin make N rounds of the cases and print their times."""
     from maisie_site.wsgi import application
 
     calls = environs(credentials)
@@ -160,18 +163,16 @@ def run(credentials: dict, cases: list[str], requests: int, warmup: int) -> dict
             status, content = call(application, calls[case])
         if not status.startswith("200"):
             raise SystemExit(f"{case}: {status} {content[:300]!r}")
-    wall = {case: [] for case in cases}
-    cpu = {case: [] for case in cases}
-    for _ in range(requests):
-        for case in cases:
-            started, started_cpu = time.perf_counter(), time.thread_time()
-            call(application, calls[case])
-            cpu[case].append(time.thread_time() - started_cpu)
-            wall[case].append(time.perf_counter() - started)
-    return {
-        case: {"wall_ms": statistics.median(wall[case]) * 1000, "cpu_ms": statistics.median(cpu[case]) * 1000}
-        for case in cases
-    }
+    print("ready", flush=True)
+    for line in sys.stdin:
+        times = {case: {"wall": [], "cpu": []} for case in cases}
+        for _ in range(int(line)):
+            for case in cases:
+                started, started_cpu = time.perf_counter(), time.thread_time()
+                call(application, calls[case])
+                times[case]["cpu"].append(time.thread_time() - started_cpu)
+                times[case]["wall"].append(time.perf_counter() - started)
+        print(json.dumps(times), flush=True)
 
 
 def worker(args) -> None:
@@ -188,8 +189,7 @@ def worker(args) -> None:
     if args.handshake:
         counted(credentials, args.cases, args.requests, args.warmup, Path(args.handshake))
         return
-    result = run(credentials, args.cases.split(","), args.requests, args.warmup)
-    print(json.dumps(result))
+    serve(credentials, args.cases.split(","), args.warmup)
 
 
 def counted(credentials: dict, case: str, requests: int, warmup: int, folder: Path) -> None:
@@ -263,39 +263,74 @@ def instructions(env: dict, command: list[str], requests: int, folder: Path) -> 
     raise RuntimeError(f"no totals in {out}")
 
 
-def measure_tree(label: str, tree: Path, database: str, args, scratch: Path) -> dict:
-    data_dir = scratch / f"{label}-{database}"
-    data_dir.mkdir()
-    if database == "sqlite":
-        url, pg_name = f"sqlite:///{data_dir / 'floor.sqlite3'}", None
-    else:
-        pg_name = f"maisie_floor_bench_{uuid.uuid4().hex[:8]}"
-        recreate(pg_name)
-        url = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{pg_name}"
-    env = worker_env(tree, url, data_dir)
-    credentials = data_dir / "credentials.json"
-    try:
-        subprocess.run(worker_command(tree, credentials, "--seed"), env=env, check=True, cwd=tree)
-        out = subprocess.run(
-            worker_command(
-                tree, credentials, "--cases", args.cases, "--requests", str(args.requests), "--warmup", str(args.warmup)
-            ),
-            env=env,
-            check=True,
-            cwd=tree,
-            capture_output=True,
-            text=True,
+class Checkout:
+    """One checkout's worker on a fresh database of its own, seeded, answering blocks of rounds."""
+
+    def __init__(self, label: str, tree: Path, database: str, args, scratch: Path):
+        self.label, self.tree, self.args = label, tree, args
+        self.data_dir = scratch / f"{label}-{database}"
+        self.data_dir.mkdir()
+        self.pg_name = None
+        if database == "sqlite":
+            url = f"sqlite:///{self.data_dir / 'floor.sqlite3'}"
+        else:
+            self.pg_name = f"maisie_floor_bench_{uuid.uuid4().hex[:8]}"
+            recreate(self.pg_name)
+            url = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{self.pg_name}"
+        self.env = worker_env(tree, url, self.data_dir)
+        self.credentials = self.data_dir / "credentials.json"
+        subprocess.run(worker_command(tree, self.credentials, "--seed"), env=self.env, check=True, cwd=tree)
+        command = worker_command(tree, self.credentials, "--cases", args.cases, "--warmup", str(args.warmup))
+        self.process = subprocess.Popen(
+            command, env=self.env, cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        if args.instructions:
-            n = args.instruction_requests
-            for case in args.cases.split(","):
-                command = worker_command(tree, credentials, "--cases", case, "--warmup", "20", "--requests", str(n))
-                result[case]["instructions"] = instructions(env, command, n, data_dir / f"callgrind-{case}")
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{label}: the worker did not start")
+        self.times = {case: {"wall": [], "cpu": []} for case in args.cases.split(",")}
+
+    def block(self, rounds: int) -> None:
+        self.process.stdin.write(f"{rounds}\n")
+        self.process.stdin.flush()
+        for case, times in json.loads(self.process.stdout.readline()).items():
+            for kind, values in times.items():
+                self.times[case][kind] += values
+
+    def result(self) -> dict:
+        result = {}
+        for case, times in self.times.items():
+            result[case] = {f"{kind}_ms": statistics.median(values) * 1000 for kind, values in times.items()}
+            if self.args.instructions and case in self.args.instruction_cases.split(","):
+                n = self.args.instruction_requests
+                command = worker_command(self.tree, self.credentials, "--cases", case, "--warmup", "20")
+                folder = self.data_dir / f"callgrind-{case}"
+                result[case]["instructions"] = instructions(self.env, [*command, "--requests", str(n)], n, folder)
         return result
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+        if self.pg_name:
+            recreate(self.pg_name, drop_only=True)
+
+
+def measure(trees: list[tuple[str, Path]], database: str, args, scratch: Path) -> dict:
+    """The checkouts take turns, a block of --block rounds each, so that load on the machine
+    falls on all alike; one process at a time makes requests."""
+    checkouts = []
+    try:
+        for label, tree in trees:
+            checkouts.append(Checkout(label, tree, database, args, scratch))
+        done = 0
+        while done < args.requests:
+            rounds = min(args.block, args.requests - done)
+            for checkout in checkouts:
+                checkout.block(rounds)
+            done += rounds
+        return {checkout.label: checkout.result() for checkout in checkouts}
     finally:
-        if pg_name:
-            recreate(pg_name, drop_only=True)
+        for checkout in checkouts:
+            checkout.close()
 
 
 def main() -> None:
@@ -305,9 +340,11 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--requests", type=int, default=2000, help="timed rounds (one request per case each)")
+    parser.add_argument("--block", type=int, default=50, help="rounds a checkout makes before the other's turn")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--instructions", action="store_true", help="also count instructions per request (callgrind)")
-    parser.add_argument("--instruction-requests", type=int, default=50)
+    parser.add_argument("--instruction-requests", type=int, default=20)
+    parser.add_argument("--instruction-cases", default=",".join(CASES))
     # The worker's own arguments.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
@@ -324,8 +361,8 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="floor-") as scratch:
         for database in args.databases.split(","):
-            for label, tree in trees:
-                results[(label, database)] = measure_tree(label, tree, database, args, Path(scratch))
+            for label, result in measure(trees, database, args, Path(scratch)).items():
+                results[(label, database)] = result
     print(f"load average at the end {os.getloadavg()[0]:.2f}; medians over {args.requests} requests per case")
     header = f"{'case':<14}{'db':<10}" + "".join(f"{label + ' wall':>13}{label + ' cpu':>12}" for label, _ in trees)
     if args.instructions:
@@ -339,7 +376,9 @@ def main() -> None:
             line = f"{case:<14}{database:<10}"
             line += "".join(f"{c['wall_ms']:>10.2f} ms{c['cpu_ms']:>9.2f} ms" for c in cells)
             if args.instructions:
-                line += "".join(f"{c['instructions'] / 1e6:>12.2f} M" for c in cells)
+                line += "".join(
+                    f"{c['instructions'] / 1e6:>12.2f} M" if "instructions" in c else f"{'':>14}" for c in cells
+                )
             if len(trees) == 2:
                 before, after = cells[1], cells[0]
                 line += f"{before['wall_ms'] / after['wall_ms']:>8.1f}x{before['cpu_ms'] / after['cpu_ms']:>7.1f}x"
