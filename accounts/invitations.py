@@ -18,6 +18,7 @@ from accounts.services import user_create
 from events.services import record, snapshot
 from registry import rules
 from registry.models import Membership, Role, Workspace
+from registry.services import membership_join
 
 # The link just made waits here for the one workspace page view after it, then is forgotten.
 NEW_INVITATION_SESSION_KEY = "accounts:new-invitation"
@@ -156,7 +157,7 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
         invitation.refresh_from_db()
         raise InvitationClosed(invitation.status)
     invitation.accepted, invitation.accepted_by = now, user
-    membership = _join(workspace=invitation.workspace, user=user, role=invitation.role, actor=user)
+    membership = membership_join(workspace=invitation.workspace, user=user, role=invitation.role, actor=user)
     after = {**snapshot(invitation, INVITATION_FIELDS), "user_id": user.pk}
     record(kind="invitation.accepted", actor=user, subject=invitation, subject_name=invitation.invitee, after=after)
     return membership
@@ -175,23 +176,10 @@ def invitation_accept_new_user(
     return user, invitation_accept(invitation=invitation, user=user)
 
 
-def _join(*, workspace: Workspace, user, role: str, actor) -> Membership:
-    """Add `user` to the workspace, with no owner's check: the caller's invitation (or the SSO
-    configuration) is the authority. Someone already a member keeps their role."""
-    from registry.services import _record_membership  # the membership events' one shape
-
-    membership = Membership.objects.filter(workspace=workspace, user=user).first()
-    if membership is not None:
-        return membership
-    membership = Membership.objects.create(workspace=workspace, user=user, role=role)
-    _record_membership("membership.added", actor, membership, after={"role": role})
-    return membership
-
-
 def workspace_join(*, workspace: Workspace, user, role: str) -> Membership:
     """The SSO's default workspace (accounts/oidc.py): a first sign-in joins it."""
     with transaction.atomic():
-        return _join(workspace=workspace, user=user, role=role, actor=user)
+        return membership_join(workspace=workspace, user=user, role=role, actor=user)
 
 
 def find_users(*, workspace: Workspace, actor, text: str, limit: int = 10):

@@ -153,6 +153,19 @@ def membership_set(*, workspace: Workspace, actor, user, role: str) -> tuple[Mem
 
 
 @transaction.atomic
+def membership_join(*, workspace: Workspace, user, role: str, actor) -> Membership:
+    """Add `user` to the workspace without an owner's check: the caller's authority is an
+    invitation an owner made or the SSO configuration (accounts/invitations.py). Someone already a
+    member keeps their role."""
+    membership = Membership.objects.filter(workspace=workspace, user=user).first()
+    if membership is not None:
+        return membership
+    membership = Membership.objects.create(workspace=workspace, user=user, role=role)
+    _record_membership("membership.added", actor, membership, after={"role": role})
+    return membership
+
+
+@transaction.atomic
 def membership_remove(*, workspace: Workspace, actor, user) -> None:
     """Owners remove anyone; a member may leave on their own."""
     _lock_owners(workspace)
