@@ -104,7 +104,8 @@ class ModelDetailView(VisibleModelMixin, DetailView):
         # The metric columns the user chose for the project's table (their last view, else its default).
         columns = chosen_metrics(self.request.user, model.project)
         context["version_columns"] = [split_key(name)[1] for name in columns]
-        context["versions"] = metric_cells(versions, columns)
+        context["versions"] = list(versions)
+        context["version_lines"] = metric_cells(context["versions"], columns)  # (version, its cells)
         context.setdefault("tag_form", TagAddForm())
         # The model's workspace's tags: the only ones it can carry.
         tags = Tag.objects.visible_to(self.request.user).filter(workspace_id=model.project.workspace_id)
