@@ -1,5 +1,6 @@
 """The query box completes fields and keys in a real browser (issue 18): typing `m.acc` offers
-`metrics.accuracy`, the arrow keys and Enter pick it, and the query then runs."""
+`metrics.accuracy`, the arrow keys and Enter pick it, and the query then runs. With
+MAISIE_SCREENSHOTS=1 it saves docs/screenshots/query-completion.png."""
 
 import pytest
 
@@ -7,6 +8,7 @@ from conftest import PASSWORD, make_user
 from registry import services
 from registry.tests.factories import upload
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_screenshots import shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +42,7 @@ def test_typing_m_acc_offers_metrics_accuracy_and_the_keyboard_picks_it(page, pr
     assert options(page) == ["metrics.acc_top5", "metrics.accuracy"]
     assert box.get_attribute("aria-expanded") == "true"
     assert box.get_attribute("aria-activedescendant") == "q-complete-0"
+    shoot(page, "query-completion", full_page=False)
 
     box.press("ArrowDown")
     assert box.get_attribute("aria-activedescendant") == "q-complete-1"
