@@ -82,7 +82,7 @@ def last_view_remember(*, user, project: Project, query: str) -> None:
     Every page view of a project writes here, so on PostgreSQL the write does not wait for its
     WAL to reach the disk (`synchronous_commit` off for this transaction only): a crash may
     forget the last second's views, nothing else. It halved the upsert's time on a busy machine
-    (docs/performance.md, "Project table").
+    (docs/performance.md, Web UI, "the project table's columns and views").
     """
     if not user.is_authenticated or len(query) > MAX_QUERY_LENGTH:
         return

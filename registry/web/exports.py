@@ -45,8 +45,9 @@ _MISSING = '<span class="missing" aria-label="none">\N{EN DASH}</span>'
 
 def cell_html(shown: str, full: str, number: bool) -> str:
     """One key cell's <td>, escaped. Plain `html.escape` (what Django's `escape` runs) in an
-    f-string: `format_html` per cell cost about 20 times as much CPU (bench/ui.py's wide view;
-    figures in docs/performance.md, "Project table")."""
+    f-string: `format_html` per cell cost about 20 times as much CPU on a page of 100 rows and
+    12 keys, bench/ui.py's wide view (docs/performance.md, Web UI, "the project table's columns
+    and views")."""
     attrs = ' class="num"' if number else ""
     if full and full != shown:
         attrs += f' title="{html.escape(full)}"'
