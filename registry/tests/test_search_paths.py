@@ -5,6 +5,7 @@ import pytest
 
 from registry.search.compiler import compile_query
 from registry.search.errors import QueryError
+from registry.search.expressions import NUMBER, STRING, pg_typed_value
 from registry.search.fields import FIELDS, NAMESPACES
 from registry.search.lexer import spell_key
 from registry.search.parser import parse_ordering, parse_query
@@ -125,3 +126,21 @@ def test_a_namespace_is_never_a_field_itself():
     names = {name.lower() for field in FIELDS for name in (field.name, *field.aliases)}
     assert {"git"} == NAMESPACES
     assert not NAMESPACES & names
+
+
+def test_a_top_level_key_keeps_the_sql_its_expression_indexes_were_made_from():
+    sql, params = pg_typed_value('"metrics"', (), "f1", NUMBER)
+    assert sql == ("""(CASE WHEN jsonb_typeof("metrics" -> %s) = 'number' THEN ("metrics" ->> %s)::numeric END)""")
+    assert params == ("f1", "f1")
+    # a string is one key as stored, a dot and all; a tuple is a path
+    assert pg_typed_value('"metrics"', (), "a.b", NUMBER)[1] == ("a.b", "a.b")
+    assert pg_typed_value('"metrics"', (), ("a.b",), NUMBER) == pg_typed_value('"metrics"', (), "a.b", NUMBER)
+
+
+def test_a_nested_key_chains_arrows_so_no_step_reads_a_list():
+    sql, params = pg_typed_value('"hyperparameters"', (), ("optimizer", "name"), STRING)
+    assert sql == (
+        """(CASE WHEN jsonb_typeof("hyperparameters" -> %s -> %s) = 'string' """
+        """THEN ("hyperparameters" -> %s ->> %s) COLLATE "C" END)"""
+    )
+    assert params == ("optimizer", "name", "optimizer", "name")
