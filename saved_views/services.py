@@ -2,11 +2,12 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.http import QueryDict
 from django.utils.text import slugify
 
 from registry import rules
 from registry.models import Project
-from saved_views.models import DEFAULT_SLUG, MAX_QUERY_LENGTH, LastView, SavedView
+from saved_views.models import DEFAULT_SLUG, MAX_QUERY_LENGTH, LastView, SavedView, view_query
 
 
 def _check_query(query: str) -> None:
@@ -42,6 +43,8 @@ def saved_view_create(*, user, project: Project, name: str, query: str, default:
         raise ValidationError({"name": "A view's name holds at most 100 characters."})
     if slug == DEFAULT_SLUG or slug.isdigit():
         raise ValidationError({"name": f"“{name}” would be read as a view's id or as the default view: pick another."})
+    # Re-encoded as the page writes it: the stored text becomes a redirect's query string.
+    query = view_query(QueryDict(query))
     _check_query(query)
     # The project's row lock: two saves of the same name, or two defaults, queue here.
     Project.objects.select_for_update().filter(pk=project.pk).first()

@@ -40,6 +40,10 @@ class TestCreate:
             save(bob, project, name=name)
         assert not SavedView.objects.exists()
 
+    def test_the_query_string_is_stored_as_the_page_writes_it(self, project, bob):
+        view = save(bob, project, query="col=m.loss\r\nLocation: x&page=2&view=other&format=csv")
+        assert view.query == "col=m.loss%0D%0ALocation%3A+x"
+
     def test_a_query_string_over_the_limit_is_refused(self, project, bob):
         with pytest.raises(ValidationError):
             save(bob, project, query="q=" + "x" * MAX_QUERY_LENGTH)
