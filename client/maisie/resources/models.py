@@ -88,12 +88,14 @@ class Models(Resource):
     ) -> list[dict]:
         """Fetches the models that satisfy some condition, one page at a time.
 
-        :param query: a query in the server's search language, sent as `q`
+        :param query: a query in the server's search language, sent as `q`; a nested key is a
+            path: ``"hp.optimizer.lr > 0.001 and m.val/acc > 0.7"``
         :param page: number of the page, from 1
         :param per_page: number of the models to fetch
-        :param ordering: how to sort, in the server's terms (e.g. ``"-metrics.accuracy"``)
+        :param ordering: how to sort, in the server's terms (e.g. ``"-metrics.accuracy"``,
+            ``"-hp.optimizer.lr"``)
         :param filters: other query parameters, passed as they are: ``project=3``,
-            ``workspace=[1, 2]``, ``tag="prod"``, ``hyperparam="lr"``, ``search="resnet"``
+            ``workspace=[1, 2]``, ``tag="prod"``, ``hyperparam="optimizer.lr"``, ``search="resnet"``
         :returns: a list of returned models
         """
         return super().get_all(query, page=page, per_page=per_page, ordering=ordering, **filters)
