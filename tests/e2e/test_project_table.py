@@ -1,7 +1,8 @@
 """The project table in a real browser (issue 18): choose four key columns, reorder them, hide
 Uploader, open a model, come back through the breadcrumb: the view is restored and the fourth key
 column is on screen at 1440 px, with the name pinned when the table scrolls sideways; on a phone
-(390 px) the name and the chosen keys come first. With MAISIE_SCREENSHOTS=1 it saves
+(390 px) the name and the chosen keys come first; a saved view is shared, reachable by URL, and
+the owner's default greets a member. With MAISIE_SCREENSHOTS=1 it saves
 docs/screenshots/project-table.png and project-table-phone.png."""
 
 from urllib.parse import parse_qs, urlparse
@@ -134,3 +135,37 @@ def test_the_chosen_view_comes_back_through_the_breadcrumb_with_its_fourth_key_o
         shoot(small, "project-table-phone", full_page=False)
     finally:
         phone.close()
+
+
+def test_a_saved_view_is_shared_and_the_owners_default_greets_a_member(page, browser, project):
+    from registry.models import Role
+
+    services.membership_set(
+        workspace=project.workspace, actor=project.created_by, user=make_user("bob"), role=Role.MEMBER
+    )
+    sign_in(page, "alice", PASSWORD)
+    page.goto(f"/projects/{project.pk}/?col=hp.lr&col=m.loss&ordering=m.loss")
+    page.locator("#saved-views summary").click()
+    page.get_by_label("Save this view as").fill("Lowest loss")
+    page.get_by_label("the project's default view").check()
+    page.get_by_role("button", name="Save view").click()
+    page.wait_for_url("**/projects/*/?*")
+    assert urlparse(page.url).query == "col=hp.lr&col=m.loss&ordering=m.loss"  # the view, as it was shown
+    page.locator("#saved-views summary").click()
+    assert page.locator("#saved-views a[aria-current]").inner_text() == "Lowest loss"
+
+    # Bob, a member with no view of his own, gets the project's default; the view has its URL too.
+    other = browser.new_context(base_url=page.url.split("/projects/")[0], viewport={"width": 1440, "height": 900})
+    try:
+        bob = other.new_page()
+        sign_in(bob, "bob", PASSWORD)
+        bob.goto(f"/projects/{project.pk}/")
+        assert shown_columns(bob)[-2:] == ["hyperparameters.lr", "metrics.loss"]
+        bob.goto(f"/projects/{project.pk}/?view=default")
+        assert urlparse(bob.url).query == "col=hp.lr&col=m.loss&ordering=m.loss"
+        bob.goto(f"/projects/{project.pk}/?view=lowest-loss")
+        assert urlparse(bob.url).query == "col=hp.lr&col=m.loss&ordering=m.loss"
+        bob.locator("#saved-views summary").click()
+        assert bob.locator("#saved-views").get_by_role("button", name="Delete").count() == 0  # not his
+    finally:
+        other.close()
