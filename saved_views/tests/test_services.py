@@ -6,6 +6,8 @@ Eve an outsider (see conftest.py).
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from saved_views import services
 from saved_views.models import MAX_QUERY_LENGTH, LastView, SavedView
@@ -105,3 +107,11 @@ class TestLastView:
         services.last_view_remember(user=bob, project=project, query="col=m.loss")
         services.last_view_remember(user=bob, project=project, query="q=" + "x" * MAX_QUERY_LENGTH)
         assert LastView.objects.get().query == "col=m.loss"
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+    def test_on_postgresql_it_does_not_wait_for_the_wal_flush(self, project, bob):
+        with CaptureQueriesContext(connection) as queries:
+            services.last_view_remember(user=bob, project=project, query="col=m.loss")
+        statements = [q["sql"] for q in queries.captured_queries]
+        assert any(sql == "SET LOCAL synchronous_commit TO OFF" for sql in statements)
+        assert LastView.objects.get(user=bob).query == "col=m.loss"
