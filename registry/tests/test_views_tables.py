@@ -185,6 +185,15 @@ class TestRows:
         assert '<td class="num" title="0.123456789">0.123457</td><td title="&quot;ok&quot;">ok</td>' in content
         assert '<td class="num">0.5</td><td><span class="missing" aria-label="none">\N{EN DASH}</span></td>' in content
 
+    def test_a_stored_null_is_shown_as_null_and_a_missing_key_as_a_dash(self, signed_in, project, bob):
+        x = upload(bob, project, name="x", metrics={"f1": None})
+        y = upload(bob, project, name="y", metrics={"other": 1})
+        content = signed_in.get(project_url(project, "col=m.f1&ordering=name")).content.decode()
+        rows = re.findall(r"<tr[ >].*?</tr>", content, re.S)
+        row_x, row_y = (next(row for row in rows if f'href="/models/{m.pk}/"' in row) for m in (x, y))
+        assert '<td><span class="muted">null</span></td>' in row_x and "missing" not in row_x
+        assert '<td><span class="missing" aria-label="none">\N{EN DASH}</span></td>' in row_y
+
     def test_the_models_page_links_each_row_to_its_project(self, signed_in, models):
         project = models["a"].project
         content = signed_in.get("/models/").content.decode()

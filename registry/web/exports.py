@@ -15,10 +15,13 @@ from registry.web.keys import display, split_key
 from registry.web.table_state import TableState
 
 
-def cell_value(model, name: str):
-    """A key column's value for a model, or None when it lacks the key."""
+def cell_value(model, name: str, missing=None):
+    """A key column's value for a model, or `missing` when it lacks the key."""
     section, key = split_key(name)  # the key is a path: `optimizer.lr` reads inside "optimizer"
-    return keypaths.value_at(getattr(model, section) or {}, key)
+    return keypaths.value_at(getattr(model, section) or {}, key, missing)
+
+
+_LACKS = object()  # a key the model does not have, shown otherwise than a stored null
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Row:
 
 
 _MISSING = '<span class="missing" aria-label="none">\N{EN DASH}</span>'
+_NULL = '<span class="muted">null</span>'  # a stored null: the key is there, its value is null
 
 
 def cell_html(shown: str, full: str, number: bool) -> str:
@@ -49,6 +53,8 @@ def cell_html(shown: str, full: str, number: bool) -> str:
     12 keys, bench/ui.py's wide view (docs/performance.md, Web UI, "the project table's columns
     and views")."""
     attrs = ' class="num"' if number else ""
+    if full == "null":  # json.dumps(None): a text "null" would be '"null"'
+        return f"<td>{_NULL}</td>"
     if full and full != shown:
         attrs += f' title="{html.escape(full)}"'
     return f"<td{attrs}>{html.escape(shown) if shown else _MISSING}</td>"
@@ -68,9 +74,12 @@ def key_cells(model, columns: list[str]) -> list[tuple[str, str, bool]]:
     """(shown, full value for the title, is a number) of each key column of a model."""
     cells = []
     for name in columns:
-        value = cell_value(model, name)
+        value = cell_value(model, name, _LACKS)
+        if value is _LACKS:
+            cells.append(("", "", False))
+            continue
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        cells.append((display(value), "" if value is None else json.dumps(value), number))
+        cells.append((display(value), json.dumps(value), number))
     return cells
 
 
