@@ -9,6 +9,7 @@ checked on its own, so the answer can say which part failed and what the version
 import json
 from dataclasses import dataclass
 
+from registry import keypaths
 from registry.models import MLModel
 from registry.search import fields
 from registry.search.compiler import compile_query
@@ -112,8 +113,12 @@ def _value(target: FieldRef, version: MLModel) -> str:
     ORM path (a relation by its name), so every field of the allow-list is described alike."""
     field = target.field
     if field.kind == fields.JSON:
-        section = getattr(version, field.column) or {}
-        return f"is {_shown(section[target.key])}" if target.key in section else "is not set"
+        section = getattr(version, field.column) or {}  # the key is a path: hp.optimizer.lr
+        return (
+            f"is {_shown(keypaths.value_at(section, target.path))}"
+            if keypaths.has(section, target.path)
+            else "is not set"
+        )
     column = field.name_column or field.column
     rows = MLModel.objects.filter(pk=version.pk).values_list(column, flat=True)
     values = sorted({value for value in rows if value is not None}, key=str)

@@ -17,12 +17,21 @@ FAILING = {
     fields.RELATION: '{name} = "zzz"',
     fields.TAG: '{name} = "zzz"',
     fields.ALIAS: '{name} = "zzz"',
+    fields.BOOLEAN: "{name} = true",
 }
 
 
 @pytest.fixture
 def version(bob, project):
-    model = upload(bob, project, "resnet", metrics={"accuracy": 0.85}, tags=["cnn"], git_branch="main")
+    model = upload(
+        bob,
+        project,
+        "resnet",
+        metrics={"accuracy": 0.85},
+        hyperparameters={"optimizer": {"lr": 0.1}},
+        tags=["cnn"],
+        git_branch="main",
+    )
     services.alias_set(registered_model=model.registered_model, name="staging", version=1, user=bob)
     return model
 
@@ -52,6 +61,9 @@ def test_every_field_says_what_the_version_holds(version, field):
         ('visibility = "private"', "visibility is public"),
         ("dataset exists", "dataset is empty"),
         ("hp.lr exists", "hp.lr is not set"),
+        ("hp.optimizer.lr > 1", "hp.optimizer.lr is 0.1"),
+        ("hp.optimizer.name exists", "hp.optimizer.name is not set"),
+        ("git.dirty = true", "git.dirty has none"),
     ],
 )
 def test_found_values(version, condition, found):
