@@ -14,6 +14,8 @@ the app server's time alone, from the WSGI call to the end of the response's bod
 
 Cases (the issue's "authenticated no-op" is `GET /api/v1/tags/?per_page=1`):
   noop-jwt, noop-token, noop-session   the no-op with a JWT, an API token, a browser session
+  noop-staff                           the no-op with a staff user's API token: staff see every
+                                       tag, so no visibility query (search.py's user is staff)
   get-jwt, get-token                   `GET /api/v1/models/<id>/` (search.py's q4)
 
 The cases take turns request by request, and the checkouts (this one, and --before's) take turns
@@ -43,7 +45,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-CASES = ("noop-jwt", "noop-token", "noop-session", "get-jwt", "get-token")
+CASES = ("noop-jwt", "noop-token", "noop-session", "noop-staff", "get-jwt", "get-token")
 NOOP_PATH, NOOP_QUERY = "/api/v1/tags/", "per_page=1"
 
 
@@ -96,6 +98,9 @@ def seed(credentials: Path) -> None:
     )
     prefix, secret = ApiToken.generate()
     ApiToken.objects.create(user=user, name="bench", prefix=prefix, hashed_secret=ApiToken.hash(secret))
+    staff = User.objects.create_user("root", "floor-bench-password", email="root@example.com", is_staff=True)
+    staff_prefix, staff_secret = ApiToken.generate()
+    ApiToken.objects.create(user=staff, name="bench", prefix=staff_prefix, hashed_secret=ApiToken.hash(staff_secret))
     jwt = AccessToken.for_user(user)
     jwt["auth_time"] = int(time.time())
     session = SessionStore()
@@ -104,7 +109,15 @@ def seed(credentials: Path) -> None:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     credentials.write_text(
-        json.dumps({"token": secret, "jwt": str(jwt), "session": session.session_key, "model": model.pk})
+        json.dumps(
+            {
+                "token": secret,
+                "staff_token": staff_secret,
+                "jwt": str(jwt),
+                "session": session.session_key,
+                "model": model.pk,
+            }
+        )
     )
 
 
@@ -133,6 +146,7 @@ def environs(credentials: dict) -> dict[str, dict]:
         "noop-jwt": {**noop, **jwt},
         "noop-token": {**noop, **token},
         "noop-session": {**noop, **session},
+        "noop-staff": {**noop, "HTTP_AUTHORIZATION": f"Bearer {credentials['staff_token']}"},
         "get-jwt": {**get, **jwt},
         "get-token": {**get, **token},
     }
