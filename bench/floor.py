@@ -15,7 +15,7 @@ the app server's time alone, from the WSGI call to the end of the response's bod
 Cases (the issue's "authenticated no-op" is `GET /api/v1/tags/?per_page=1`):
   noop-jwt, noop-token, noop-session   the no-op with a JWT, an API token, a browser session
   noop-staff                           the no-op with a staff user's API token: staff see every
-                                       tag, so no visibility query (search.py's user is staff)
+                                       tag, so its list has no visibility query
   get-jwt, get-token                   `GET /api/v1/models/<id>/` (search.py's q4)
 
 The cases take turns request by request, and the checkouts (this one, and --before's) take turns
