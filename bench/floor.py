@@ -17,6 +17,8 @@ Cases (the issue's "authenticated no-op" is `GET /api/v1/tags/?per_page=1`):
   noop-staff                           the no-op with a staff user's API token: staff see every
                                        tag, so its list has no visibility query
   get-jwt, get-token                   `GET /api/v1/models/<id>/` (search.py's q4)
+  --mlflow                             MLflow's `GET runs/get` of one run, its Flask app called
+                                       the same way, on a SQLite store (after the checkouts' turns)
 
 The cases take turns request by request, and the checkouts (this one, and --before's) take turns
 a block of --block rounds at a time, each worker process on its own database, so background
@@ -224,6 +226,62 @@ def counted(credentials: dict, case: str, requests: int, warmup: int, folder: Pa
             time.sleep(0.005)
 
 
+# --- MLflow's get of a run, the same way: its Flask app called in-process on a SQLite store.
+
+MLFLOW_GET = """
+import io, json, os, statistics, sys, time
+folder, requests, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.environ["_MLFLOW_SERVER_FILE_STORE"] = f"sqlite:///{folder}/mlflow.db"
+os.environ["_MLFLOW_SERVER_ARTIFACT_ROOT"] = f"{folder}/artifacts"
+os.environ["_MLFLOW_SERVER_SERVE_ARTIFACTS"] = "false"
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+client = MlflowClient(tracking_uri=os.environ["_MLFLOW_SERVER_FILE_STORE"])
+run = client.create_run(client.create_experiment("floor"), run_name="resnet")
+params = [Param("lr", "0.01"), Param("optimizer", "adam"), Param("layers", "50")]
+client.log_batch(run.info.run_id, metrics=[Metric("accuracy", 0.9, 0, 0)], params=params, tags=[RunTag("baseline", "")])
+from mlflow.server import app
+from werkzeug.test import EnvironBuilder
+environ = EnvironBuilder(path="/api/2.0/mlflow/runs/get", query_string=f"run_id={run.info.run_id}").get_environ()
+answer = {}
+def start_response(status, headers, exc_info=None):
+    answer["status"] = status
+def call():
+    body = app.wsgi_app({**environ, "wsgi.input": io.BytesIO(b"")}, start_response)
+    b"".join(body)
+    getattr(body, "close", lambda: None)()
+for _ in range(warmup):
+    call()
+assert answer["status"].startswith("200"), answer
+wall, cpu = [], []
+for _ in range(requests):
+    started, started_cpu = time.perf_counter(), time.thread_time()
+    call()
+    cpu.append(time.thread_time() - started_cpu)
+    wall.append(time.perf_counter() - started)
+print(json.dumps({"wall_ms": statistics.median(wall) * 1000, "cpu_ms": statistics.median(cpu) * 1000}))
+"""
+
+
+def mlflow_get(args, scratch: Path) -> dict:
+    """MLflow's `runs/get` of one run (its params, metric and tag like the seeded model's), timed
+    as the get by id is: its WSGI app called in-process, SQLite store, from bench/.mlflow-venv."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import mlflow_server
+
+    python = mlflow_server.ensure_venv().parent / "python"
+    folder = scratch / "mlflow"
+    folder.mkdir()
+    out = subprocess.run(
+        [str(python), "-c", MLFLOW_GET, str(folder), str(args.requests), str(args.warmup)],
+        env=mlflow_server.server_env(dict(os.environ)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 # --- The driver: databases, checkouts, processes, the table.
 
 
@@ -359,6 +417,7 @@ def main() -> None:
     parser.add_argument("--instructions", action="store_true", help="also count instructions per request (callgrind)")
     parser.add_argument("--instruction-requests", type=int, default=20)
     parser.add_argument("--instruction-cases", default=",".join(CASES))
+    parser.add_argument("--mlflow", action="store_true", help="also time MLflow's runs/get (bench/.mlflow-venv)")
     # The worker's own arguments.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seed", action="store_true", help=argparse.SUPPRESS)
@@ -377,6 +436,7 @@ def main() -> None:
         for database in args.databases.split(","):
             for label, result in measure(trees, database, args, Path(scratch)).items():
                 results[(label, database)] = result
+        mlflow = mlflow_get(args, Path(scratch)) if args.mlflow else None
     print(f"load average at the end {os.getloadavg()[0]:.2f}; medians over {args.requests} requests per case")
     header = f"{'case':<14}{'db':<10}" + "".join(f"{label + ' wall':>13}{label + ' cpu':>12}" for label, _ in trees)
     if args.instructions:
@@ -397,6 +457,13 @@ def main() -> None:
                 before, after = cells[1], cells[0]
                 line += f"{before['wall_ms'] / after['wall_ms']:>8.1f}x{before['cpu_ms'] / after['cpu_ms']:>7.1f}x"
             print(line)
+    if mlflow is not None:
+        print(f"{'mlflow get':<14}{'sqlite':<10}{mlflow['wall_ms']:>10.2f} ms{mlflow['cpu_ms']:>9.2f} ms", end="")
+        if "sqlite" in args.databases.split(",") and "get-token" in args.cases.split(","):
+            ours = results[(trees[0][0], "sqlite")]["get-token"]
+            print(f"   MLflow / {trees[0][0]} get-token: wall {mlflow['wall_ms'] / ours['wall_ms']:.1f}x", end="")
+            print(f", cpu {mlflow['cpu_ms'] / ours['cpu_ms']:.1f}x", end="")
+        print()
 
 
 if __name__ == "__main__":
