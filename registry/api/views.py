@@ -14,7 +14,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts import invitations as invitation_services
 from accounts.models import User
-from maisie_site.api import JSONParser, deleted, enveloped
+from maisie_site.api import EnvelopePagination, JSONParser, deleted, enveloped
 from registry import cursors, rules, services
 from registry.api.members import (
     FoundUserSerializer,
@@ -158,6 +158,27 @@ class TagViewSet(RegistryViewSet):
         services.tag_delete(tag=instance, user=self.request.user)
 
 
+class ModelListPagination(EnvelopePagination):
+    """The usual envelope; its schema also names the `warnings` an empty list may carry."""
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["warnings"] = {
+            "type": "array",
+            "description": "Only on an empty list: keys of the query that no model you can see holds"
+            " (`metrics.acuracy`), each with the nearest keys that exist (docs/search.md).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string"},
+                    "message": {"type": "string"},
+                    "suggestions": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        }
+        return answer
+
+
 def _with_key_warnings(response, listing, empty: bool):
     """An empty list gains `warnings` for the keys of its query that no visible model holds
     (`metrics.acuracy`), with the nearest that exist: additive, present only when there is one."""
@@ -170,6 +191,7 @@ def _with_key_warnings(response, listing, empty: bool):
 class MLModelViewSet(RegistryViewSet):
     serializer_class = MLModelSerializer
     filterset_class = MLModelFilterSet  # the list's filters, for the OpenAPI schema: list() applies them
+    pagination_class = ModelListPagination
     parser_classes = [StreamingMultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
