@@ -74,6 +74,18 @@ class TestModelPage:
     def test_an_outsider_gets_404(self, client, eve, model):
         assert as_user(client, eve).get(self.url(model)).status_code == 404
 
+    def test_a_nested_config_is_listed_by_its_key_paths(self, client, alice, bob, project):
+        nested = upload(
+            bob, project, name="lm", hyperparameters={"optimizer": {"lr": 0.001, "name": "adamw"}, "a.b": 1}
+        )
+        response = as_user(client, alice).get(self.url(nested))
+        hyperparameters = dict(response.context["sections"])["Hyperparameters"]
+        assert [(key, shown) for key, shown, _, _ in hyperparameters] == [
+            ("`a.b`", "1"),
+            ("optimizer.lr", "0.001"),
+            ("optimizer.name", "adamw"),
+        ]
+
     def test_a_private_model_is_404_for_everyone_but_its_uploader(self, client, alice, bob, model):
         services.model_update(model=model, user=bob, private=True)
         assert as_user(client, alice).get(self.url(model)).status_code == 404

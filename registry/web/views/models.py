@@ -15,7 +15,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from accounts.forms import add_service_errors
 from events.models import Event
-from registry import provenance, rules, services
+from registry import keypaths, provenance, rules, services
 from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
 from registry.querysets import attach_alias_names
@@ -87,11 +87,15 @@ class ModelDetailView(VisibleModelMixin, DetailView):
         remote = model.git_remote_url or model.project.git_url
         context["links"] = forge_links(remote, model.git_branch, model.git_commit)
         context["remote_web_url"] = provenance.web_url(model.git_remote_url)
-        # (key, shown, is a number, is null): a stored null shows as `null`, never as a missing key's dash.
+        # (key path, shown, is a number, is null): a nested config is listed by its paths
+        # (optimizer.lr), as the table, search and compare name them; a stored null shows as
+        # `null`, never as a missing key's dash.
         context["sections"] = [
             (
                 SECTION_LABELS[s],
-                sorted((k, display(v), _is_number(v), v is None) for k, v in (getattr(model, s) or {}).items()),
+                sorted(
+                    (path, display(v), _is_number(v), v is None) for path, v in keypaths.leaves(getattr(model, s) or {})
+                ),
             )
             for s in SECTIONS
         ]
