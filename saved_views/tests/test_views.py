@@ -119,6 +119,17 @@ class TestDeleteAndDefault:
         view.refresh_from_db()
         assert view.is_default
 
+    def test_the_owner_unsets_the_default_from_the_views_menu(self, client, alice, project, view):
+        view.is_default = True
+        view.save()
+        client.force_login(alice)
+        page = client.get(table(project, "col=hp.lr")).content.decode()
+        unset = f'formaction="/projects/{project.pk}/views/{view.pk}/default/" formnovalidate name="default" value="0"'
+        assert unset in page
+        client.post(f"/projects/{project.pk}/views/{view.pk}/default/", {"default": "0"})
+        view.refresh_from_db()
+        assert not view.is_default
+
     def test_a_member_gets_403_for_the_default(self, client, bob, project, view):
         client.force_login(bob)
         assert client.post(f"/projects/{project.pk}/views/{view.pk}/default/").status_code == 403
