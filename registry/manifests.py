@@ -86,6 +86,12 @@ def normalise_path(path: object) -> str:
         raise ManifestError(f"A path must be a string, not {type(path).__name__}.", rule="type")
     if not path:
         raise ManifestError("A path must not be empty.", path=path, rule="empty")
+    # NFC never makes a path a quarter of its length, so a far longer one is refused before the
+    # per-character checks below spend time on it.
+    if len(path) > 4 * MAX_PATH_BYTES:
+        raise ManifestError(
+            f"The path {_shown(path)} is over {MAX_PATH_BYTES} bytes in UTF-8.", path=path, rule="too_long"
+        )
     for char in path:
         reason = _refused_char(char)
         if reason:
@@ -316,7 +322,10 @@ def from_json(obj: object) -> Manifest:
             raise ManifestError(f"{where} has no {', '.join(missing)}.", rule="missing_field")
         if unknown:
             raise ManifestError(f"{where} has unknown fields: {', '.join(unknown)}.", rule="unknown_field")
-        entries.append(ManifestEntry(item["path"], item["size"], item["sha256"]))
+        try:
+            entries.append(ManifestEntry(item["path"], item["size"], item["sha256"]))
+        except ManifestError as error:
+            raise ManifestError(f"{where}: {error}", path=error.path, rule=error.rule) from None
     return Manifest(tuple(entries))
 
 

@@ -85,6 +85,11 @@ def test_it_refuses_a_path_that_breaks_a_rule_naming_the_path_and_the_rule(path,
         assert repr(path[:20])[1:-1] in str(error)
 
 
+def test_it_refuses_a_very_long_path_before_looking_at_its_characters():
+    assert refused("\x00" * (4 * manifests.MAX_PATH_BYTES + 1)).rule == "too_long"
+    assert refused("\x00" * (4 * manifests.MAX_PATH_BYTES)).rule == "character"
+
+
 def test_it_refuses_a_path_that_is_not_a_string():
     for path in (None, 3, b"a", ["a"]):
         assert refused(path).rule == "type"
@@ -360,7 +365,12 @@ def test_a_large_size_survives_the_json_round_trip():
         ([{"path": "a", "size": 1.0, "sha256": EMPTY}], "size", "'a'"),
         ([{"path": "a", "size": 0, "sha256": EMPTY.upper()}], "sha256", "lowercase"),
         ([{"path": "../a", "size": 0, "sha256": EMPTY}], "dot_part", "'../a'"),
-        ([{"path": 5, "size": 0, "sha256": EMPTY}], "type", "string"),
+        ([{"path": 5, "size": 0, "sha256": EMPTY}], "type", "files[0]: A path must be a string"),
+        (
+            [{"path": "a", "size": 0, "sha256": EMPTY}, {"path": "b/", "size": 0, "sha256": EMPTY}],
+            "trailing_slash",
+            "files[1]: ",
+        ),
     ],
 )
 def test_bad_json_is_refused_with_a_message_naming_the_field(obj, rule, words):
