@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/ui.py                  # builds maisie_ui_100000 once (minutes), reuses it after
     .venv/bin/python bench/ui.py --requests 100 --strict
+    .venv/bin/python bench/ui.py --sqlite var/bench-ui/sqlite-100000.sqlite3   # the same views on SQLite
     .venv/bin/python bench/ui.py --explain        # and EXPLAIN ANALYZE of each view's model queries
     .venv/bin/python bench/ui.py --profile range  # and cProfile of one view, in-process
 
 The database (`maisie_ui_<N>` on 127.0.0.1:5432, user postgres) gets `migrate`, `seed_models
 --models N --projects 1`, `search_indexes` and VACUUM ANALYZE, with
-max_parallel_workers_per_gather = 0 as for bench/search.py. Maisie runs as in production
+max_parallel_workers_per_gather = 0 as for bench/search.py. With --sqlite FILE, Maisie runs on that
+SQLite file instead, through bench/search.py's own --sqlite switch (its DATABASE_URL and its
+reader), built with the same commands and ANALYZEd on every run. Maisie runs as in production
 (gunicorn, 2 sync workers, DEBUG off); the bench signs in through `/accounts/login/` (CSRF token
 and session cookie, as a browser does), reads the project page's filter form and submits it
 with each view's changes, so the query strings are the ones the page itself produces.
@@ -45,7 +48,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(REPO))
-from search import (  # noqa: E402  (sibling modules, found through the lines above)
+import search  # noqa: E402  (sibling modules, found through the lines above)
+from search import (  # noqa: E402
     configure_database,
     count_rows,
     database_exists,
@@ -124,26 +128,48 @@ def manage(database: str, *command: str) -> None:
     print(f"  manage.py {command[0]}: {time.monotonic() - started:.0f} s", flush=True)
 
 
+def use_sqlite(path: Path) -> None:
+    """--sqlite: bench/search.py's switch, which its maisie_env and sqlite_rows read."""
+    search.SQLITE = path.resolve()
+    search.SQLITE.parent.mkdir(parents=True, exist_ok=True)
+
+
+def scalar(database: str, sql: str):
+    """The first column of the first row, from the PostgreSQL database or the SQLite file."""
+    return search.sqlite_rows(sql) if search.SQLITE else count_rows(database, sql)
+
+
+def where(database: str) -> str:
+    return str(search.SQLITE) if search.SQLITE else database
+
+
 def prepare(database: str, models: int, fresh: bool) -> None:
     """Build the database once. Every run brings it up to this checkout: migrations, the search
     indexes this code creates, fresh statistics, and the static files (collected as the image
     does at build time: with DEBUG off they are served from the manifest)."""
-    reuse = not fresh and database_exists(database)
+    reuse = not fresh and (search.SQLITE.exists() if search.SQLITE else database_exists(database))
     if reuse:
-        found = count_rows(database, "SELECT count(*) FROM registry_mlmodel")
-        projects = count_rows(database, "SELECT count(DISTINCT project_id) FROM registry_mlmodel")
+        found = scalar(database, "SELECT count(*) FROM registry_mlmodel")
+        projects = scalar(database, "SELECT count(DISTINCT project_id) FROM registry_mlmodel")
         reuse = found == models and projects == 1
     if reuse:
-        print(f"reusing {database} ({models:,} models in one project)")
+        print(f"reusing {where(database)} ({models:,} models in one project)")
     else:
-        print(f"building {database} with {models:,} models in one project (minutes)...", flush=True)
-        recreate_database(database)
+        print(f"building {where(database)} with {models:,} models in one project (minutes)...", flush=True)
+        if search.SQLITE:
+            search.SQLITE.unlink(missing_ok=True)
+        else:
+            recreate_database(database)
     manage(database, "migrate", "--noinput", "-v0")
     if not reuse:
         seed = ["--models", str(models), "--projects", "1", "--password", PASSWORD, "--batch", "5000"]
         manage(database, "seed_models", *seed)
     manage(database, "search_indexes")
-    vacuum(database)
+    if search.SQLITE:
+        search.sqlite_rows("ANALYZE")
+    else:
+        vacuum(database)
+        configure_database(database, 0)
     manage(database, "collectstatic", "--noinput", "-v0")
 
 
@@ -240,7 +266,7 @@ def submitted(fields: list[tuple[str, str]], changes: dict) -> str:
 
 
 def project_id(database: str) -> int:
-    return count_rows(database, "SELECT id FROM registry_project WHERE name = 'project-1'")
+    return scalar(database, "SELECT id FROM registry_project WHERE name = 'project-1'")
 
 
 # --- Measurement -----------------------------------------------------------------------------
@@ -333,16 +359,18 @@ def check_rows(view: View, response, per_page: int) -> int:
 
 
 def explain(queries: list[dict], tables: str | None = '"registry_mlmodel"') -> None:
-    """EXPLAIN ANALYZE of the queries naming `tables` (all of them with None)."""
+    """EXPLAIN ANALYZE of the queries naming `tables` (all of them with None); on SQLite, which
+    cannot run a query under EXPLAIN, its EXPLAIN QUERY PLAN."""
     from django.db import connection
 
+    sqlite = connection.vendor == "sqlite"
     for query in queries:
         sql = query["sql"]
         if tables is not None and tables not in sql:
             continue
         with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-            plan = "\n".join(f"    {line}" for (line,) in cursor.fetchall())
+            cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS) ") + sql)
+            plan = "\n".join(f"    {row[-1]}" for row in cursor.fetchall())
         print(f"  {float(query['time']) * 1000:.1f} ms: {sql[:300]}{'…' if len(sql) > 300 else ''}\n{plan}\n")
 
 
@@ -401,6 +429,9 @@ def main() -> int:
     parser.add_argument("--profile", metavar="VIEW", help="cProfile one view (100 rows) in-process, then stop")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--wait-quiet", type=float, default=0, help="wait up to this many seconds for load < 1")
+    parser.add_argument(
+        "--sqlite", type=Path, metavar="FILE", help="run Maisie on this SQLite file (built on first use)"
+    )
     args = parser.parse_args()
     wanted = args.views.split(",")
     views = [view for view in VIEWS if view.name in wanted]
@@ -410,10 +441,12 @@ def main() -> int:
     if not 1 <= args.requests <= 1000 or not 0 <= args.warmup <= 20:
         parser.error("--requests 1..1000, --warmup 0..20")
     signal.signal(signal.SIGTERM, raise_on_signal)
+    if args.sqlite:
+        use_sqlite(args.sqlite)
 
     database = f"maisie_ui_{args.models}"
     prepare(database, args.models, args.fresh)
-    configure_database(database, 0)
+    print(f"database: {'SQLite ' + str(search.SQLITE) if search.SQLITE else 'PostgreSQL ' + database}")
     project = project_id(database)
     servers: list[Server] = []
     try:
