@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 
 from accounts.forms import AdminSignInForm
 from accounts.models import ApiToken, Invitation, SshChallenge, SshPublicKey, User
+from maisie_site.readonly_admin import ReadOnlyAdmin
 
 # The admin's sign-in counts against the same limits and per-login lock as every other sign-in
 # (served by accounts.views.admin_sign_in, which answers 429 when it refuses).
@@ -136,7 +137,7 @@ class SshChallengeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdmin):
     """Read-only: invitations are made and revoked by the workspace's owners (accounts/invitations.py,
     which records their events); the secret was shown once and only its hash is here."""
 
@@ -156,15 +157,6 @@ class InvitationAdmin(admin.ModelAdmin):
         "accepted_by",
         "revoked",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("workspace", "created_by", "accepted_by")

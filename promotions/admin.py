@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from maisie_site.readonly_admin import ReadOnlyAdmin
 from promotions import services
 from promotions.models import AliasRule, PromotionRequest
 
@@ -60,17 +61,8 @@ class AliasRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromotionRequest)
-class PromotionRequestAdmin(admin.ModelAdmin):
+class PromotionRequestAdmin(ReadOnlyAdmin):
     list_display = ["id", "registered_model", "alias", "version_number", "state", "requested_by", "created"]
     list_filter = ["state"]
     list_select_related = ["registered_model", "requested_by"]
     search_fields = ["alias", "registered_model__name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

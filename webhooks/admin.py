@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from maisie_site.readonly_admin import ReadOnlyAdmin
 from webhooks import services
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
 
@@ -87,7 +88,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["id", "webhook", "kind", "message_id", "reason", "state", "attempts", "created"]
     list_filter = ["state", "reason"]
     search_fields = ["message_id", "kind"]
@@ -98,15 +99,6 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in Delivery._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Redeliver the selected deliveries")
     def redeliver(self, request, queryset):
