@@ -360,7 +360,8 @@ def check_rows(view: View, response, per_page: int) -> int:
 
 def explain(queries: list[dict], tables: str | None = '"registry_mlmodel"') -> None:
     """EXPLAIN ANALYZE of the queries naming `tables` (all of them with None); on SQLite, which
-    cannot run a query under EXPLAIN, its EXPLAIN QUERY PLAN."""
+    cannot run a query under EXPLAIN, its EXPLAIN QUERY PLAN. The captured SQL has its values
+    written in; SQLite may plan the app's query, which binds them, otherwise."""
     from django.db import connection
 
     sqlite = connection.vendor == "sqlite"
