@@ -1,6 +1,8 @@
 """The shapes of a workspace's people in the API: adding a member (by `user_id` or `login`),
 invitations (accounts/invitations.py), and the owners' user finder."""
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,6 +21,8 @@ class MemberAddSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
     def to_internal_value(self, data):
+        if not isinstance(data, Mapping):  # a JSON number, list...: DRF's own 400 says what is expected
+            return super().to_internal_value(data)
         # Without either, `user_id` is missing as it always was, reported beside any other field's error.
         missing = {} if "user_id" in data or "login" in data else {"user_id": ["This field is required."]}
         try:

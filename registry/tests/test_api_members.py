@@ -54,6 +54,12 @@ class TestMembersByLogin:
         assert field in body["errors"]
         assert role_of(workspace, eve) is None
 
+    @pytest.mark.parametrize("body", ["5", "[]", '"eve"', "null"])
+    def test_a_body_that_is_not_an_object_is_a_400(self, api, workspace, alice, body):
+        response = api.as_user(alice).post(members(workspace), body, content_type="application/json")
+        assert_error(response, 400)
+        assert workspace.memberships.count() == 3  # alice, bob and carol, as before
+
     def test_a_deactivated_users_login_is_refused(self, api, workspace, alice, eve):
         eve.is_active = False
         eve.save()
