@@ -42,6 +42,8 @@ class MemberAddSerializer(serializers.Serializer):
             data["user"] = User.objects.by_login(login.strip()).filter(is_active=True).first()
             if data["user"] is None:
                 raise serializers.ValidationError({"login": ["There is no active user with this login."]})
+        if "user" not in data:  # `user_id` sent empty (a form's blank field counts as not given)
+            raise serializers.ValidationError({"user_id": ["This field is required."]})
         return data
 
 

@@ -60,6 +60,11 @@ class TestMembersByLogin:
         assert_error(response, 400)
         assert workspace.memberships.count() == 3  # alice, bob and carol, as before
 
+    def test_a_blank_user_id_in_a_form_is_a_400(self, api, workspace, alice):
+        response = api.as_user(alice).post(members(workspace), {"user_id": "", "role": "member"}, format="multipart")
+        assert "user_id" in assert_error(response, 400)["errors"]
+        assert workspace.memberships.count() == 3
+
     def test_a_deactivated_users_login_is_refused(self, api, workspace, alice, eve):
         eve.is_active = False
         eve.save()
