@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import ApiToken, Invitation, User
 from accounts.services import user_create
 from events.services import record, snapshot
+from maisie_site import storable
 from registry import rules
 from registry.models import Membership, Role, Workspace
 from registry.services import membership_join
@@ -191,5 +192,7 @@ def find_users(*, workspace: Workspace, actor, text: str, limit: int = 10):
     text = (text or "").strip()
     if len(text) < 2:
         raise ValidationError({"q": "Type at least 2 characters."})
+    if error := storable.text_error(text):  # a NUL no database can compare against
+        raise ValidationError({"q": error})
     matches = User.objects.filter(is_active=True).filter(Q(login__icontains=text) | Q(full_name__icontains=text))
     return matches.exclude(memberships__workspace=workspace).order_by("login")[:limit]

@@ -110,6 +110,10 @@ class TestUserFinder:
             make_user(f"user{n:02}")
         assert len(api.as_user(alice).get(finder(workspace, "user")).json()["data"]) == 10
 
+    def test_a_nul_character_is_a_400(self, api, workspace, alice):
+        response = api.as_user(alice).get(f"/api/v1/workspaces/{workspace.pk}/find-users/", {"q": "a\x00b"})
+        assert "q" in assert_error(response, 400)["errors"]
+
     @pytest.mark.parametrize("q", ["", "d", "%20d%20"])
     def test_fewer_than_two_characters_is_a_400(self, api, workspace, alice, q):
         body = assert_error(api.as_user(alice).get(finder(workspace, q)), 400)
