@@ -19,7 +19,7 @@ from django.db.models.fields.json import KeyTransform
 
 from registry import keypaths
 from registry.links import Links
-from registry.web.keys import NUMBER, TEXT, display, split_key
+from registry.web.keys import NUMBER, TEXT, display, is_number, split_key
 from registry.web.table_state import TableState
 
 CHART_CAP = 5000  # models plotted; docs/architecture.md (Web UI) and the charts' note say so
@@ -47,10 +47,6 @@ def _expression(section: str, parts: tuple[str, ...]):
     for part in parts[1:]:
         expression = KeyTransform(part, expression)
     return expression
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def chart_choices(params, state: TableState) -> dict:
@@ -85,7 +81,7 @@ def chart_data(listing, state: TableState, params) -> dict:
         for name, value in zip(names, row[3:], strict=True):
             if value is not None:
                 seen[name].append(value)
-    kinds = {name: NUMBER if values and all(_is_number(v) for v in values) else TEXT for name, values in seen.items()}
+    kinds = {name: NUMBER if values and all(is_number(v) for v in values) else TEXT for name, values in seen.items()}
 
     links = Links(None)
     points = []

@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from registry import keypaths
 from registry.links import Links
-from registry.web.keys import display, split_key
+from registry.web.keys import display, is_number, split_key
 from registry.web.table_state import TableState
 
 
@@ -78,7 +78,7 @@ def key_cells(model, columns: list[str]) -> list[tuple[str, str, bool]]:
         if value is _LACKS:
             cells.append(("", "", False))
             continue
-        number = isinstance(value, int | float) and not isinstance(value, bool)
+        number = is_number(value)
         cells.append((display(value), json.dumps(value), number))
     return cells
 
@@ -118,7 +118,7 @@ def _csv_safe(value) -> object:
 
 
 def _csv_cell(value) -> object:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if is_number(value):
         return value
     return _csv_safe(display(value))
 

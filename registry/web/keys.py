@@ -29,6 +29,11 @@ def split_key(name: str) -> tuple[str, str] | None:
     return section, key
 
 
+def is_number(value) -> bool:
+    """A JSON number: booleans are not numbers here, though Python counts them as ints."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def display(value) -> str:
     if value is None:
         return ""

@@ -10,8 +10,7 @@ from django.views.generic import TemplateView
 from registry import keypaths
 from registry.models import MLModel
 from registry.querysets import attach_tags
-from registry.web.keys import SECTION_LABELS, SECTIONS, display
-from registry.web.views.models import _is_number
+from registry.web.keys import SECTION_LABELS, SECTIONS, display, is_number
 
 MAX_COMPARED = 20
 # Metrics whose best value is the smallest; any other metric is better when larger.
@@ -86,7 +85,7 @@ MISSING = object()  # a key the model lacks, which is not the same as a stored n
 
 def _delta(value, baseline) -> dict | None:
     """The change from the baseline, for two numbers that differ: absolute and in per cent."""
-    if not (_is_number(value) and _is_number(baseline)) or value == baseline:
+    if not (is_number(value) and is_number(baseline)) or value == baseline:
         return None
     change = value - baseline
     percent = None if baseline == 0 else 100 * change / abs(baseline)
@@ -114,9 +113,9 @@ def _row(label: str, values: list, base: int = 0, best: bool = False, deltas: bo
         if cell["delta"] and best:
             cell["delta"]["better"] = cell["delta"]["up"] != lower
         cells.append(cell)
-    numbers = [v for v in present if _is_number(v)]
+    numbers = [v for v in present if is_number(v)]
     if best and len(numbers) > 1 and len(set(numbers)) > 1:
         target = min(numbers) if lower else max(numbers)
         for cell, value in zip(cells, present, strict=True):
-            cell["best"] = _is_number(value) and value == target
+            cell["best"] = is_number(value) and value == target
     return {"label": label, "cells": cells, "differs": len(encoded) > 1, "lower_is_better": best and lower}

@@ -20,7 +20,7 @@ from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
 from registry.querysets import attach_alias_names
 from registry.web.forms import ModelEditForm, ModelUploadForm, TagAddForm
-from registry.web.keys import SECTION_LABELS, SECTIONS, display, split_key
+from registry.web.keys import SECTION_LABELS, SECTIONS, display, is_number, split_key
 from registry.web.table_columns import chosen_metrics, metric_cells
 from registry.web.timeline import timeline_page
 from registry.web.views.tables import TAG_SUGGESTIONS
@@ -94,7 +94,7 @@ class ModelDetailView(VisibleModelMixin, DetailView):
             (
                 SECTION_LABELS[s],
                 sorted(
-                    (path, display(v), _is_number(v), v is None) for path, v in keypaths.leaves(getattr(model, s) or {})
+                    (path, display(v), is_number(v), v is None) for path, v in keypaths.leaves(getattr(model, s) or {})
                 ),
             )
             for s in SECTIONS
@@ -120,10 +120,6 @@ class ModelDetailView(VisibleModelMixin, DetailView):
         events = events.exclude(subject_type="registeredmodel")
         context["timeline"] = timeline_page(self.request, self.request.user, events)
         return context
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class ModelDownloadView(VisibleModelMixin, View):
