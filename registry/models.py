@@ -22,6 +22,9 @@ class Workspace(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces")
+    # Bytes its versions may store after dedupe (docs/storage.md, "Quotas"); None: the
+    # MAISIE_WORKSPACE_QUOTA_BYTES default applies. Set by staff in the admin.
+    quota_bytes = models.BigIntegerField(null=True, blank=True, help_text="Stored bytes allowed; empty: the default.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -198,10 +201,16 @@ class MLModel(models.Model):
     git_dirty = models.BooleanField(null=True, blank=True)
     private = models.BooleanField(default=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="models")
-    file = models.FileField(upload_to=model_file_key, max_length=255)
+    # A one-file version's bytes: the storage name of its only blob (`entries` is the manifest
+    # either way; this is what the documented single-file download serves). Empty for a folder.
+    file = models.FileField(upload_to=model_file_key, max_length=255, blank=True)
+    # A one-file version: its name, size and SHA-256, as the documented API has always said. A
+    # folder: its files' total size, the name of its zip, and no SHA-256 (its `digest` names it).
     file_name = models.CharField(max_length=255, help_text="The uploaded file's name, kept as metadata only.")
     file_size = models.BigIntegerField()
-    file_sha256 = models.CharField(max_length=64)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    # The SHA-256 of the canonical manifest (registry/manifests.py, docs/storage.md).
+    digest = models.CharField(max_length=64, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -225,6 +234,8 @@ class MLModel(models.Model):
                 fields=["project", "created", "id", "private", "uploader"], name="mlmodel_project_created_cover"
             ),
             models.Index(fields=["project", "private", "uploader"], name="mlmodel_visibility"),
+            # `@sha256:<digest>` references and "this registered model has these files already".
+            models.Index(fields=["registered_model", "digest"], name="mlmodel_digest"),
         ]
 
     def __str__(self):
@@ -306,3 +317,39 @@ class ProjectUploaderCount(models.Model):
 
     def __str__(self):
         return f"user {self.uploader_id} in project {self.project_id}"
+
+
+class Blob(models.Model):
+    """A file's bytes, stored once per SHA-256 whichever versions, projects or workspaces hold it
+    (docs/storage.md, "Blobs"). Immutable: written whole under `key`, never overwritten; deleted
+    only once no manifest entry and no open upload session references it (registry/blobs.py)."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    # Where the bytes are in STORAGES["default"]: blobs/sha256/ab/<sha256> (registry.blobs.blob_key);
+    # a file stored before blobs existed keeps its old models/... name until maisie_blobs_relocate.
+    key = models.CharField(max_length=255, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sha256"]
+
+    def __str__(self):
+        return f"sha256:{self.sha256}"
+
+
+class ManifestEntry(models.Model):
+    """One file of a version: its path in the version's folder and the blob of its bytes."""
+
+    model = models.ForeignKey(MLModel, on_delete=models.CASCADE, related_name="entries")
+    path = models.CharField(max_length=1024)  # registry/manifests.py's rules, checked before any byte is stored
+    # PROTECT: a blob goes only once nothing references it (registry/blobs.py releases it).
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="entries")
+
+    class Meta:
+        ordering = ["model", "path"]
+        verbose_name_plural = "manifest entries"
+        constraints = [models.UniqueConstraint(fields=["model", "path"], name="manifestentry_unique_path")]
+
+    def __str__(self):
+        return f"{self.model_id}:{self.path}"

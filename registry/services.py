@@ -7,7 +7,6 @@ can see the object but may not change it, ValidationError (400) for bad input, a
 """
 
 from collections.abc import Iterable
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -18,10 +17,11 @@ from rest_framework.exceptions import APIException
 
 from events.services import changes, record, record_changes, snapshot
 from maisie_site.storable import text_error
-from registry import keystats, provenance, rules
+from registry import blobs, keystats, manifests, provenance, rules
 from registry.models import (
     ALIAS_RULE,
     Alias,
+    ManifestEntry,
     Membership,
     MLModel,
     Project,
@@ -56,15 +56,13 @@ MODEL_FIELDS = (
 # ----------------------------------------------------------------------------- files
 
 
-def _delete_files_on_commit(names: Iterable[str]) -> None:
-    """Remove stored files once the rows that pointed at them are gone for good.
+def _blobs_of(models) -> list[str]:
+    """The SHA-256s of the blobs these models' manifests hold: read before the models are deleted,
+    released (registry/blobs.py) once the delete has committed, unless another version holds them.
 
-    Deleting before the commit could lose a file whose row survives a rollback; a crash in
-    between leaves an orphan file, which `maisie_fsck` finds.
-    """
-    storage = MLModel._meta.get_field("file").storage
-    for name in [n for n in names if n]:
-        transaction.on_commit(partial(storage.delete, name))
+    Releasing before the commit could lose bytes whose rows survive a rollback; a crash in
+    between leaves an unreferenced blob, which `maisie_gc` deletes."""
+    return list(ManifestEntry.objects.filter(model__in=models).values_list("blob_id", flat=True))
 
 
 def _save(instance, **fields):
@@ -109,10 +107,10 @@ def workspace_delete(*, workspace: Workspace, user) -> None:
     if not rules.can_manage_workspace(user, workspace):
         raise PermissionDenied("Only the workspace's owners can delete it.")
     _lock_projects(*workspace.projects.values_list("pk", flat=True))
-    files = list(MLModel.objects.filter(project__workspace=workspace).values_list("file", flat=True))
+    shas = _blobs_of(MLModel.objects.filter(project__workspace=workspace))
     record(kind="workspace.deleted", actor=user, subject=workspace, before=snapshot(workspace, WORKSPACE_FIELDS))
     _delete_or_404(workspace)
-    _delete_files_on_commit(files)
+    blobs.release_on_commit(shas)
 
 
 def _delete_or_404(instance) -> None:
@@ -237,10 +235,10 @@ def project_delete(*, project: Project, user) -> None:
     if not rules.can_edit_project(user, project):
         raise PermissionDenied("Only the project's creator or the workspace's owners can delete it.")
     _lock_projects(project.pk)  # its key counts go with it (CASCADE)
-    files = list(project.models.values_list("file", flat=True))
+    shas = _blobs_of(project.models.all())
     record(kind="project.deleted", actor=user, subject=project, before=snapshot(project, PROJECT_FIELDS))
     _delete_or_404(project)
-    _delete_files_on_commit(files)
+    blobs.release_on_commit(shas)
 
 
 # ----------------------------------------------------------------------------- tags
@@ -501,27 +499,34 @@ def model_upload_check(*, user, project: Project, name: str, tags: Iterable[str]
 def model_upload(
     *, user, project: Project, name: str, file, tags: Iterable[str] = (), sha256: str = "", **metadata
 ) -> MLModel:
-    """Store a model file and its row together, or neither. `metadata`: `_new_model`'s arguments
-    (hyperparameters, parameters, metrics, dataset_*, git_*, private)."""
+    """Store a model file and its row together, or neither: a one-file version, whose manifest
+    is one entry and whose bytes are the blob of their SHA-256 (stored once however many versions
+    hold them). `metadata`: `_new_model`'s arguments (hyperparameters, parameters, metrics,
+    dataset_*, git_*, private)."""
     model = _new_model(user=user, project=project, name=name, **metadata)
     digest = file_sha256(file)
     if sha256 and sha256.strip().lower() != digest:
         raise ValidationError({"sha256": f"The file's SHA-256 is {digest}, not the {sha256.strip()} you sent."})
     model.file_name, model.file_size, model.file_sha256 = (file.name or "model")[:255], file.size, digest
+    manifest = manifests.for_one_file(model.file_name, file.size, digest)
+    model.digest = manifests.digest(manifest)
     model.full_clean(exclude=["file", "version", "registered_model"], validate_constraints=False)
     tag_list = tag_names(tags)
-    model.file.save("upload", file, save=False)
+    blobs.put(file, digest)
     try:
         with transaction.atomic():
+            blob = blobs.reference(digest, file.size, file)
+            model.file.name = blob.key
             model.registered_model, model.version = _take_version(project, name)
             model.save()
+            ManifestEntry.objects.create(model=model, path=manifest.entries[0].path, blob=blob)
             _record_if_first(user, model)
             keystats.record(added=[keystats.state(model)])
             model.tags.set(tags_get_or_create(project.workspace_id, tag_list))
             after = {**snapshot(model, MODEL_FIELDS), "tags": sorted(tag_list)}
             record(kind="model.created", actor=user, subject=model, after=after)
     except BaseException:
-        model.file.delete(save=False)
+        blobs.release([digest])  # only if no other version holds the same bytes
         raise
     return model
 
@@ -580,8 +585,10 @@ def models_without_files_remove(file_names: Iterable[str]) -> int:
     for alias in lost.select_related("version__project", "registered_model"):
         _record_alias("alias.removed", None, alias, alias.version, before=alias.version)
         alias.delete()
+    shas = _blobs_of(MLModel.objects.filter(pk__in=ids))
     MLModel.objects.filter(pk__in=ids).delete()
     keystats.record(removed=states)
+    blobs.release_on_commit(shas)
     return len(states)
 
 
@@ -594,11 +601,12 @@ def model_delete(*, model: MLModel, user) -> None:
     if before is None:
         raise Http404("No such model.")
     _refuse_if_aliased(model, "delete")
-    name = model.file.name
+    shas = _blobs_of([model])
     record(kind="model.deleted", actor=user, subject=model, before=snapshot(model, MODEL_FIELDS))
     model.delete()
     keystats.record(removed=[before])
-    _delete_files_on_commit([name])
+    # Its blobs go once the delete has committed, unless another version holds the same bytes.
+    blobs.release_on_commit(shas)
 
 
 # ----------------------------------------------------------------------------- registered models
@@ -641,7 +649,7 @@ def registered_model_delete(*, registered_model: RegisteredModel, user) -> None:
     _lock_projects(registered_model.project_id)
     locked = RegisteredModel.objects.select_for_update().filter(pk=registered_model.pk).first()
     versions = MLModel.objects.filter(registered_model_id=registered_model.pk)
-    states = list(versions.select_for_update().values("id", "file", *keystats.STATE_FIELDS))
+    states = list(versions.select_for_update().values("id", *keystats.STATE_FIELDS))
     if locked is None or not states:  # deleted by a parallel request
         raise Http404("No such registered model.")
     model = _representative(locked)
@@ -653,11 +661,12 @@ def registered_model_delete(*, registered_model: RegisteredModel, user) -> None:
         record(kind="model.deleted", actor=user, subject=version, before=snapshot(version, MODEL_FIELDS))
     before = {"name": locked.name, "description": locked.description}
     _record_registered_model("registered_model.deleted", user, locked, model, before=before)
+    shas = _blobs_of(gone)
     gone.delete()
     keystats.record(removed=[{key: state[key] for key in keystats.STATE_FIELDS} for state in states])
     locked.description = ""
     locked.save(update_fields=["description", "updated"])
-    _delete_files_on_commit(state["file"] for state in states)
+    blobs.release_on_commit(shas)
 
 
 def checked_alias_name(name: str) -> str:

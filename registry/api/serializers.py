@@ -200,6 +200,7 @@ class MLModelSerializer(serializers.ModelSerializer):
             "aliases",
             "git",
             "file",
+            "digest",
             "created",
             "updated",
             "_links",

@@ -224,6 +224,7 @@ MODEL = Object(
         dirty=Column("git_dirty"),  # true, false, or null when the uploader did not say
     ),
     file=Object(name=Column("file_name"), size=Column("file_size"), sha256=Column("file_sha256")),
+    digest=Column("digest"),  # the SHA-256 of the version's canonical manifest (docs/storage.md)
     created=Timestamp("created"),
     updated=Timestamp("updated"),
     _links=Object(

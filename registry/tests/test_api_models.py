@@ -19,7 +19,7 @@ from registry.tests.assertions import model_list_queries
 from registry.tests.factories import upload, upload_form
 
 URL = "/api/v1/models/"
-STORED_KEY = re.compile(r"^models/[0-9a-f]{2}/[0-9a-f]{32}$")
+STORED_KEY = re.compile(r"^blobs/sha256/([0-9a-f]{2})/\1[0-9a-f]{62}$")
 
 
 def detail(model) -> str:
@@ -107,6 +107,7 @@ class TestUpload:
             "aliases",
             "git",
             "file",
+            "digest",
             "created",
             "updated",
             "_links",

@@ -63,9 +63,9 @@ def test_fsck_reports_a_row_whose_file_is_missing_and_fix_removes_the_row(projec
 
 
 def test_fsck_fix_uncounts_the_rows_it_removes_and_keeps_the_rest(project, bob, alice):
-    upload(bob, project, name="keep", hyperparameters={"lr": 0.1})
-    lost = upload(bob, project, name="lost", hyperparameters={"lr": 0.2, "only_here": 1})
-    other = upload(alice, project, name="lost-too", metrics={"acc": 0.5})
+    upload(bob, project, name="keep", hyperparameters={"lr": 0.1}, content=b"keep")
+    lost = upload(bob, project, name="lost", hyperparameters={"lr": 0.2, "only_here": 1}, content=b"lost")
+    other = upload(alice, project, name="lost-too", metrics={"acc": 0.5}, content=b"lost too")
     _storage().delete(lost.file.name)
     _storage().delete(other.file.name)
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, connections, transaction
 
 from conftest import make_user
 from registry import services
-from registry.models import MLModel, Project, Role, Tag, Workspace
+from registry.models import Blob, MLModel, Project, Role, Tag, Workspace
 from registry.tests.factories import upload
 
 
@@ -135,15 +135,39 @@ class TestModelUpload:
             user=bob, project=project, name="x", file=SimpleUploadedFile("../../etc/passwd", b"root")
         )
 
-        assert model.file.name.startswith("models/")
-        assert "passwd" not in model.file.name
+        sha = hashlib.sha256(b"root").hexdigest()
+        assert model.file.name == f"blobs/sha256/{sha[:2]}/{sha}"
         assert model.file_name == "passwd"
         assert stored_files(settings) == [model.file.name]
 
-    def test_two_uploads_of_the_same_name_get_different_keys(self, project, bob):
+    def test_it_records_a_one_entry_manifest_and_its_digest(self, project, bob):
+        model = upload(bob, project, content=b"hello\n")
+
+        sha = hashlib.sha256(b"hello\n").hexdigest()
+        assert [(e.path, e.blob_id, e.blob.size) for e in model.entries.all()] == [("resnet.pt", sha, 6)]
+        line = f"{sha} 6 resnet.pt\n".encode()
+        assert model.digest == hashlib.sha256(line).hexdigest()
+
+    def test_two_uploads_of_the_same_bytes_share_one_blob(self, project, bob, settings):
+        first, second = upload(bob, project), upload(bob, project, name="other")
+
+        assert first.file.name == second.file.name
+        assert stored_files(settings) == [first.file.name]
+        assert Blob.objects.count() == 1
+        assert (first.version, second.version) == (1, 1)
+
+    def test_deleting_one_of_two_versions_that_share_bytes_keeps_them(
+        self, project, bob, settings, django_capture_on_commit_callbacks
+    ):
         first, second = upload(bob, project), upload(bob, project)
 
-        assert first.file.name != second.file.name
+        with django_capture_on_commit_callbacks(execute=True):
+            services.model_delete(model=first, user=bob)
+        assert stored_files(settings) == [second.file.name]
+        with django_capture_on_commit_callbacks(execute=True):
+            services.model_delete(model=second, user=bob)
+        assert stored_files(settings) == []
+        assert not Blob.objects.exists()
 
 
 # ----------------------------------------------------------------------------- model_update
@@ -261,8 +285,8 @@ class TestProjectDelete:
     def test_it_removes_its_models_files_after_the_commit(
         self, project, alice, bob, workspace, settings, django_capture_on_commit_callbacks
     ):
-        upload(alice, project, name="a")
-        upload(bob, project, name="b", private=True)
+        upload(alice, project, name="a", content=b"a")
+        upload(bob, project, name="b", private=True, content=b"b")
         other = services.project_create(user=alice, workspace=workspace, name="kept")
         kept = upload(bob, other)
 
@@ -277,7 +301,7 @@ class TestProjectDelete:
     def test_it_keeps_every_file_when_the_transaction_rolls_back(
         self, project, alice, bob, settings, django_capture_on_commit_callbacks
     ):
-        models = [upload(alice, project, name="a"), upload(bob, project, name="b")]
+        models = [upload(alice, project, name="a", content=b"a"), upload(bob, project, name="b", content=b"b")]
 
         with (
             django_capture_on_commit_callbacks(execute=True) as callbacks,
@@ -305,8 +329,8 @@ class TestWorkspaceDelete:
         self, workspace, project, alice, bob, eve, settings, django_capture_on_commit_callbacks
     ):
         second = services.project_create(user=bob, workspace=workspace, name="second")
-        upload(alice, project)
-        upload(bob, second, private=True)
+        upload(alice, project, content=b"a")
+        upload(bob, second, private=True, content=b"b")
         elsewhere = services.workspace_create(user=eve, name="Speech")
         kept = upload(eve, services.project_create(user=eve, workspace=elsewhere, name="asr"))
 

@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from registry import keystats, services
 from registry.downloads import stored_sha256
-from registry.models import MLModel
+from registry.models import Blob, MLModel
 from registry.uploads import spool_stale_seconds, stale_spool_files
 
-ROOT = "models"
+# Where stored files live: blobs by their SHA-256 (registry/blobs.py), and files stored before
+# blobs existed, under their old names until maisie_blobs_relocate moves them.
+ROOTS = ("models", "blobs")
 
 
 def walk(storage, folder: str):
@@ -43,14 +45,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, fix: bool, grace_minutes: int, verify: bool = False, **options):
         storage = MLModel._meta.get_field("file").storage
-        try:
-            stored = set(walk(storage, ROOT))
-        except FileNotFoundError:  # nothing uploaded yet on a file-system storage
-            stored = set()
-        rows = dict(MLModel.objects.values_list("file", "pk"))
+        stored = set()
+        for root in ROOTS:
+            with contextlib.suppress(FileNotFoundError):  # nothing stored there yet on a file system
+                stored |= set(walk(storage, root))
+        rows = dict(MLModel.objects.exclude(file="").values_list("file", "pk"))
+        blob_keys = set(Blob.objects.values_list("key", flat=True))
         cutoff = timezone.now() - timedelta(minutes=grace_minutes)
 
-        orphans = sorted(name for name in stored - rows.keys() if storage.get_modified_time(name) < cutoff)
+        known = rows.keys() | blob_keys
+        orphans = sorted(name for name in stored - known if storage.get_modified_time(name) < cutoff)
         missing = sorted(name for name in rows.keys() - stored)
 
         for name in orphans:
