@@ -353,3 +353,50 @@ class ManifestEntry(models.Model):
 
     def __str__(self):
         return f"{self.model_id}:{self.path}"
+
+
+class UploadSession(models.Model):
+    """A version being uploaded in parts (docs/storage.md, "Upload sessions"): its metadata and
+    manifest, checked when it was opened, and the blobs it still needs. Deleted when the version
+    is created, when its uploader aborts it, or when it expires (registry/upload_sessions.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="upload_sessions")
+    name = models.CharField(max_length=200)
+    # `services.model_register`'s keyword arguments (hyperparameters, …, tags), checked at open.
+    metadata = models.JSONField(default=dict)
+    files = models.JSONField()  # the manifest, as manifests.to_json writes it
+    digest = models.CharField(max_length=64)
+    new_version = models.BooleanField(default=False)
+    # Bytes the quota holds for this session: its blobs the workspace did not store when it opened.
+    announced_bytes = models.BigIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self):
+        return f"upload {self.id} of {self.name}"
+
+
+class UploadSessionBlob(models.Model):
+    """One distinct blob of a session's manifest: `needed` (its bytes are sent in parts, `received`
+    of them acknowledged so far) or skipped (the uploader can already read a version holding it).
+    Either way it counts as a reference for registry.blobs.referenced."""
+
+    session = models.ForeignKey(UploadSession, on_delete=models.CASCADE, related_name="blobs")
+    sha256 = models.CharField(max_length=64, db_index=True)  # not a foreign key: the blob may not exist yet
+    size = models.BigIntegerField()
+    needed = models.BooleanField()
+    part_size = models.BigIntegerField()
+    received = models.BigIntegerField(default=0)
+    verified = models.BooleanField(default=False)  # every byte received and its SHA-256 checked
+
+    class Meta:
+        ordering = ["session", "sha256"]
+        constraints = [models.UniqueConstraint(fields=["session", "sha256"], name="uploadsessionblob_unique")]
+
+    def __str__(self):
+        return f"{self.session_id}:{self.sha256}"
