@@ -161,6 +161,12 @@ MAISIE_S3_PRESIGNED_DOWNLOADS = env_bool("MAISIE_S3_PRESIGNED_DOWNLOADS", True)
 # Uploads are spooled to disk next to the media folder (so a move into storage is a rename)
 # and never held in memory; see registry/uploads.py.
 MAISIE_MAX_UPLOAD_BYTES = env_int("MAISIE_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
+# Upload sessions (docs/storage.md, "Upload sessions"): a workspace's quota when the admin set
+# none (0: no quota), how long a session lives after its last acknowledged part, and the size of
+# its parts (S3 refuses parts under 5 MiB, other than a blob's last).
+MAISIE_WORKSPACE_QUOTA_BYTES = env_int("MAISIE_WORKSPACE_QUOTA_BYTES", 0)
+MAISIE_UPLOAD_SESSION_TTL = env_int("MAISIE_UPLOAD_SESSION_TTL", 24 * 3600, minimum=60)
+MAISIE_UPLOAD_PART_BYTES = env_int("MAISIE_UPLOAD_PART_BYTES", 64 * 1024**2, minimum=5 * 1024**2)
 # A request body's budget under gunicorn (maisie_site/transport.py, gunicorn.conf.py): no read
 # waits longer than the timeout, and an upload slower on average than the rate (after a first
 # timeout's grace) is cut off with 408, so a slow client costs itself, not the site.
