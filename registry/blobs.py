@@ -14,7 +14,7 @@ import sys
 
 from django.db import transaction
 
-from registry.models import Blob, ManifestEntry, MLModel
+from registry.models import Blob, ManifestEntry, MLModel, UploadSessionBlob
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +124,11 @@ def reference(sha256: str, size: int, content=None) -> Blob:
 
 
 def referenced(sha256: str) -> bool:
-    """Whether a manifest entry or an open upload session still needs this blob."""
-    return ManifestEntry.objects.filter(blob_id=sha256).exists()
+    """Whether a manifest entry or an open upload session (a blob it needs or skipped) still needs this blob."""
+    return (
+        ManifestEntry.objects.filter(blob_id=sha256).exists()
+        or UploadSessionBlob.objects.filter(sha256=sha256).exists()
+    )
 
 
 def release(sha256s) -> list[str]:
