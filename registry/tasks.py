@@ -7,10 +7,15 @@ indexes.TRIGGER_STEP models, in the transaction of the write that crossed it, an
 queues the next one RECONCILE_EVERY seconds later, so the indexes follow the data (a key no
 longer used is dropped) even when no single row crosses a step. Runs are idempotent: one that
 finds the indexes as wanted changes nothing.
+
+`collect_garbage` runs `manage.py maisie_gc` once a day (docs/storage.md, "Garbage collection"):
+`maisie_worker` queues the first run when it starts, and each run queues the next GC_EVERY
+seconds later, unless one is queued by then already (several workers queue one).
 """
 
 from datetime import timedelta
 
+from django.core.management import call_command
 from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
@@ -38,4 +43,34 @@ def schedule_reconcile(delay: float = 0) -> bool:
     if queued.exists():
         return False
     (reconcile_search_indexes.using(run_after=run_after) if delay else reconcile_search_indexes).enqueue()
+    return True
+
+
+GC_EVERY = 24 * 3600
+
+
+@task()
+def collect_garbage() -> str:
+    """Expire upload sessions and delete the blobs nothing uses; queue the next daily run."""
+    from io import StringIO
+
+    out = StringIO()
+    try:
+        call_command("maisie_gc", stdout=out)
+    finally:
+        schedule_gc(delay=GC_EVERY)  # a failed run is tried again tomorrow, not never
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def schedule_gc(delay: float = GC_EVERY) -> bool:
+    """Queue a GC run after `delay` seconds, unless one is queued to run by then already. True
+    when it queued one."""
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    run_after = timezone.now() + timedelta(seconds=delay)
+    soon = Q(run_after__lte=run_after) | Q(run_after=get_date_max())
+    queued = DBTaskResult.objects.filter(soon, status="READY", task_path=collect_garbage.module_path)
+    if queued.exists():
+        return False
+    (collect_garbage.using(run_after=run_after) if delay else collect_garbage).enqueue()
     return True

@@ -25,6 +25,7 @@ from django.db import close_old_connections, connections
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from registry.tasks import schedule_gc
 from webhooks import delivery
 
 logger = logging.getLogger("webhooks.worker")
@@ -92,6 +93,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, stop)
 
+        schedule_gc()  # the registry's daily maisie_gc run (registry/tasks.py), unless one is queued
         loops = [threading.Thread(target=worker.run, name=worker.worker_id, daemon=True) for worker in workers]
         for loop in loops:
             loop.start()
