@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "webhooks",
     "promotions",
     "saved_views",
+    "formats",
 ]
 
 MIDDLEWARE = [
