@@ -393,6 +393,8 @@ class UploadSessionBlob(models.Model):
     part_size = models.BigIntegerField()
     received = models.BigIntegerField(default=0)
     verified = models.BooleanField(default=False)  # every byte received and its SHA-256 checked
+    # S3 only: the objects holding its acknowledged parts, in order (registry/upload_sessions.py).
+    parts = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["session", "sha256"]
