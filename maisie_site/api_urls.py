@@ -1,6 +1,6 @@
 """Every endpoint of `/api/v1/`, in one router so the whole API reads at a glance."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -9,7 +9,7 @@ from accounts.api.views import ApiTokenViewSet, LoginView, TokenRefreshView, Use
 from events.api.views import EventViewSet
 from promotions.api.views import AliasRuleViewSet, PromotionRequestViewSet
 from registry.api.registered_models import RegisteredModelViewSet, ResolveView
-from registry.api.views import MLModelViewSet, ProjectViewSet, TagViewSet, WorkspaceViewSet
+from registry.api.views import MLModelViewSet, ModelFileView, ProjectViewSet, TagViewSet, WorkspaceViewSet
 from webhooks.api.views import WebhookViewSet
 
 router = DefaultRouter()
@@ -34,6 +34,8 @@ urlpatterns = [
     path("auth/ssh/challenge/", SshChallengeView.as_view(), name="ssh-challenge"),
     path("auth/ssh/login/", SshLoginView.as_view(), name="ssh-login"),
     path("resolve/", ResolveView.as_view(), name="resolve"),
+    # No trailing slash: the path is the file's own (models/<id>/files/ lists them).
+    re_path(r"^models/(?P<pk>\d+)/files/(?P<path>.+)$", ModelFileView.as_view(), name="model-file"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,

@@ -1,6 +1,8 @@
-"""Serving a model file: streamed, with its digest, resumable with `Range`.
+"""Serving a model's files: each streamed, with its digest, resumable with `Range`.
 
-Shared by the API's download endpoint and the web UI's download button.
+Shared by the API's download endpoints and the web UI's download button. A file is served from
+its blob (registry/blobs.py); a folder version's `download/` is a zip of its blobs
+(registry/archives.py).
 """
 
 import base64
@@ -9,7 +11,8 @@ import hashlib
 import logging
 import os
 import re
-import sys
+import unicodedata
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -17,13 +20,15 @@ from django.utils.http import content_disposition_header
 from rest_framework.exceptions import APIException
 
 from maisie_site.api_errors import ExplainedHttp404
+from registry import blobs, manifests
+from registry.models import ManifestEntry
 
 logger = logging.getLogger(__name__)
 
 # Offsets of more than 30 digits are past any file (and int() refuses over 4,300 digits): such a
 # header does not match and is ignored, as RFC 9110 allows for a Range it does not understand.
 _RANGE = re.compile(r"^bytes=(\d{0,30})-(\d{0,30})$")
-_BLOCK = 1024 * 1024
+BLOCK = 1024 * 1024
 
 
 class StoredFileDamaged(APIException):
@@ -34,15 +39,55 @@ class StoredFileDamaged(APIException):
     default_code = "stored_file_damaged"
 
 
-def _digest_headers(response, model) -> None:
-    response["ETag"] = f'"{model.file_sha256}"'
-    response["Digest"] = "sha-256=" + base64.b64encode(bytes.fromhex(model.file_sha256)).decode()
+@dataclass(frozen=True)
+class Stored:
+    """One file as a download serves it: where its bytes are, what they must be, its name."""
+
+    key: str
+    sha256: str
+    size: int
+    filename: str
+
+
+def one_file(model) -> Stored:
+    """A one-file version's file: what its `download/` has always served."""
+    return Stored(key=model.file.name, sha256=model.file_sha256, size=model.file_size, filename=model.file_name)
+
+
+def entry_file(entry: ManifestEntry) -> Stored:
+    """One file of a version's manifest, named for a download by its path's last part."""
+    blob = entry.blob
+    return Stored(key=blob.key, sha256=blob.sha256, size=blob.size, filename=entry.path.rsplit("/", 1)[-1])
+
+
+def manifest_entry(model, path: str) -> ManifestEntry:
+    """The entry of `model`'s manifest at `path` (as a URL gives it), with its blob; a 404 for
+    any other path. The path is checked by the manifest rules first, so nothing a manifest could
+    not hold (`..`, a NUL, a backslash) reaches the database, and only a blob this version
+    references can ever be served."""
+    try:
+        wanted = manifests.normalise_path(unicodedata.normalize("NFC", path))
+    except manifests.ManifestError:
+        wanted = None
+    entry = None
+    if wanted is not None:
+        entry = ManifestEntry.objects.select_related("blob").filter(model=model, path=wanted).first()
+    if entry is None:
+        raise ExplainedHttp404(f"Version {model.version} of {model.name} has no file {path[:200]!r}.")
+    return entry
+
+
+def _digest_headers(response, sha256: str) -> None:
+    digest = base64.b64encode(bytes.fromhex(sha256)).decode()
+    response["ETag"] = f'"{sha256}"'
+    response["Digest"] = f"sha-256={digest}"  # RFC 3230's, which published clients read
+    response["Repr-Digest"] = f"sha-256=:{digest}:"  # RFC 9530's, its successor
     response["Accept-Ranges"] = "bytes"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-transform"
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
+def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     """(start, end inclusive) for one byte range; None to send it all; "bad" if unsatisfiable."""
     match = _RANGE.match(header.strip())
     if not match or match.groups() == ("", ""):
@@ -60,49 +105,30 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def _presigned_url(model) -> str | None:
-    storage = model.file.storage
+def wanted_range(request, size: int, etag: str) -> tuple[int, int] | str | None:
+    """The request's `Range` over `size` bytes (see parse_range), if it applies: no `If-Range`,
+    or one naming this strong ETag (a date never matches: the bytes are named by their hash)."""
+    header = request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    if not header or (if_range and if_range != f'"{etag}"'):
+        return None
+    return parse_range(header, size)
+
+
+def unsatisfiable(size: int) -> HttpResponse:
+    response = HttpResponse(status=416)
+    response["Content-Range"] = f"bytes */{size}"
+    return response
+
+
+def _presigned_url(stored: Stored) -> str | None:
     if not (getattr(settings, "MAISIE_S3_BUCKET", "") and settings.MAISIE_S3_PRESIGNED_DOWNLOADS):
         return None
-    disposition = content_disposition_header(as_attachment=True, filename=model.file_name)
-    return storage.url(
-        model.file.name,
+    disposition = content_disposition_header(as_attachment=True, filename=stored.filename)
+    return blobs.storage().url(
+        stored.key,
         parameters={"ResponseContentDisposition": disposition, "ResponseContentType": "application/octet-stream"},
     )
-
-
-def _is_s3(storage) -> bool:
-    # boto3 costs every worker about 30 MB, so it is imported only where S3 is in use (an
-    # S3Storage instance means its module, and boto3, are loaded already).
-    if "storages.backends.s3" not in sys.modules:
-        return False
-    from storages.backends.s3 import S3Storage
-
-    return isinstance(storage, S3Storage)
-
-
-def _open(model, wanted: tuple[int, int] | None):
-    """The stored bytes (all, or the wanted inclusive range) as a file object at its first byte.
-
-    From S3 it is the body of one GET for exactly those bytes, read as it arrives: django-storages'
-    S3File would first copy the whole object into memory, even for a ten-byte range. (The stored
-    name is the object's key: settings.py gives the storage no `location` prefix.)
-    """
-    storage = model.file.storage
-    if _is_s3(storage):
-        from botocore.exceptions import ClientError
-
-        params = {"Range": "bytes={}-{}".format(*wanted)} if wanted else {}
-        try:
-            return storage.bucket.Object(model.file.name).get(**params)["Body"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise FileNotFoundError(model.file.name) from exc
-            raise
-    fileobj = storage.open(model.file.name, "rb")
-    if wanted:
-        fileobj.seek(wanted[0])
-    return fileobj
 
 
 def _stored_size(fileobj) -> int | None:
@@ -115,23 +141,38 @@ def _stored_size(fileobj) -> int | None:
     return int(length) if length is not None else None
 
 
-def _check_size(model, fileobj, expected: int) -> None:
+def check_size(key: str, fileobj, expected: int) -> None:
     """A stored file whose size is not the recorded one is damaged (cut short, or replaced): a
     stat (or the GET's own header) finds it at no cost, where re-hashing every download would
     cost a core per GB/s. Same size, other bytes is left to `maisie_fsck --verify`."""
     size = _stored_size(fileobj)
     if size is not None and size != expected:
         fileobj.close()
-        logger.error("stored file of model %s is %s bytes, not %s: %s", model.pk, size, expected, model.file.name)
+        logger.error("stored file %s is %s bytes, not %s", key, size, expected)
         raise StoredFileDamaged()
+
+
+def open_checked(stored: Stored, wanted: tuple[int, int] | None = None):
+    """The stored bytes (all, or the wanted range) to read, their size checked; a JSON 404 when
+    they are gone from storage."""
+    try:
+        fileobj = blobs.open_key(stored.key, wanted)
+    except FileNotFoundError:
+        raise ExplainedHttp404(
+            "The model's file is missing from storage; an administrator can run maisie_fsck."
+        ) from None
+    # An S3 GET of a range reports that range's length; a local file is stat'ed whole.
+    ranged_get = wanted is not None and blobs.is_s3(blobs.storage())
+    check_size(stored.key, fileobj, wanted[1] - wanted[0] + 1 if ranged_get else stored.size)
+    return fileobj
 
 
 def stored_sha256(model) -> tuple[str, int]:
     """SHA-256 and size of the bytes the storage holds for a model, read as a download reads them."""
     digest, size = hashlib.sha256(), 0
-    fileobj = _open(model, None)
+    fileobj = blobs.open_key(model.file.name)
     try:
-        while chunk := fileobj.read(_BLOCK):
+        while chunk := fileobj.read(BLOCK):
             digest.update(chunk)
             size += len(chunk)
     finally:
@@ -139,7 +180,7 @@ def stored_sha256(model) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _bound_sends(request) -> None:
+def bound_sends(request) -> None:
     """Under gunicorn: a client that takes no bytes for MAISIE_BODY_READ_TIMEOUT is dropped.
 
     gunicorn hands a whole file to socket.sendfile(), which on a socket without a Python
@@ -152,10 +193,11 @@ def _bound_sends(request) -> None:
             sock.settimeout(settings.MAISIE_BODY_READ_TIMEOUT)
 
 
-def _ranged(fileobj, length: int):
+def read_chunks(fileobj, length: int):
+    """Up to `length` bytes of `fileobj` in blocks, closing it at the end (or when abandoned)."""
     try:
         while length > 0:
-            chunk = fileobj.read(min(_BLOCK, length))
+            chunk = fileobj.read(min(BLOCK, length))
             if not chunk:
                 break
             length -= len(chunk)
@@ -165,41 +207,41 @@ def _ranged(fileobj, length: int):
 
 
 def model_file_response(request, model) -> HttpResponse:
-    url = _presigned_url(model)
+    """`download/`: a one-file version's file, as it always was; a folder's files as one zip."""
+    if not model.file:
+        from registry import archives  # archives builds on this module
+
+        return archives.zip_response(request, model)
+    return file_response(request, one_file(model))
+
+
+def file_response(request, stored: Stored) -> HttpResponse:
+    """One stored file: a presigned redirect on S3 when configured, else its bytes streamed, with
+    its SHA-256 as ETag and digests, and one `Range` (206/416, `If-Range` by that ETag)."""
+    url = _presigned_url(stored)
     if url:
         return HttpResponseRedirect(url)
-    size = model.file_size
-    wanted = None
-    range_header = request.headers.get("Range")
-    if_range = request.headers.get("If-Range")
-    if range_header and (not if_range or if_range == f'"{model.file_sha256}"'):
-        wanted = _parse_range(range_header, size)
+    size = stored.size
+    wanted = wanted_range(request, size, stored.sha256)
     if wanted == "bad":
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        _digest_headers(response, model)
+        response = unsatisfiable(size)
+        _digest_headers(response, stored.sha256)
         return response
-    try:
-        fileobj = _open(model, wanted)
-    except FileNotFoundError:
-        raise ExplainedHttp404(
-            "The model's file is missing from storage; an administrator can run maisie_fsck."
-        ) from None
-    _check_size(model, fileobj, size if wanted is None or not _is_s3(model.file.storage) else wanted[1] - wanted[0] + 1)
-    _bound_sends(request)
+    fileobj = open_checked(stored, wanted)
+    bound_sends(request)
     if wanted is None:
         response = FileResponse(
-            fileobj, as_attachment=True, filename=model.file_name, content_type="application/octet-stream"
+            fileobj, as_attachment=True, filename=stored.filename, content_type="application/octet-stream"
         )
-        response.block_size = _BLOCK
+        response.block_size = BLOCK
         response["Content-Length"] = str(size)
     else:
         start, end = wanted
         response = StreamingHttpResponse(
-            _ranged(fileobj, end - start + 1), status=206, content_type="application/octet-stream"
+            read_chunks(fileobj, end - start + 1), status=206, content_type="application/octet-stream"
         )
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
-        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=model.file_name)
-    _digest_headers(response, model)
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=stored.filename)
+    _digest_headers(response, stored.sha256)
     return response

@@ -1,5 +1,7 @@
 """API shapes (see shared/reference/wire-format.md). Writes call registry.services."""
 
+from urllib.parse import quote
+
 from django.db.models import prefetch_related_objects
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -232,6 +234,20 @@ class MLModelSerializer(serializers.ModelSerializer):
 
     def get__links(self, model) -> dict:
         return shape.MODEL.parts["_links"].python(model, shape.Render(links_for(self.context)))
+
+
+class ModelFileSerializer(serializers.Serializer):
+    """One file of a version's manifest (a ManifestEntry with its blob), with its own download."""
+
+    path = serializers.CharField(help_text="Relative, `/` between folders, NFC (docs/storage.md, Paths).")
+    size = serializers.IntegerField(source="blob.size")
+    sha256 = serializers.CharField(source="blob.sha256")
+    _links = serializers.SerializerMethodField()
+
+    def get__links(self, entry) -> dict[str, str]:
+        # The files list's URL and the path, percent-encoded but for its slashes (the route takes them).
+        files = links_for(self.context).url("api:model-files", entry.model_id)
+        return {"download": files + quote(entry.path, safe="/")}
 
 
 class _MLModelWriteSerializer(serializers.Serializer):

@@ -231,7 +231,8 @@ MODEL = Object(
         self=Link("api:model-detail", "id"),
         user=Link("api:user-detail", "uploader_id"),
         project=Link("api:project-detail", "project_id"),
-        download=Link("api:model-download", "id"),
+        download=Link("api:model-download", "id"),  # the file, or a folder's files as one zip
+        files=Link("api:model-files", "id"),  # the manifest, each file with its own download
         web=Link("registry:model_detail", "id"),  # the model's page, for people
     ),
 )

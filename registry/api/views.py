@@ -11,6 +11,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
 
 from accounts import invitations as invitation_services
 from accounts.models import User
@@ -29,11 +30,12 @@ from registry.api.serializers import (
     MLModelSerializer,
     MLModelUpdateSerializer,
     MLModelUploadSerializer,
+    ModelFileSerializer,
     ProjectSerializer,
     TagSerializer,
     WorkspaceSerializer,
 )
-from registry.downloads import model_file_response
+from registry.downloads import entry_file, file_response, manifest_entry, model_file_response
 from registry.filtersets import MLModelFilterSet, ProjectFilterSet, TagFilterSet, WorkspaceFilterSet
 from registry.listing import model_list
 from registry.models import MLModel, Project, Tag, Workspace
@@ -255,10 +257,18 @@ class MLModelViewSet(RegistryViewSet):
             return MLModelUpdateSerializer
         return MLModelSerializer
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, (200, "application/zip"): bytes})
     @action(detail=True, methods=["get"], filterset_class=None)
     def download(self, request, pk=None):
+        """The file of a one-file version; a folder version's files as one zip (docs/storage.md)."""
         return model_file_response(request, self.get_object())
+
+    @extend_schema(responses=ModelFileSerializer(many=True))
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def files(self, request, pk=None):
+        """The version's manifest in its canonical order (paths' UTF-8 bytes), every file with its download URL."""
+        entries = sorted(self.get_object().entries.select_related("blob"), key=lambda entry: entry.path.encode())
+        return Response(ModelFileSerializer(entries, many=True, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses=MLModelSerializer)
     @action(detail=True, methods=["post", "delete"], url_path=r"tags/(?P<tag_id>\d+)", filterset_class=None)
@@ -270,3 +280,23 @@ class MLModelViewSet(RegistryViewSet):
         else:
             services.model_tag_remove(model=model, tag=tag, user=request.user)
         return Response(MLModelSerializer(self.get_object(), context=self.get_serializer_context()).data)
+
+
+class ModelFileView(APIView):
+    """`GET models/<id>/files/<path>`: one file of a version, as `download/` serves a one-file
+    version's (Range, ETag, digests, a presigned redirect on S3). A path outside the manifest is
+    a 404, whatever it holds (`..`, `%00`): only blobs the version references are ever served."""
+
+    @extend_schema(
+        operation_id="models_files_path_retrieve",
+        parameters=[
+            OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="The version's id."),
+            OpenApiParameter("path", OpenApiTypes.STR, OpenApiParameter.PATH, description="A path of its manifest."),
+        ],
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    def get(self, request, pk, path):
+        model = visible_model(request.user, pk)
+        if model is None:
+            raise Http404
+        return file_response(request, entry_file(manifest_entry(model, path)))

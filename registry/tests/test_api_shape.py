@@ -67,6 +67,7 @@ def test_the_sql_binds_every_link_and_names_only_columns():
         "api:user-detail",
         "api:project-detail",
         "api:model-download",
+        "api:model-files",
         "registry:model_detail",
     ]
     assert text.count("%s") == 2 * len(links)
