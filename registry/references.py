@@ -3,6 +3,7 @@
     <workspace>/<project>/<name>            the latest version the caller can see
     <workspace>/<project>/<name>@<alias>    the version the alias points at
     <workspace>/<project>/<name>:<version>  that version number
+    <workspace>/<project>/<name>@sha256:<digest>  the newest version holding exactly those files
 
 `/`, `@` and `:` separate the parts; a name holding one of them (or `%`) writes it
 percent-encoded (`%2F`, `%40`, `%3A`, `%25`), as in a URL, so every name can be referenced.
@@ -22,7 +23,9 @@ from registry.models import ALIAS_PATTERN, ALIAS_RULE, MLModel, Project, Registe
 
 MAX_LENGTH = 1000  # three names of 200 characters, percent-encoded, and a suffix
 MAX_VERSION = 2**31 - 1  # PositiveIntegerField's ceiling on every database
-SYNTAX = "<workspace>/<project>/<name>, then @<alias>, :<version> or nothing for the latest"
+SYNTAX = "<workspace>/<project>/<name>, then @<alias>, :<version>, @sha256:<digest> or nothing for the latest"
+DIGEST_PREFIX = "sha256:"
+_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 _ESCAPES = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _WRITTEN = str.maketrans({"%": "%25", "/": "%2F", "@": "%40", ":": "%3A"})
 
@@ -34,16 +37,20 @@ class Reference:
     name: str
     alias: str | None = None
     version: int | None = None
+    digest: str | None = None  # a version's digest (docs/storage.md), 64 lowercase hex digits
+
+    def _suffix(self) -> str:
+        if self.digest:
+            return f"@{DIGEST_PREFIX}{self.digest}"
+        return f"@{self.alias}" if self.alias else f":{self.version}" if self.version else ""
 
     def __str__(self) -> str:
-        suffix = f"@{self.alias}" if self.alias else f":{self.version}" if self.version else ""
-        return f"{self.workspace}/{self.project}/{self.name}{suffix}"
+        return f"{self.workspace}/{self.project}/{self.name}{self._suffix()}"
 
     def written(self) -> str:
         """The reference as a user types it: `/`, `@`, `:` and `%` inside names percent-encoded,
         so `parse(reference.written())` gives it back (the web UI shows these to copy)."""
-        suffix = f"@{self.alias}" if self.alias else f":{self.version}" if self.version else ""
-        return "/".join(part.translate(_WRITTEN) for part in (self.workspace, self.project, self.name)) + suffix
+        return "/".join(part.translate(_WRITTEN) for part in (self.workspace, self.project, self.name)) + self._suffix()
 
 
 def _wrong(message: str) -> ValidationError:
@@ -74,6 +81,18 @@ def parse(text: str) -> Reference:
             + (" Write a '/' inside a name as %2F." if len(parts) > 3 else "")
         )
     workspace, project, rest = parts
+    digest = None
+    if "@" + DIGEST_PREFIX in rest:
+        # The digest's own ':' is not a version's: split it off before the other suffixes.
+        rest, digest = rest.split("@" + DIGEST_PREFIX, 1)
+        if not _DIGEST.fullmatch(digest):
+            raise _wrong(f"The digest {digest[:70]!r} is not a SHA-256: sha256: takes 64 hexadecimal digits.")
+        digest = digest.lower()
+        if "@" in rest or ":" in rest:
+            raise _wrong(
+                "Give one of @<alias>, :<version> or @sha256:<digest> after the name;"
+                " write '@' or ':' in a name as %40, %3A."
+            )
     if rest.count("@") + rest.count(":") > 1:
         raise _wrong("Give either @<alias> or :<version> after the name, once; write '@' or ':' in a name as %40, %3A.")
     alias = version = None
@@ -93,6 +112,7 @@ def parse(text: str) -> Reference:
             name=_part(rest, "model name"),
             alias=alias,
             version=version,
+            digest=digest,
         )
     except UnicodeDecodeError:
         raise _wrong("A percent-encoded part is not UTF-8.") from None
@@ -110,7 +130,10 @@ def resolve(reference: Reference, user) -> MLModel:
         .with_related()
         .filter(project__workspace__name=reference.workspace, project__name=reference.project, name=reference.name)
     )
-    if reference.alias is not None:
+    if reference.digest is not None:
+        # Several versions may hold the same files (an upload with new_version): the newest.
+        found = versions.filter(digest=reference.digest).order_by("-version").first()
+    elif reference.alias is not None:
         found = versions.filter(aliases__name=reference.alias).first()
     elif reference.version is not None:
         found = versions.filter(version=reference.version).first()
@@ -131,6 +154,10 @@ def _explain_miss(reference: Reference, user) -> None:
     registered = RegisteredModel.objects.visible_to(user).filter(project=project, name=reference.name).first()
     if registered is None:
         raise ExplainedHttp404(f"No model {reference.name!r} in project {reference.project!r} that you can see.")
+    if reference.digest is not None:
+        raise ExplainedHttp404(
+            f"{reference.name} has no version with digest sha256:{reference.digest} that you can see."
+        )
     if reference.alias is not None:
         raise ValidationError({"ref": f"{reference.name} has no alias {reference.alias!r}."})
     raise ExplainedHttp404(f"{reference.name} has no version {reference.version} that you can see.")

@@ -275,7 +275,7 @@ class ResolveView(APIView):
     )
     def get(self, request):
         reference, when = references.parse(request.query_params.get("ref", "")), as_of(request)
-        if when is None:
+        if when is None or reference.digest is not None:  # a digest names the same files at any time
             model = references.resolve(reference, request.user)
         else:
             model = history.resolve(reference, request.user, when)
