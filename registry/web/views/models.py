@@ -19,6 +19,7 @@ from registry import keypaths, provenance, rules, services
 from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
 from registry.querysets import attach_alias_names
+from registry.web.files import file_tree
 from registry.web.forms import ModelEditForm, ModelUploadForm, TagAddForm
 from registry.web.keys import SECTION_LABELS, SECTIONS, display, is_number, split_key
 from registry.web.table_columns import chosen_metrics, metric_cells
@@ -119,6 +120,7 @@ class ModelDetailView(VisibleModelMixin, DetailView):
         events = Event.objects.visible_to(self.request.user).filter(model_id=model.pk)
         events = events.exclude(subject_type="registeredmodel")
         context["timeline"] = timeline_page(self.request, self.request.user, events)
+        context["file_tree"] = file_tree(model)  # templates/registry/_files.html
         return context
 
 
