@@ -13,6 +13,10 @@ from maisie.cli.common import ID_OR_REF, delete_many, fetch, paging_options, sho
 from maisie.cli.output import echo_json, file_label, user_label
 from maisie.errors import HiddenFileName, TargetExists
 from maisie.resources.models import Models
+from maisie.utils import uploads
+from maisie.utils.folder_download import PARALLEL as PARALLEL_DOWNLOADS
+from maisie.utils.progress import human_size
+from maisie.utils.uploads import UploadStats
 
 #: `--columns` prefixes and the dictionaries they name
 SECTIONS = {
@@ -47,6 +51,7 @@ DETAIL_ORDER = (
     "tags",
     "file",
     "sha256",
+    "digest",
     "dataset",
     "git",
     "hyperparameters",
@@ -150,9 +155,9 @@ def models() -> None:
 
 
 @models.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-f", "--file", "file_option", type=click.Path(dir_okay=False, path_type=Path), hidden=True)
-@click.option("-n", "--name", help="The model's name (default: the file name without its extension).")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("-f", "--file", "file_option", type=click.Path(path_type=Path), hidden=True)
+@click.option("-n", "--name", help="The model's name (default: the file or folder name without its extension).")
 @click.option("--project", "project_id", type=int, help="Its project (default: the selected one).")
 @click.option("-hp", "-H", "--hyperparameters", help="Hyperparameters: a JSON or YAML file, or inline JSON.")
 @click.option("-p", "-P", "--parameters", help="Parameters: a JSON or YAML file, or inline JSON.")
@@ -167,6 +172,18 @@ def models() -> None:
     "--git-repo", type=click.Path(file_okay=False, path_type=Path), help="Read git state from this repository."
 )
 @click.option("--no-git", is_flag=True, help="Do not record git state.")
+@click.option(
+    "-i", "--include", "include", multiple=True, help="For a folder: only files matching this glob (repeatable)."
+)
+@click.option(
+    "-x", "--exclude", "exclude", multiple=True, help="For a folder: leave out files matching this glob (repeatable)."
+)
+@click.option(
+    "--new-version", is_flag=True, help="Make a new version even if one of this model has exactly these files."
+)
+@click.option(
+    "--parallel", type=click.IntRange(1, 32), default=uploads.PARALLEL, show_default=True, help="Files sent at once."
+)
 @output_options
 @pass_state
 def upload(
@@ -184,17 +201,27 @@ def upload(
     private: bool,
     git_repo: Path | None,
     no_git: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    new_version: bool,
+    parallel: int,
 ) -> None:
-    """Upload FILE with its metadata and the git state of the working folder.
+    """Upload FILE, or a folder of files, with its metadata and the git state of the working folder.
+
+    Only the files the server does not hold already are sent, several at once; an interrupted
+    upload resumes where it stopped when run again.
 
     \b
     maisie models upload model.pt -hp params.yaml -m '{"accuracy": 0.93}' -t baseline
+    maisie models upload ./checkpoint/ -n llama-ft --exclude 'optimizer*' --exclude logs/
     """
     path = file or file_option
     if path is None:
-        raise click.UsageError("Give the model FILE to upload.")
+        raise click.UsageError("Give the model FILE (or folder) to upload.")
+    if (include or exclude) and not path.is_dir():
+        raise click.UsageError("--include and --exclude apply to a folder.")
     model = Models(state.config).upload(
-        name or path.stem,
+        name or _default_name(path),
         path,
         hyperparameters,
         parameters,
@@ -206,9 +233,34 @@ def upload(
         tags=[part for tag in tags for part in tag.split(",")],
         git=False if no_git else (git_repo or None),
         progress=state.progress,
+        include=include,
+        exclude=exclude,
+        new_version=new_version,
+        parallel=parallel,
     )
     show_object(state, model, DETAIL_ORDER, _detail)
-    state.info(f"Uploaded {model.get('name')} v{model.get('version')}: {model.web_url}")
+    label = f"{model.get('name')} v{model.get('version')}"
+    if not model.created:
+        state.info(f"Already uploaded: {label} has exactly these files: {model.web_url} (--new-version makes another).")
+        return
+    state.info(f"Uploaded {label}{_sent(model.stats)}: {model.web_url}")
+
+
+def _default_name(path: Path) -> str:
+    """A model's name from its file (`model.pt` -> `model`) or folder (`./checkpoint/` -> `checkpoint`)."""
+    if path.is_dir():
+        return path.expanduser().resolve().name or "model"
+    return path.stem
+
+
+def _sent(stats: UploadStats | None) -> str:
+    """`(5 files, 4.0 GiB; sent 1.0 GiB, 3.0 GiB already there)`, or nothing for a one-request upload."""
+    if stats is None:
+        return ""
+    files = f"{stats.files} file{'s' if stats.files != 1 else ''}"
+    text = f" ({files}, {human_size(stats.total_bytes)}; sent {human_size(stats.sent_bytes)}"
+    already = stats.skipped_bytes + stats.resumed_bytes
+    return text + (f", {human_size(already)} already on the server)" if already else ")")
 
 
 @models.command("ls")
@@ -278,34 +330,56 @@ def show_model(state: State, model: dict) -> None:
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="A folder, or the file to write (default: the stored file name here).",
+    help="A folder, or the file to write (default: the stored file name here); for a folder version, "
+    "the folder to write its files in (default: the model's name here).",
 )
-@click.option("-f", "--force", is_flag=True, help="Replace the file if it exists.")
+@click.option("-f", "--force", is_flag=True, help="Replace files that exist with other content.")
 @click.option("--allow-hidden", is_flag=True, help="Save under a stored file name that starts with a dot (`.bashrc`).")
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 32),
+    default=PARALLEL_DOWNLOADS,
+    show_default=True,
+    help="Files fetched at once.",
+)
 @output_options
 @pass_state
-def download(state: State, id: int | str, output: Path | None, force: bool, allow_hidden: bool) -> None:
+def download(state: State, id: int | str, output: Path | None, force: bool, allow_hidden: bool, parallel: int) -> None:
     """Download model ID (or a reference: vision/imagenet/resnet50@production), resuming an
-    interrupted download and checking its SHA-256.
+    interrupted download and checking every file's SHA-256.
 
-    An existing file is not replaced without --force, and a stored file name that starts with
-    a dot is refused without --allow-hidden (or -o with a name of your own)."""
+    A version of one file is written as that file; a folder version as a folder, where files
+    already present with the right SHA-256 are not fetched again. An existing file is not
+    replaced without --force, and a stored file name that starts with a dot is refused without
+    --allow-hidden (or -o with a name of your own)."""
     resource = Models(state.config)
     model = resource.get(id)  # resolved once: the id printed is the one downloaded
     try:
-        path = resource.download(model, output, progress=state.progress, overwrite=force, allow_hidden=allow_hidden)
+        path = resource.download(
+            model, output, progress=state.progress, overwrite=force, allow_hidden=allow_hidden, parallel=parallel
+        )
     except TargetExists as exc:
-        raise CliError(f"{exc.path} already exists; use --force to replace it.", exc.exit_code) from None
+        raise CliError(
+            f"{exc.path} already exists with other content; use --force to replace it.", exc.exit_code
+        ) from None
     except HiddenFileName as exc:
         raise CliError(
             f"The model's stored file name {exc.name!r} starts with a dot (a hidden file); use "
             "--allow-hidden to save it under that name, or -o to choose another.",
             exc.exit_code,
         ) from None
+    stats = resource.download_stats if path.is_dir() else None
     if state.json:
-        echo_json({"id": model["id"], "path": str(path)})
-    else:
-        click.echo(str(path))
+        extra = {"files": stats.files, "skipped_files": stats.skipped_files} if stats else {}
+        echo_json({"id": model["id"], "path": str(path), **extra})
+        return
+    click.echo(str(path))
+    if stats:
+        fetched = stats.files - stats.skipped_files
+        state.info(
+            f"{stats.files} files, {human_size(stats.total_bytes)}: {fetched} downloaded and verified, "
+            f"{stats.skipped_files} already there ({human_size(stats.skipped_bytes)})."
+        )
 
 
 @models.command()

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from maisie.core import clean_params
-from maisie.errors import HiddenFileName, ValidationError
+from maisie.errors import HiddenFileName, NotFound, ValidationError
 from maisie.references import IdOrRef, as_id, as_of_param
 from maisie.resources.base import Resource
+from maisie.utils import uploads
+from maisie.utils.folder_download import PARALLEL as PARALLEL_DOWNLOADS
+from maisie.utils.folder_download import DownloadStats, download_folder
+from maisie.utils.folders import STATE_NAME, LocalFile, relative_path, walk
 from maisie.utils.git import git_fields
 from maisie.utils.inputs import load_mapping, to_json
 from maisie.utils.progress import Progress
@@ -23,6 +29,25 @@ Dictish = Mapping[str, Any] | str | Path | None
 
 #: (connect, read) timeouts of an upload: the server may take a while to store a big file
 UPLOAD_TIMEOUT = (10, 3600)
+
+
+def is_one_file(model: Mapping[str, Any]) -> bool:
+    """Whether a version is one file, downloaded as that file (as before folders existed).
+
+    A folder version has no ``file.sha256``; a version of one file inside a folder
+    (``weights/model.bin``) is written as a folder too, so its path is kept.
+    """
+    info = model.get("file") or {}
+    return bool(info.get("sha256")) and "/" not in str(info.get("name") or "")
+
+
+def _single_request_will_do(exc: Exception) -> bool:
+    """Whether a one-file upload the session protocol refused can go through ``POST models/``:
+    the server has no ``uploads/`` (a bare 404: the project was just seen), or it refused the
+    file's name as a manifest path (which the single request maps instead)."""
+    if isinstance(exc, NotFound):
+        return True
+    return isinstance(exc, ValidationError) and set(exc.errors) == {"files"}
 
 
 def _tag_list(tags: Iterable[str] | str | None) -> list[str]:
@@ -38,10 +63,16 @@ def _tag_list(tags: Iterable[str] | str | None) -> list[str]:
 
 
 class UploadedModel(dict):
-    """The model as the server answered its upload (a ``dict``), plus :attr:`web_url`."""
+    """The model as the server answered its upload (a ``dict``), plus :attr:`web_url`,
+    :attr:`created` and :attr:`stats`."""
 
     #: the model's page in the web UI (``https://host/models/<id>/``)
     web_url: str
+    #: ``False`` when the registered model already had a version of the same files, returned
+    #: instead of a new one
+    created: bool = True
+    #: what the upload sent and skipped (``None`` for a single-request upload)
+    stats: uploads.UploadStats | None = None
 
 
 class Models(Resource):
@@ -49,6 +80,8 @@ class Models(Resource):
 
     path = "models"
     query_param = "q"
+    #: what the latest folder download fetched and found already there
+    download_stats: DownloadStats | None = None
 
     def get(self, id: IdOrRef) -> dict:
         """Fetches a single model, by id or by reference.
@@ -126,7 +159,7 @@ class Models(Resource):
     def upload(
         self,
         name: str,
-        filename: str | Path,
+        filename: str | Path | None = None,
         hyperparameters: Dictish = None,
         parameters: Dictish = None,
         metrics: Dictish = None,
@@ -138,15 +171,26 @@ class Models(Resource):
         tags: Iterable[str] | str | None = None,
         git: bool | str | Path | None = None,
         progress: bool | None = None,
-    ) -> dict:
-        """Posts a single model: its file, streamed, with its metadata and git state.
+        path: str | Path | None = None,
+        include: Iterable[str] = (),
+        exclude: Iterable[str] = (),
+        new_version: bool = False,
+        parallel: int = uploads.PARALLEL,
+    ) -> UploadedModel:
+        """Uploads a model version: one file, or a folder of files, with its metadata and git state.
 
-        The file is read once, in blocks, whatever its size; its SHA-256 is sent with it and
-        checked by the server.
+        The metadata and the list of files (path, size and SHA-256 of each) go first, through an
+        upload session: the server refuses a bad path, a missing permission or a full quota
+        before any file byte is sent, and asks only for the files it does not hold already
+        (uploading the same weights under another name sends nothing). Files go in parts,
+        several at once; an interrupted upload resumes on the next call from the last part the
+        server acknowledged (a ``.maisie-upload`` file in the folder remembers the session).
+        When the registered model already has a version with exactly these files, that version
+        is returned (:attr:`UploadedModel.created` is ``False``) unless `new_version`.
 
         :param name: name of model to upload; uploads with the same name in a project are
             numbered as versions
-        :param filename: path to file with a model
+        :param filename: path to the model's file, or to its folder
         :param hyperparameters: dictionary, or path to a JSON/YAML file, with hyperparameters
         :param parameters: dictionary, or path to a JSON/YAML file, with parameters
         :param metrics: dictionary, or path to a JSON/YAML file, with metrics
@@ -160,13 +204,22 @@ class Models(Resource):
             repository, ``False`` for none, or by default the `git_local_repo` setting, else the
             repository around the working folder (if any)
         :param progress: show a progress bar on stderr (default: when stderr is a terminal)
+        :param path: the file or folder to upload (another name for `filename`)
+        :param include: for a folder, only files matching one of these globs (``*.safetensors``;
+            see :func:`maisie.utils.folders.matches`)
+        :param exclude: for a folder, leave out files matching any of these globs
+        :param new_version: make a new version even when one with the same files exists
+        :param parallel: how many files are sent at once
         :returns: posted model, a ``dict`` whose :attr:`~UploadedModel.web_url` is its web page
         :raises maisie.errors.ValidationError: for missing or unreadable inputs, or when the
             server refuses them
         """
-        path = Path(filename).expanduser()
-        if not path.is_file():
-            raise ValidationError(f"Model file {filename} not found.")
+        source = path if path is not None else filename
+        if source is None:
+            raise ValidationError("Give the model's file or folder to upload.")
+        source = Path(source).expanduser()
+        if not source.exists():
+            raise ValidationError(f"Model file {source} not found.")
         if not name or not str(name).strip():
             raise ValidationError("The model needs a name.")
         project_id = self._require(
@@ -174,24 +227,72 @@ class Models(Resource):
             "project",
             "pass project_id, or select one with `maisie projects select ID`",
         )
-        fields: dict[str, str] = {
+        fields = {
             "name": str(name),
-            "project_id": str(int(project_id)),
-            "hyperparameters": to_json(load_mapping(hyperparameters, "hyperparameters"), "hyperparameters"),
-            "parameters": to_json(load_mapping(parameters, "parameters"), "parameters"),
-            "metrics": to_json(load_mapping(metrics, "metrics"), "metrics"),
-            "private": "true" if private else "false",
+            "project_id": int(project_id),
+            "hyperparameters": load_mapping(hyperparameters, "hyperparameters"),
+            "parameters": load_mapping(parameters, "parameters"),
+            "metrics": load_mapping(metrics, "metrics"),
+            "private": bool(private),
             "dataset_name": dataset_name or "",
             "dataset_description": dataset_description or "",
+            "tags": _tag_list(tags),
         }
-        tag_names = _tag_list(tags)
-        if tag_names:
-            fields["tags"] = ",".join(tag_names)
-        fields.update(self._git_fields(git))
+        for key, value in self._git_fields(git).items():
+            fields[key] = (value == "true") if key == "git_dirty" else value
+        if source.is_dir():
+            files = walk(source, include, exclude)
+            state = source / STATE_NAME
+        elif source.is_file():
+            stat = source.stat()
+            files = [LocalFile(relative_path((source.name,)), source, stat.st_size, stat.st_mtime_ns)]
+            state = source.with_name(f".{source.name}.maisie-upload")
+        else:
+            raise ValidationError(f"{source} is neither a file nor a folder.")
+        for key in ("hyperparameters", "parameters", "metrics"):  # numpy values and the like, as JSON
+            fields[key] = json.loads(to_json(fields[key], key))
 
-        # Fail before sending gigabytes: the project must exist and the credentials must work.
+        # Fail before hashing gigabytes: the project must exist and the credentials must work.
         self._call("GET", f"projects/{int(project_id)}/")
 
+        session = uploads.SessionUpload(
+            self._request,
+            self._url,
+            {**fields, **({"new_version": True} if new_version else {})},
+            files,
+            state_path=state,
+            parallel=parallel,
+            progress=progress,
+            label=f"Uploading {source.name}",
+        )
+        try:
+            answer, created = session.run()
+        except (NotFound, ValidationError) as exc:
+            # A server from before upload sessions (no `uploads/`), or a file name its path rules
+            # refuse that the single-request upload maps (`a:b.pt` -> `a_b.pt`): one file still
+            # goes the way it always went.
+            if not (source.is_file() and _single_request_will_do(exc)):
+                raise
+            logger.info("Uploading %s in one request (%s)", source.name, exc)
+            return self._upload_one_request(source, fields, progress)
+        model = UploadedModel(answer)
+        model.web_url = self.web_url(answer)
+        model.created = created
+        model.stats = session.stats
+        return model
+
+    def _upload_one_request(self, path: Path, values: Mapping[str, Any], progress: bool | None) -> UploadedModel:
+        """The documented single-request upload (``POST models/``, multipart) of one file."""
+        fields: dict[str, str] = {
+            key: to_json(value, key) if isinstance(value, dict) else str(value)
+            for key, value in values.items()
+            if key not in ("tags", "private", "git_dirty")
+        }
+        fields["private"] = "true" if values.get("private") else "false"
+        if values.get("tags"):
+            fields["tags"] = ",".join(values["tags"])
+        if "git_dirty" in values:
+            fields["git_dirty"] = "true" if values["git_dirty"] else "false"
         bar = Progress(path.stat().st_size, label=f"Uploading {path.name}", enabled=progress)
         boundary = new_boundary()
 
@@ -239,6 +340,16 @@ class Models(Resource):
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
+    def files(self, id: IdOrRef | Mapping[str, Any]) -> list[dict]:
+        """The files of a version (its manifest): ``path``, ``size``, ``sha256`` and a download link each.
+
+        :param id: the model's id, a reference to it, or the model as :meth:`get` answered it
+        """
+        model_id = int(id["id"]) if isinstance(id, Mapping) else as_id(id)
+        if model_id is None:
+            model_id = int(self.get(id)["id"])
+        return self._call("GET", f"{self.path}/{model_id}/files/")
+
     def download(
         self,
         id: IdOrRef | Mapping[str, Any],
@@ -247,32 +358,41 @@ class Models(Resource):
         progress: bool | None = None,
         overwrite: bool = False,
         allow_hidden: bool = False,
+        parallel: int = PARALLEL_DOWNLOADS,
     ) -> Path:
         """Downloads requested model, verified against the SHA-256 recorded at upload.
 
-        The file is written to a partial file beside the target and renamed into place once
-        its SHA-256 matches. An interrupted download is resumed from where it stopped, also on
-        the next call. A mismatch raises :class:`maisie.errors.ChecksumMismatch` and leaves
-        nothing behind.
+        A one-file version is one file. Its file is written to a partial file beside the target
+        and renamed into place once its SHA-256 matches. An interrupted download is resumed from
+        where it stopped, also on the next call. A mismatch raises
+        :class:`maisie.errors.ChecksumMismatch` and leaves nothing behind.
 
         The stored file name comes from the server, so it is reduced to a plain name (no folders,
         no ``..``, no control characters), and a name starting with a dot (``.bashrc``) is
         refused unless `allow_hidden`. An existing file is not replaced unless `overwrite`.
 
+        A folder version is written as a folder: every file at its path below `path`, each
+        verified and resumed as above, several at once. A file already there with the right
+        SHA-256 is not fetched again; one that differs is not replaced unless `overwrite`.
+
         :param id: id of the model to download, a reference to it
             (``"vision/imagenet/resnet50@production"``; see :meth:`get`), or the model as
             :meth:`get` answered it (so a reference is resolved once, whatever moves meanwhile)
         :param path: a folder to save it in under its stored file name, or a file path
-            (default: the stored file name in the working folder)
+            (default: the stored file name in the working folder); for a folder version, the
+            folder to write its files in (default: the model's name in the working folder)
         :param progress: show a progress bar on stderr (default: when stderr is a terminal)
         :param overwrite: replace an existing file (otherwise :class:`maisie.errors.TargetExists`)
         :param allow_hidden: save under a stored file name that starts with a dot (otherwise
             :class:`maisie.errors.HiddenFileName`)
-        :returns: the path of the downloaded file
+        :param parallel: for a folder, how many files are fetched at once
+        :returns: the path of the downloaded file, or of the folder
         """
         model = id if isinstance(id, Mapping) else self.get(id)
         model_id = int(model["id"])
         info = model.get("file") or {}
+        if not is_one_file(model):
+            return self._download_folder(model, path, progress, overwrite, allow_hidden, parallel)
         name = safe_filename(info.get("name"), f"model-{model_id}")
         target = Path.cwd() if path is None else Path(path).expanduser().absolute()
         if target.is_dir():
@@ -291,6 +411,43 @@ class Models(Resource):
             label=f"Downloading {name}",
             overwrite=overwrite,
         )
+
+    def _download_folder(
+        self,
+        model: Mapping[str, Any],
+        path: str | Path | None,
+        progress: bool | None,
+        overwrite: bool,
+        allow_hidden: bool,
+        parallel: int,
+    ) -> Path:
+        model_id = int(model["id"])
+        if path is None:
+            name = safe_filename(model.get("name"), f"model-{model_id}")
+            if name.startswith(".") and not allow_hidden:
+                raise HiddenFileName(name)
+            folder = Path.cwd() / name
+        else:
+            folder = Path(path).expanduser().absolute()
+        if folder.exists() and not folder.is_dir():
+            raise ValidationError(f"{folder} is a file; model {model_id} is a folder of files: give a folder.")
+        files = self.files(model)
+
+        def url_of(entry: Mapping[str, Any]) -> str:
+            link = (entry.get("_links") or {}).get("download")
+            return str(link) if link else self._url(f"{self.path}/{model_id}/files/{quote(str(entry['path']))}")
+
+        self.download_stats = download_folder(
+            self._request,
+            files,
+            folder,
+            url_of,
+            progress=progress,
+            overwrite=overwrite,
+            parallel=parallel,
+            label=f"Downloading {folder.name}",
+        )
+        return folder
 
     # --- tags ------------------------------------------------------------------------------------
 

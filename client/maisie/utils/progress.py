@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -50,14 +51,16 @@ class Progress:
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self._started = time.monotonic()
         self._drawn = 0.0
+        self._lock = threading.Lock()  # one bar over several transfers running in threads
 
     def update(self, count: int) -> None:
-        """Count `count` more bytes as done."""
-        self.done += count
-        now = time.monotonic()
-        if self.enabled and now - self._drawn >= self.INTERVAL:
-            self._drawn = now
-            self._draw(now)
+        """Count `count` more bytes as done (fewer, when negative: a try that failed)."""
+        with self._lock:
+            self.done += count
+            now = time.monotonic()
+            if self.enabled and now - self._drawn >= self.INTERVAL:
+                self._drawn = now
+                self._draw(now)
 
     def reset(self, done: int = 0) -> None:
         """Start over from `done` bytes (a download that had to restart)."""

@@ -188,6 +188,7 @@ def download_file(
     label: str = "",
     attempts: int | None = None,
     overwrite: bool = True,
+    bar: Progress | None = None,
 ) -> Path:
     """Download `url` to `target`: through a partial file, resumed with ``Range``, verified, then
     renamed into place.
@@ -219,7 +220,11 @@ def download_file(
     digest = _sha256_of(temp) if offset else hashlib.sha256()
     if offset:
         logger.info("Resuming the download of %s at byte %d", target.name, offset)
-    bar = Progress(size or 0, label=label, enabled=progress, initial=offset)
+    own_bar = bar is None
+    if bar is None:
+        bar = Progress(size or 0, label=label, enabled=progress, initial=offset)
+    else:
+        bar.update(offset)
     failures = 0
     try:
         while size is None or offset < size or not temp.exists():
@@ -238,6 +243,7 @@ def download_file(
                             size = total  # the partial file is already complete
                             break
                         temp.unlink(missing_ok=True)
+                        bar.update(-offset)
                         offset, digest = 0, hashlib.sha256()
                         continue
                     if status >= 400:
@@ -247,12 +253,17 @@ def download_file(
                         start = _start_from_content_range(response.headers.get("Content-Range"))
                         total = _total_from_content_range(response.headers.get("Content-Range"))
                         if size is None and total is not None:
-                            size = bar.total = total
+                            size = total
                     elif size is None and response.headers.get("Content-Length"):
-                        size = bar.total = int(response.headers["Content-Length"])
+                        size = int(response.headers["Content-Length"])
+                    if own_bar and size is not None:
+                        bar.total = size
                     if start != offset:  # a full answer (200), or a range we did not ask for
+                        if own_bar:
+                            bar.reset(0)
+                        else:
+                            bar.update(-offset)
                         offset, digest = 0, hashlib.sha256()
-                        bar.reset(0)
                         mode = "wb"
                     else:
                         mode = "ab"
@@ -281,7 +292,8 @@ def download_file(
                 continue
             break
     finally:
-        bar.close()
+        if own_bar:
+            bar.close()
 
     actual = digest.hexdigest()
     if size is not None and offset > size:
