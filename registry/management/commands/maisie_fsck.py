@@ -1,20 +1,34 @@
-"""Compare stored model files with model rows, and the key counts with the models: report, optionally fix."""
+"""Compare stored files with the blob and model rows, the manifests with their versions, and the
+key counts with the models: report, optionally fix (docs/storage.md, "Checking and repairing").
+
+What --fix repairs, because the rows or other bytes say what is right: files with no row (older
+than the grace period; blob files go through `blobs.release`, under the blob's locks), one-file
+versions whose file is gone (removed as a delete would), a digest that is not its entries' (the
+entries are the version), a one-file version's `file` that is not its blob's key, blob rows whose
+bytes are gone and that nothing references, drifted key counts, stale upload spools. What it
+cannot: bytes that are not what their row says (corrupt, restore them from a backup), a folder
+version with a blob missing, a version without a manifest.
+"""
 
 import contextlib
+import hashlib
 import os
+from collections import defaultdict
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from registry import keystats, services
-from registry.downloads import stored_sha256
-from registry.models import Blob, MLModel
+from registry import blobs, keystats, manifests, services
+from registry.management.commands.maisie_gc import sha256_of_name
+from registry.models import Blob, ManifestEntry, MLModel
 from registry.uploads import spool_stale_seconds, stale_spool_files
 
 # Where stored files live: blobs by their SHA-256 (registry/blobs.py), and files stored before
 # blobs existed, under their old names until maisie_blobs_relocate moves them.
 ROOTS = ("models", "blobs")
+LEGACY_ROOT = "models/"
+_BLOCK = 1024 * 1024
 
 
 def walk(storage, folder: str):
@@ -26,11 +40,51 @@ def walk(storage, folder: str):
         yield from walk(storage, f"{folder}/{sub}")
 
 
+class Stored:
+    """The names under ROOTS, and their sizes: from the listing on S3 (no request per object),
+    from the file system otherwise."""
+
+    def __init__(self, storage):
+        self.storage = storage
+        self.sizes: dict[str, int] = {}
+        if blobs.is_s3(storage):
+            for root in ROOTS:
+                for obj in storage.bucket.objects.filter(Prefix=f"{root}/"):
+                    self.sizes[obj.key] = obj.size
+            self.names = set(self.sizes)
+        else:
+            self.names = set()
+            for root in ROOTS:
+                with contextlib.suppress(FileNotFoundError):  # nothing stored there yet
+                    self.names |= set(walk(storage, root))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def size(self, name: str) -> int:
+        if name not in self.sizes:
+            self.sizes[name] = self.storage.size(name)
+        return self.sizes[name]
+
+
+def sha256_of_stored(name: str) -> tuple[str, int]:
+    """SHA-256 and size of the bytes stored under `name`, read as downloads read them."""
+    digest, size = hashlib.sha256(), 0
+    with contextlib.closing(blobs.open_key(name)) as fileobj:
+        while chunk := fileobj.read(_BLOCK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 class Command(BaseCommand):
-    help = "Report (and with --fix remove) stored files without a model row and rows whose file is missing."
+    help = "Check stored files, blobs, manifests and references against the rows; --fix repairs what it safely can."
 
     def add_arguments(self, parser):
-        parser.add_argument("--fix", action="store_true", help="delete orphan files and rows whose file is gone")
+        parser.add_argument("--fix", action="store_true", help="repair what can be repaired safely (see the docs)")
         parser.add_argument(
             "--grace-minutes",
             type=int,
@@ -44,32 +98,32 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, fix: bool, grace_minutes: int, verify: bool = False, **options):
-        storage = MLModel._meta.get_field("file").storage
-        stored = set()
-        for root in ROOTS:
-            with contextlib.suppress(FileNotFoundError):  # nothing stored there yet on a file system
-                stored |= set(walk(storage, root))
+        self.fix = fix
+        self.unfixable = 0  # problems --fix leaves for a person
+        storage = blobs.storage()
+        stored = Stored(storage)
         rows = dict(MLModel.objects.exclude(file="").values_list("file", "pk"))
-        blob_keys = set(Blob.objects.values_list("key", flat=True))
+        blob_rows = {key: (sha256, size) for sha256, key, size in Blob.objects.values_list("sha256", "key", "size")}
         cutoff = timezone.now() - timedelta(minutes=grace_minutes)
 
-        known = rows.keys() | blob_keys
-        orphans = sorted(name for name in stored - known if storage.get_modified_time(name) < cutoff)
-        missing = sorted(name for name in rows.keys() - stored)
+        known = rows.keys() | blob_rows.keys()
+        orphans = sorted(name for name in stored.names - known if storage.get_modified_time(name) < cutoff)
+        missing = sorted(name for name in rows.keys() - stored.names)
 
         for name in orphans:
-            self.stdout.write(f"orphan file: {name} ({storage.size(name)} bytes)")
+            self.stdout.write(f"orphan file: {name} ({stored.size(name)} bytes)")
         for name in missing:
             self.stdout.write(f"missing file: model {rows[name]} expects {name}")
         if fix:
             for name in orphans:
-                storage.delete(name)
+                self._delete_orphan(storage, name)
             services.models_without_files_remove(missing)
         verb = "removed" if fix else "found"
         self.stdout.write(
             f"{len(stored)} files, {len(rows)} models: {len(orphans)} orphan files and "
             f"{len(missing)} rows with a missing file {verb}."
         )
+        problems = self._check_blobs(stored, blob_rows) + self._check_manifests()
         # Writes outside services.py (a bulk load without `keystats_rebuild`) leave the key counts
         # behind the models; one scan of the models' JSON tells.
         drift = keystats.drift()
@@ -89,26 +143,137 @@ class Command(BaseCommand):
             hours = spool_stale_seconds() / 3600
             self.stdout.write(f"{len(spools)} upload spool files unwritten for over {hours:.1f} h {verb}.")
         corrupt = self._verify(stored) if verify else []
-        if (orphans or missing or drift or spools) and not fix:
+        if (orphans or missing or drift or spools or problems) and not fix:
             raise CommandError("inconsistencies found; run with --fix to remove them")
         if corrupt:
             raise CommandError(f"{len(corrupt)} stored files do not match their rows; restore them from a backup")
+        if self.unfixable:
+            raise CommandError(f"{self.unfixable} problems --fix cannot repair; restore the files from a backup")
 
-    def _verify(self, stored: set) -> list[int]:
-        """Re-hash every stored file that has a row: bit rot, a truncated copy, a replaced object."""
-        corrupt = []
-        checked = 0
-        models = MLModel.objects.only("pk", "file", "file_size", "file_sha256").order_by("pk")
-        for model in models.iterator():
-            if model.file.name not in stored:
-                continue  # reported as missing above
-            digest, size = stored_sha256(model)
-            checked += 1
-            if digest != model.file_sha256 or size != model.file_size:
-                corrupt.append(model.pk)
+    def _delete_orphan(self, storage, name: str) -> None:
+        sha256 = sha256_of_name(name)
+        if sha256:
+            blobs.release([sha256])  # under the blob's locks: an upload may be referencing it now
+        else:
+            storage.delete(name)
+
+    # --- blobs ------------------------------------------------------------------------------
+
+    def _check_blobs(self, stored: Stored, blob_rows: dict) -> int:
+        """Every blob row's bytes are there at its size; unreferenced blobs are counted (GC's)."""
+        problems = 0
+        used = set(ManifestEntry.objects.values_list("blob_id", flat=True).distinct())
+        unused_bytes = unused = 0
+        for key, (sha256, size) in sorted(blob_rows.items()):
+            if sha256 not in used and not blobs.referenced(sha256):
+                unused, unused_bytes = unused + 1, unused_bytes + size
+            if key not in stored:
+                problems += 1
+                if sha256 in used:
+                    self.stdout.write(f"missing blob: sha256:{sha256} {key}, used by models {self._users(sha256)}")
+                    if self.fix and MLModel.objects.filter(entries__blob_id=sha256, file="").exists():
+                        self.unfixable += 1  # a folder version: its one-file siblings went above
+                else:
+                    self.stdout.write(f"missing blob: sha256:{sha256} {key}, used by no version")
+                    if self.fix:
+                        Blob.objects.filter(pk=sha256, entries__isnull=True).delete()
+            elif stored.size(key) != size:
+                problems += 1
+                self.stdout.write(f"wrong size: sha256:{sha256} {key} holds {stored.size(key)} bytes, its row {size}")
+                if self.fix:
+                    self.unfixable += 1
+        self.stdout.write(f"{len(blob_rows)} blobs: {problems} missing or of the wrong size.")
+        if unused:
+            self.stdout.write(f"{unused} blobs ({unused_bytes} bytes) used by nothing: maisie_gc deletes them.")
+        return problems
+
+    def _users(self, sha256: str) -> list[int]:
+        return sorted(MLModel.objects.filter(entries__blob_id=sha256).values_list("pk", flat=True).distinct())
+
+    # --- manifests --------------------------------------------------------------------------
+
+    def _check_manifests(self) -> int:
+        """Every version has entries; its digest is theirs; a one-file version's `file` and
+        `file_sha256` are its one entry's blob key and SHA-256."""
+        entries = defaultdict(list)
+        rows = ManifestEntry.objects.order_by("model_id", "path")
+        for model_id, path, size, sha256, key in rows.values_list(
+            "model_id", "path", "blob__size", "blob_id", "blob__key"
+        ).iterator(chunk_size=5000):
+            entries[model_id].append((path, size, sha256, key))
+        problems = unrelocated = 0
+        versions = MLModel.objects.order_by("pk").values_list("pk", "digest", "file", "file_sha256", "file_size")
+        for pk, digest, file, file_sha256, file_size in versions.iterator(chunk_size=5000):
+            files = entries.get(pk)
+            if not files:
+                problems += 1
+                self.unfixable += self.fix
+                self.stdout.write(f"no manifest: model {pk} has no files listed")
+                continue
+            wanted = manifests.digest(manifests.manifest_of((p, s, h) for p, s, h, _ in files))
+            if digest != wanted:
+                problems += 1
+                self.stdout.write(f"wrong digest: model {pk} has {digest or '(none)'}, its files give {wanted}")
+                if self.fix:
+                    MLModel.objects.filter(pk=pk).update(digest=wanted)
+            if not file:
+                continue  # a folder version
+            _, size, sha256, key = files[0]
+            if len(files) != 1 or file_sha256 != sha256 or file_size != size:
+                problems += 1
+                self.unfixable += self.fix
                 self.stdout.write(
-                    f"corrupt file: model {model.pk} {model.file.name} has SHA-256 {digest} ({size} bytes), "
-                    f"its row says {model.file_sha256} ({model.file_size} bytes)"
+                    f"one-file mismatch: model {pk} says {file_sha256} ({file_size} bytes), "
+                    f"its manifest lists {len(files)} files, the first {sha256} ({size} bytes)"
                 )
-        self.stdout.write(f"verified {checked} files: {len(corrupt)} corrupt.")
-        return corrupt
+            elif file != key and file.startswith(LEGACY_ROOT):
+                unrelocated += 1  # a second copy of the same bytes from before blobs
+            elif file != key:
+                problems += 1
+                self.stdout.write(f"wrong file: model {pk} points at {file}, its blob is {key}")
+                if self.fix:
+                    MLModel.objects.filter(pk=pk, file=file).update(file=key)
+        self.stdout.write(f"{len(entries)} manifests: {problems} inconsistent.")
+        if unrelocated:
+            self.stdout.write(
+                f"{unrelocated} versions keep their own copy of their blob's bytes from before blobs: "
+                "run maisie_blobs_relocate."
+            )
+        return problems
+
+    # --- --verify ---------------------------------------------------------------------------
+
+    def _verify(self, stored: Stored) -> list[str]:
+        """Re-hash every stored file that a row names: bit rot, a truncated copy, a replaced object.
+        Each is read once, whether a blob, a version's file or both."""
+        results: dict[str, tuple[str, int]] = {}
+
+        def hashed(name):
+            if name not in results:
+                results[name] = sha256_of_stored(name)
+            return results[name]
+
+        corrupt = set()
+        for sha256, key, size in Blob.objects.order_by("sha256").values_list("sha256", "key", "size").iterator():
+            if key not in stored:
+                continue  # reported as missing above
+            digest, read = hashed(key)
+            if (digest, read) != (sha256, size):
+                corrupt.add(key)
+                self.stdout.write(
+                    f"corrupt blob: sha256:{sha256} {key} has SHA-256 {digest} ({read} bytes), "
+                    f"used by models {self._users(sha256)}"
+                )
+        models = MLModel.objects.exclude(file="").order_by("pk")
+        for pk, name, file_sha256, file_size in models.values_list("pk", "file", "file_sha256", "file_size").iterator():
+            if name not in stored:
+                continue  # reported as missing above
+            digest, size = hashed(name)
+            if digest != file_sha256 or size != file_size:
+                corrupt.add(name)
+                self.stdout.write(
+                    f"corrupt file: model {pk} {name} has SHA-256 {digest} ({size} bytes), "
+                    f"its row says {file_sha256} ({file_size} bytes)"
+                )
+        self.stdout.write(f"verified {len(results)} files: {len(corrupt)} corrupt.")
+        return sorted(corrupt)
