@@ -17,7 +17,7 @@ from rest_framework.exceptions import APIException
 
 from events.services import changes, record, record_changes, snapshot
 from maisie_site.storable import text_error
-from registry import blobs, keystats, manifests, provenance, rules
+from registry import blobs, keystats, manifests, provenance, quotas, rules
 from registry.models import (
     ALIAS_RULE,
     Alias,
@@ -502,33 +502,101 @@ def model_upload(
     """Store a model file and its row together, or neither: a one-file version, whose manifest
     is one entry and whose bytes are the blob of their SHA-256 (stored once however many versions
     hold them). `metadata`: `_new_model`'s arguments (hyperparameters, parameters, metrics,
-    dataset_*, git_*, private)."""
-    model = _new_model(user=user, project=project, name=name, **metadata)
+    dataset_*, git_*, private). Always a new version (the documented API has always made one)."""
+    _new_model(user=user, project=project, name=name, **metadata)  # the permission, before hashing
     digest = file_sha256(file)
     if sha256 and sha256.strip().lower() != digest:
         raise ValidationError({"sha256": f"The file's SHA-256 is {digest}, not the {sha256.strip()} you sent."})
-    model.file_name, model.file_size, model.file_sha256 = (file.name or "model")[:255], file.size, digest
-    manifest = manifests.for_one_file(model.file_name, file.size, digest)
+    file_name = (file.name or "model")[:255]
+    manifest = manifests.for_one_file(file_name, file.size, digest)
+    model, _ = model_register(
+        user=user,
+        project=project,
+        name=name,
+        manifest=manifest,
+        tags=tags,
+        file_name=file_name,
+        contents={digest: file},
+        **metadata,
+    )
+    return model
+
+
+def _same_digest(user, project: Project, name: str, digest: str) -> MLModel | None:
+    """The newest version of (project, name) with this digest that `user` can read: only those,
+    so the answer says nothing about versions they cannot see (docs/storage.md, "Dedupe")."""
+    versions = MLModel.objects.visible_to(user).filter(project=project, name=name, digest=digest)
+    return versions.order_by("-version").first()
+
+
+def model_register(
+    *,
+    user,
+    project: Project,
+    name: str,
+    manifest: manifests.Manifest,
+    tags: Iterable[str] = (),
+    file_name: str | None = None,
+    contents: dict | None = None,
+    new_version: bool = True,
+    quota_exclude=None,
+    finish=None,
+    **metadata,
+) -> tuple[MLModel, bool]:
+    """Create a version of `manifest`'s files in one transaction, or nothing: (version, True); or
+    (the existing version, False) when `new_version` is false and the caller can read a version
+    of (project, name) with the same digest. The one write path of new versions: the single
+    request upload and upload sessions (registry/upload_sessions.py) both end here.
+
+    Every blob must be stored already (blobs.put), or given in `contents` ({sha256: File}) to be
+    stored again if a release removed it meanwhile; blobs.BlobMissing otherwise. The workspace's
+    quota is checked under its row lock (`quota_exclude`: the session whose announced bytes these
+    are). `finish()` runs inside the transaction once the version exists (a session deletes
+    itself there). `file_name`: a one-file version's name (default: its path); a folder is
+    `<name>.zip`. `metadata`: `_new_model`'s arguments."""
+    model = _new_model(user=user, project=project, name=name, **metadata)
+    one_file = len(manifest) == 1
+    first = manifest.entries[0]
+    if one_file:
+        model.file_name, model.file_size, model.file_sha256 = (file_name or first.path)[:255], first.size, first.sha256
+    else:
+        model.file_name, model.file_size, model.file_sha256 = f"{name}.zip"[:255], manifest.total_size, ""
     model.digest = manifests.digest(manifest)
     model.full_clean(exclude=["file", "version", "registered_model"], validate_constraints=False)
     tag_list = tag_names(tags)
-    blobs.put(file, digest)
+    sizes = {entry.sha256: entry.size for entry in manifest.entries}
+    contents = contents or {}
     try:
+        for sha, content in contents.items():
+            blobs.put(content, sha)  # before the transaction: a large file is not copied while rows are locked
         with transaction.atomic():
-            blob = blobs.reference(digest, file.size, file)
-            model.file.name = blob.key
+            _lock_projects(project.pk)  # first, as every model write does; then the workspace's row
+            workspace = Workspace.objects.select_for_update().get(pk=project.workspace_id)
+            if not new_version and (existing := _same_digest(user, project, name, model.digest)) is not None:
+                if finish is not None:
+                    finish()
+                return existing, False
+            quotas.check(workspace, quotas.new_bytes(workspace.pk, sizes), exclude_session=quota_exclude)
+            held = {sha: blobs.reference(sha, size, contents.get(sha)) for sha, size in sorted(sizes.items())}
+            model.file.name = held[first.sha256].key if one_file else ""
             model.registered_model, model.version = _take_version(project, name)
             model.save()
-            ManifestEntry.objects.create(model=model, path=manifest.entries[0].path, blob=blob)
+            ManifestEntry.objects.bulk_create(
+                [ManifestEntry(model=model, path=entry.path, blob=held[entry.sha256]) for entry in manifest.entries],
+                batch_size=1000,
+            )
             _record_if_first(user, model)
             keystats.record(added=[keystats.state(model)])
             model.tags.set(tags_get_or_create(project.workspace_id, tag_list))
             after = {**snapshot(model, MODEL_FIELDS), "tags": sorted(tag_list)}
             record(kind="model.created", actor=user, subject=model, after=after)
+            if finish is not None:
+                finish()
     except BaseException:
-        blobs.release([digest])  # only if no other version holds the same bytes
+        if contents:
+            blobs.release(list(contents))  # only bytes no other version (or session) holds
         raise
-    return model
+    return model, True
 
 
 @transaction.atomic
