@@ -23,10 +23,12 @@ def sniff(head: bytes, name: str) -> str:
         return "safetensors"
     if pickled.looks_like_zip(head):
         return "zip"
+    if head[:1] == b"\x80":
+        return "pickle"  # a PROTO opcode (pickled.looks_like_pickle checks its protocol)
+    if lower.endswith(".onnx") or onnx.looks_like(head):
+        return "onnx"  # no magic number: a ModelProto's first field (0x08 is no pickle opcode)
     if pickled.looks_like_pickle(head, lower):
         return "pickle"
-    if lower.endswith(".onnx") or onnx.looks_like(head):
-        return "onnx"
     return OTHER
 
 
@@ -49,6 +51,9 @@ def read(f, size: int, name: str = "") -> Facts:
         return pickled.read_pickle(f, size, name)
     except Unreadable as e:
         if kind == "onnx" and not name.lower().endswith(".onnx"):
+            # Its first bytes only looked like ONNX: a pickle by its name, or nothing Maisie reads.
+            if pickled.looks_like_pickle(b"", name.lower()):
+                return pickled.read_pickle(f, size, name)
             return Facts(format=OTHER, reason="not a model format Maisie reads")
         return unreadable(fmt, str(e))
     except Exception as e:  # a reader's bug must not crash the worker: record it
