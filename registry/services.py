@@ -16,6 +16,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 
 from events.services import changes, record, record_changes, snapshot
+from formats.tasks import introspect_on_commit
 from maisie_site.storable import text_error
 from registry import blobs, keystats, manifests, provenance, quotas, rules
 from registry.models import (
@@ -590,6 +591,7 @@ def model_register(
             model.tags.set(tags_get_or_create(project.workspace_id, tag_list))
             after = {**snapshot(model, MODEL_FIELDS), "tags": sorted(tag_list)}
             record(kind="model.created", actor=user, subject=model, after=after)
+            introspect_on_commit(model)  # read its files' headers once it is committed (formats app)
             if finish is not None:
                 finish()
     except BaseException:
