@@ -15,7 +15,7 @@ from django.utils import timezone
 from registry.models import Alias, MLModel
 from registry.search import catalogue, fields
 from registry.search.errors import query_error
-from registry.search.expressions import BOOLEAN, NUMBER, STRING, ILike, JSONCompare, JSONHasKey, JSONValue
+from registry.search.expressions import BOOLEAN, NUMBER, STRING, ILike, JSONCompare, JSONHasKey, JSONValue, KeyOrderBy
 from registry.search.parser import parse_ordering, parse_query
 from registry.search.syntax import And, Comparison, Literal, Not, Or, OrderTerm
 
@@ -311,7 +311,7 @@ def _order(term: OrderTerm) -> list:
         # Numbers first, then strings, then booleans, each in the direction asked; models
         # without the key (or with null, a list or an object there) after them all.
         values = [JSONValue(field.column, term.target.path, kind) for kind in (NUMBER, STRING, BOOLEAN)]
-        return [v.desc(nulls_last=True) if term.descending else v.asc(nulls_last=True) for v in values]
+        return [KeyOrderBy(value, descending=term.descending) for value in values]
     column = F(field.name_column or field.column)
     if field.kind == fields.BOOLEAN:
         # git.dirty: models whose client did not say come last both ways, as keys do.

@@ -27,7 +27,8 @@ import json
 from collections.abc import Sequence
 
 from django.db import NotSupportedError
-from django.db.models import BooleanField, F, FloatField, Func, TextField, Value
+from django.db.models import BooleanField, F, FloatField, Func, OrderBy, TextField, Value
+from django.db.models.expressions import Ref
 
 from registry.search import sqlite_paths
 
@@ -155,6 +156,30 @@ class JSONValue(_KeyExpression):
         sources, where, params = sqlite_key(column, params, self.path)
         types = _SQLITE_TYPES[self.kind]
         return f"(SELECT e.value FROM {sources} WHERE {where} AND e.type IN ({types}))", params  # noqa: S608
+
+
+class KeyOrderBy(OrderBy):
+    """A sort on one typed value of a key (JSONValue), with the models without it last both ways.
+
+    PostgreSQL gets `value ASC NULLS LAST` / `value DESC NULLS LAST`, which its expression
+    indexes hold as written. SQLite sorts NULLs first and an index keeps them first, so it can
+    read `DESC NULLS LAST` from an ascending index backwards but never `ASC NULLS LAST`: that
+    sorted every visible row (bench/search.py question 8, `ordering=hp.optimizer`, 458 ms at
+    100,000 models). There the ascending sort is written `value IS NULL, value ASC`, the same
+    order, which an index on those two expressions (indexes.ASCENDING) reads in order.
+    """
+
+    def __init__(self, expression, descending: bool = False):
+        super().__init__(expression, descending=descending, nulls_last=True)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        if self.descending or not self.nulls_last:  # DESC puts NULLs last on SQLite already
+            return self.as_sql(compiler, connection, **extra_context)
+        expression = self.expression
+        if isinstance(expression, Ref):  # the value is also selected (a cursor's key): `3 IS NULL` would be a constant
+            expression = expression.source
+        sql, params = compiler.compile(expression)
+        return f"{sql} IS NULL, {sql} ASC", (*params, *params)
 
 
 class JSONHasKey(_KeyExpression):

@@ -17,9 +17,10 @@ sqlite_paths.typed_value), so the planner matches the two. Per key:
 - `<name>_all`: (values…, id), for sorts across every project the caller sees, which an index
   that leads with the project cannot give (a cross-project sort sorted every visible row);
 - on PostgreSQL, each has a `_desc` twin (values DESC NULLS LAST): read backwards, an ascending
-  index would put the models without the key first. SQLite reads its ascending index backwards
-  as DESC NULLS LAST (its NULLs sort first), which is what `-key` asks; an ascending sort there
-  (`ASC NULLS LAST`) is sorted, not read from the index.
+  index would put the models without the key first. SQLite reads its plain index backwards as
+  DESC NULLS LAST (its NULLs sort first), which is what `-key` asks; for `key` (ASC NULLS LAST,
+  which no SQLite index gives) each has an `_asc` twin holding `(value IS NULL), value` per
+  kind, the order expressions.KeyOrderBy writes there (bench/search.py question 8).
 
 Which keys: those the key catalogue (ProjectKeyCount) counts in at least `min_models` models,
 the most common first, at most `limit` of them. `reconcile` makes the indexes that are wanted
@@ -31,8 +32,8 @@ and dropped CONCURRENTLY, so writes go on meanwhile (outside a transaction: the 
 and the command run in autocommit).
 
 Bounds (docs/architecture.md, "Search storage and indexes"): automatic indexes cover at most
-MAX_KEYS keys (MAISIE_SEARCH_INDEX_MAX_KEYS, 16): 64 indexes on PostgreSQL, 32 on SQLite, each
-written on every model insert or edit, so the cap bounds what a write costs.
+MAX_KEYS keys (MAISIE_SEARCH_INDEX_MAX_KEYS, 16): 64 indexes on either database, each written on
+every model insert or edit, so the cap bounds what a write costs.
 """
 
 import hashlib
@@ -52,6 +53,7 @@ from registry.search.fields import JSON
 FIELDS = {field.name: field.aliases[0] for field in SEARCH_FIELDS if field.kind == JSON}
 PREFIX = "search_"
 DESCENDING = "_desc"  # the suffix of a key's index for descending sorts (PostgreSQL)
+ASCENDING = "_asc"  # the suffix of a key's index for ascending sorts, NULLs last (SQLite)
 ALL_PROJECTS = "_all"  # the suffix of a key's index that does not lead with the project
 _TABLE = "registry_mlmodel"
 _CATALOGUE = "registry_projectkeycount"
@@ -86,12 +88,15 @@ class KeyIndex:
     def descending_name(self) -> str:
         return self.name + DESCENDING
 
-    def variants(self, vendor: str) -> dict[str, tuple[bool, bool]]:
-        """Index name -> (leads with the project?, descending?), for this database."""
-        names = {self.name: (True, False), self.name + ALL_PROJECTS: (False, False)}
-        if vendor == "postgresql":
-            names |= {self.name + DESCENDING: (True, True), self.name + ALL_PROJECTS + DESCENDING: (False, True)}
-        return names
+    def variants(self, vendor: str) -> dict[str, tuple[bool, str]]:
+        """Index name -> (leads with the project?, its order: "", DESCENDING or ASCENDING), for this database."""
+        twin = DESCENDING if vendor == "postgresql" else ASCENDING
+        return {
+            self.name: (True, ""),
+            self.name + ALL_PROJECTS: (False, ""),
+            self.name + twin: (True, twin),
+            self.name + ALL_PROJECTS + twin: (False, twin),
+        }
 
     def indexable(self, vendor: str) -> bool:
         """SQLite indexes only the keys its JSON path can spell (sqlite_paths)."""
@@ -102,11 +107,14 @@ class KeyIndex:
         return vendor == "postgresql" or sqlite_paths.json_path(path) is not None
 
     def create_sql(self, vendor: str, name: str) -> str:
-        in_project, descending = self.variants(vendor)[name]
+        in_project, order = self.variants(vendor)[name]
         values = [self._value(vendor, kind) for kind in _KINDS]
-        # The order of compile_ordering's `-key`: highest first, models without the key last.
-        order = " DESC NULLS LAST" if descending else ""
-        columns = [f"({value}){order}" for value in values] + ['"id"' + (" DESC" if descending else "")]
+        if order == DESCENDING:  # the order of compile_ordering's `-key`: highest first, no key last
+            columns = [f"({value}) DESC NULLS LAST" for value in values] + ['"id" DESC']
+        elif order == ASCENDING:  # `key` as expressions.KeyOrderBy writes it on SQLite
+            columns = [column for value in values for column in (f"(({value}) IS NULL)", f"({value})")] + ['"id"']
+        else:
+            columns = [f"({value})" for value in values] + ['"id"']
         if in_project:
             columns.insert(0, '"project_id"')
         concurrently = "CONCURRENTLY " if vendor == "postgresql" else "IF NOT EXISTS "

@@ -17,8 +17,9 @@ from registry.tests.factories import upload
 
 on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans and DDL")
 on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plans and DDL")
-# Index names per key: in a project and across projects, and on PostgreSQL their descending twins.
-PER_KEY = 4 if connection.vendor == "postgresql" else 2
+# Index names per key: in a project and across projects, and their twins (descending on
+# PostgreSQL, ascending with NULLs last on SQLite).
+PER_KEY = 4
 
 
 def run(*args) -> str:
@@ -148,6 +149,31 @@ def test_a_sort_across_projects_reads_the_index_that_does_not_lead_with_the_proj
     by_note = MLModel.objects.visible_to(alice).order_by(*compile_ordering("-m.note"))
     assert indexes.KeyIndex("metrics", "note", 0).name + suffix in plan(by_note[:2])
     assert [model.name for model in by_note] == ["other", "m3", "m2", "m1", "m0"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ascending_sort_reads_an_index_in_order_with_the_models_without_the_key_last(
+    models, alice, workspace, drop_search_indexes
+):
+    """`ordering=m.note` (ASC NULLS LAST): on SQLite the `_asc` twin, whose `(value IS NULL),
+    value` columns are the order KeyOrderBy writes; before it every visible row was sorted."""
+    other = services.project_create(user=alice, workspace=workspace, name="others")
+    upload(alice, other, "other", metrics={"acc": 0.25, "note": "y"})
+    upload(alice, other, "keyless", metrics={})
+    run("--min-models", "3")
+    for key, expected in (("note", ["m0", "m1", "m2", "m3", "other", "keyless"]), ("acc", ["m0", "m1", "m2"])):
+        rows = MLModel.objects.visible_to(alice).order_by(*compile_ordering(f"m.{key}"))
+        shown = plan(rows[:3])
+        assert indexes.KeyIndex("metrics", key, 0).name + indexes.ALL_PROJECTS in shown
+        assert "TEMP B-TREE" not in shown and "Sort" not in shown.replace("Incremental Sort", "")
+        assert [model.name for model in rows][: len(expected)] == expected
+    # inside one project: the twin that leads with the project
+    in_project = MLModel.objects.filter(project=other).order_by(*compile_ordering("m.note"))
+    shown = plan(in_project[:2])
+    assert "TEMP B-TREE" not in shown and "Sort" not in shown.replace("Incremental Sort", "")
+    assert [model.name for model in in_project] == ["other", "keyless"]
+    if connection.vendor == "sqlite":
+        assert indexes.KeyIndex("metrics", "note", 0).name + indexes.ASCENDING in shown
 
 
 @on_postgresql

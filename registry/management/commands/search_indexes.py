@@ -45,4 +45,4 @@ class Command(BaseCommand):
 
 
 def _key_name(name: str) -> str:
-    return name.removesuffix(indexes.DESCENDING).removesuffix(indexes.ALL_PROJECTS)
+    return name.removesuffix(indexes.DESCENDING).removesuffix(indexes.ASCENDING).removesuffix(indexes.ALL_PROJECTS)
