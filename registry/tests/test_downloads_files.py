@@ -13,10 +13,12 @@ import zlib
 from urllib.parse import quote
 
 import pytest
+import requests
 import zipstream.ng
 
 from registry.models import MLModel
 from registry.tests.factories import folder_version, upload
+from registry.tests.test_s3 import bucket, moto  # noqa: F401 (fixtures: moto's server, a bucket on it)
 
 CHECKPOINT = {
     "config.json": b"{}",
@@ -409,3 +411,45 @@ def test_the_factory_makes_what_the_contract_says(project, bob):
     assert model.digest == EXAMPLE_DIGEST
     assert model.file_size == 8
     assert MLModel.objects.get(pk=model.pk).entries.count() == 2
+
+
+class TestOnS3:
+    """The same over S3 (moto's server, as test_s3.py): a presigned redirect per file, or the
+    file streamed by ranged GETs; the zip is always streamed from the blobs."""
+
+    @pytest.fixture
+    def s3_folder(self, bucket, bob, project):  # noqa: F811 (test_s3's fixture)
+        return folder_version(bob, project, CHECKPOINT)
+
+    def test_each_file_redirects_to_a_presigned_url_of_its_blob(self, api, s3_folder, bob, bucket):  # noqa: F811
+        path = "weights/shard-00002.bin"
+        key = s3_folder.entries.select_related("blob").get(path=path).blob.key
+
+        response = api.as_user(bob).get(file_url(s3_folder, path))
+
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{bucket.endpoint}/{bucket.name}/{key}?")
+        fetched = requests.get(response["Location"], timeout=30)
+        assert fetched.status_code == 200 and fetched.content == CHECKPOINT[path]
+        assert fetched.headers["Content-Disposition"] == 'attachment; filename="shard-00002.bin"'
+
+    def test_without_presigning_a_range_is_served_from_a_ranged_get(self, api, s3_folder, bob, settings):
+        settings.MAISIE_S3_PRESIGNED_DOWNLOADS = False
+        content = CHECKPOINT["weights/shard-00002.bin"]
+
+        response = api.as_user(bob).get(file_url(s3_folder, "weights/shard-00002.bin"), HTTP_RANGE="bytes=100-199")
+
+        assert response.status_code == 206 and body(response) == content[100:200]
+        assert response["ETag"] == f'"{sha(content)}"'
+        whole = api.as_user(bob).get(file_url(s3_folder, "tokenizer/vocab_é.txt"))
+        assert body(whole) == CHECKPOINT["tokenizer/vocab_é.txt"]
+
+    def test_the_folder_zip_streams_from_the_bucket(self, api, s3_folder, bob):
+        response = api.as_user(bob).get(f"/api/v1/models/{s3_folder.pk}/download/")
+
+        assert response.status_code == 200
+        data = body(response)
+        assert response["Content-Length"] == str(len(data))
+        verified_zip(data, CHECKPOINT)
+        ranged = api.as_user(bob).get(f"/api/v1/models/{s3_folder.pk}/download/", HTTP_RANGE="bytes=500-")
+        assert body(ranged) == data[500:]
