@@ -8,6 +8,7 @@ from accounts.api.ssh import SshChallengeView, SshLoginView, SshPublicKeyViewSet
 from accounts.api.views import ApiTokenViewSet, LoginView, TokenRefreshView, UserViewSet
 from events.api.views import EventViewSet
 from promotions.api.views import AliasRuleViewSet, PromotionRequestViewSet
+from registry.api import uploads
 from registry.api.registered_models import RegisteredModelViewSet, ResolveView
 from registry.api.views import MLModelViewSet, ModelFileView, ProjectViewSet, TagViewSet, WorkspaceViewSet
 from webhooks.api.views import WebhookViewSet
@@ -34,6 +35,7 @@ urlpatterns = [
     path("auth/ssh/challenge/", SshChallengeView.as_view(), name="ssh-challenge"),
     path("auth/ssh/login/", SshLoginView.as_view(), name="ssh-login"),
     path("resolve/", ResolveView.as_view(), name="resolve"),
+    *uploads.urlpatterns,
     # No trailing slash: the path is the file's own (models/<id>/files/ lists them).
     re_path(r"^models/(?P<pk>\d+)/files/(?P<path>.+)$", ModelFileView.as_view(), name="model-file"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
