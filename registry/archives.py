@@ -14,6 +14,7 @@ central directory at the end needs every member's CRC.
 """
 
 import datetime
+import logging
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -22,6 +23,8 @@ from zipstream.ng import ZipStreamInfo
 
 from registry import downloads
 from registry.models import MLModel
+
+logger = logging.getLogger(__name__)
 
 _MODE = 0o644 << 16  # external attributes: a regular file, readable by all who unpack it
 
@@ -52,7 +55,13 @@ class _FixedTimeZipStream(ZipStream):
 
 def _member_bytes(stored: downloads.Stored):
     """A member's bytes, its blob opened (and its size checked) only when the zip reaches it."""
-    yield from downloads.read_chunks(downloads.open_checked(stored), stored.size)
+    try:
+        fileobj = downloads.open_checked(stored)
+    except Exception:
+        # The status line is sent already: the body ends short of its length; say which blob.
+        logger.error("zip cut short: blob %s (%s) is missing or damaged", stored.sha256, stored.key)
+        raise
+    yield from downloads.read_chunks(fileobj, stored.size)
 
 
 def zip_name(model: MLModel) -> str:
