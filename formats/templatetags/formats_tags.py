@@ -39,3 +39,11 @@ def version_formats(model):
         "sentence": presentation.sentence(facts.verdict, facts.format) if facts else "",
         "params": presentation.params(facts.params) if facts else "",
     }
+
+
+@register.filter
+def needs_confirmation(model) -> bool:
+    """The model page's Download opens the confirmation page instead of downloading at once."""
+    from formats import unsafe
+
+    return unsafe.version_verdict(model) == verdicts.SUSPICIOUS

@@ -15,6 +15,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from accounts.forms import add_service_errors
 from events.models import Event
+from formats import unsafe
 from registry import keypaths, provenance, rules, services
 from registry.downloads import model_file_response
 from registry.models import MLModel, Project, Role, Tag
@@ -126,7 +127,9 @@ class ModelDetailView(VisibleModelMixin, DetailView):
 
 class ModelDownloadView(VisibleModelMixin, View):
     def get(self, request, pk):
-        return model_file_response(request, self.get_object())
+        model = self.get_object()
+        # A suspicious version is sent once the person confirms (formats app, docs/formats.md).
+        return unsafe.confirmation(request, model) or model_file_response(request, model)
 
 
 class ModelTagAddView(VisibleModelMixin, TemplateView):
