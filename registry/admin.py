@@ -1,8 +1,9 @@
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from registry import services
+from registry import quotas, services
 from registry.models import Alias, Membership, MLModel, Project, RegisteredModel, Tag, Workspace
 
 
@@ -26,11 +27,39 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class WorkspaceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Workspace
+        fields = ["name", "description", "quota_bytes"]
+
+    def clean_quota_bytes(self):
+        quota = self.cleaned_data["quota_bytes"]
+        if quota is not None and quota < 0:
+            raise forms.ValidationError("A quota is 0 bytes or more (empty: the default).")
+        return quota
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(DeleteThroughServiceAdmin):
-    list_display = ["name", "created", "updated"]
+    """Staff set a workspace's quota here (empty: MAISIE_WORKSPACE_QUOTA_BYTES) beside its usage."""
+
+    list_display = ["name", "quota_bytes", "created", "updated"]
     search_fields = ["name", "description"]
+    form = WorkspaceAdminForm
+    fields = ["name", "description", "quota_bytes", "usage"]
+    readonly_fields = ["usage"]
     inlines = [MembershipInline]
+
+    @admin.display(description="Usage")
+    def usage(self, obj):
+        if obj.pk is None:
+            return "-"
+        usage = quotas.usage(obj)
+        allowed = "no quota" if usage.quota is None else f"quota {usage.quota:,} bytes"
+        return (
+            f"{usage.logical:,} bytes of files, {usage.stored:,} stored (each file once), "
+            f"{usage.announced:,} announced by uploads in progress; {allowed}"
+        )
 
     def delete_through_service(self, obj, user):
         services.workspace_delete(workspace=obj, user=user)

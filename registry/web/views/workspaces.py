@@ -12,7 +12,7 @@ from accounts import invitations
 from accounts.forms import InvitationForm, add_service_errors
 from accounts.models import User
 from promotions.web.panels import dashboard_requests
-from registry import rules, services
+from registry import quotas, rules, services
 from registry.models import Membership, MLModel, Project, Workspace
 from registry.querysets import attach_tags
 from registry.web.forms import MembershipForm, ProjectForm, RoleForm, WorkspaceForm
@@ -87,6 +87,7 @@ class WorkspaceScopedMixin(LoginRequiredMixin, SingleObjectMixin):
         context.setdefault("member_form", MembershipForm())
         context.setdefault("project_form", ProjectForm())
         context["roles"] = RoleForm.base_fields["role"].choices
+        context["usage"] = quotas.usage(self.object)  # logical and stored bytes, the quota
         if context["can_manage"]:  # accounts/invitations.py: the pending ones, the form, a new link once
             context["invitations"] = invitations.pending_invitations(self.object)
             context.setdefault("invitation_form", InvitationForm())
