@@ -87,6 +87,24 @@ def check(workspace: Workspace, needed: int, *, exclude_session=None) -> None:
         raise QuotaExceeded(used=used, needed=needed, allowed=allowed)
 
 
+def refuse_body_over_quota(user, content_length: int | None, overhead: int) -> None:
+    """Before a single-request upload's body is read: QuotaExceeded when it announces more bytes
+    (less `overhead`, the multipart framing and fields) than any workspace the caller may upload
+    to has left. The body names the project, so this is the most that can be known before it."""
+    if not content_length or content_length <= overhead:
+        return
+    left = left_in_any(user)
+    if left is not None and content_length - overhead > left:
+        error = QuotaExceeded(used=0, needed=content_length - overhead, allowed=max(left, 0))
+        error.detail = exceptions.ErrorDetail(
+            f"This upload is {content_length - overhead} bytes or more; no workspace you can upload to"
+            f" has more than {max(left, 0)} bytes left of its quota. Nothing was stored.",
+            code="quota_exceeded",
+        )
+        error.error_fields = {"code": "quota_exceeded", "needed": content_length - overhead, "left": max(left, 0)}
+        raise error
+
+
 def left_in_any(user) -> int | None:
     """The most bytes one upload could add in any workspace `user` may upload to (None: one of
     them has no quota, or the user is staff and may upload anywhere). The single-request upload

@@ -77,7 +77,9 @@ class PartRefused(exceptions.ValidationError):
 def part_size_for(size: int) -> int:
     """MAISIE_UPLOAD_PART_BYTES, raised (to whole MiB) for a blob that would need more than MAX_PARTS."""
     least = -(-size // MAX_PARTS)
-    return max(settings.MAISIE_UPLOAD_PART_BYTES, -(-least // MiB) * MiB)
+    if least <= settings.MAISIE_UPLOAD_PART_BYTES:
+        return settings.MAISIE_UPLOAD_PART_BYTES
+    return -(-least // MiB) * MiB
 
 
 def part_count(blob: UploadSessionBlob) -> int:
@@ -442,25 +444,43 @@ class _PartFile(File):
         return self.file.name
 
 
-def _place(session: UploadSession, blob: UploadSessionBlob) -> None:
-    """Store a verified blob's bytes under its key, unless they are there already (then the
-    received copy is discarded with the session)."""
+class _AlreadyStored(File):
+    """The content of a blob whose bytes are under its key already: never read (blobs.put finds
+    the key), and if it ever were, no bytes rather than wrong ones."""
+
+    def __init__(self, sha256: str):
+        super().__init__(None, name=blobs.blob_key(sha256))
+        self.sha256 = sha256
+
+    def chunks(self, chunk_size=None):
+        raise blobs.BlobMissing(self.sha256)
+
+    def read(self, *args):
+        raise blobs.BlobMissing(self.sha256)
+
+    def close(self):
+        pass
+
+
+def _content(session: UploadSession, blob: UploadSessionBlob) -> File:
+    """What `services.model_register` stores a verified blob from: on the file system its part
+    file (renamed into place unless the blob is stored already, then discarded with the
+    session); on S3 the blob is assembled into its key first."""
     store = blobs.storage()
     key = blobs.blob_key(blob.sha256)
     if blobs.is_s3(store):
         if not store.exists(key):
             _assemble(blob, key)
-        return
+        return _AlreadyStored(blob.sha256)
     path = _part_dir(session.pk) / blob.sha256
-    if store.exists(key):
-        return
-    if not path.exists():  # moved by an earlier attempt whose transaction failed, and gone since
-        _reset(blob)
-        raise SessionConflict(
-            "A blob of this session is no longer stored: send it again.", code="blobs_missing", missing=[blob.sha256]
-        )
-    with open(path, "rb") as handle:
-        blobs.put(_PartFile(handle, name=key), blob.sha256)
+    if path.exists():
+        return _PartFile(open(path, "rb"), name=key)  # closed by complete()
+    if store.exists(key):  # moved by an earlier attempt whose transaction failed
+        return _AlreadyStored(blob.sha256)
+    _reset(blob)
+    raise SessionConflict(
+        "A blob of this session is no longer stored: send it again.", code="blobs_missing", missing=[blob.sha256]
+    )
 
 
 def _assemble(blob: UploadSessionBlob, key: str) -> None:
@@ -495,8 +515,7 @@ def complete(*, session: UploadSession, user) -> tuple[MLModel, bool]:
         raise SessionConflict(
             f"{len(missing)} blob(s) are not complete yet.", code="blobs_missing", missing=sorted(missing)
         )
-    for blob in needed:
-        _place(session, blob)
+    contents = {blob.sha256: _content(session, blob) for blob in needed}
     metadata = dict(session.metadata)
     tags = metadata.pop("tags", [])
 
@@ -515,6 +534,7 @@ def complete(*, session: UploadSession, user) -> tuple[MLModel, bool]:
             manifest=manifests.from_json(session.files),
             tags=tags,
             new_version=session.new_version,
+            contents=contents,
             quota_exclude=session.pk,
             finish=finish,
             **metadata,
@@ -525,6 +545,9 @@ def complete(*, session: UploadSession, user) -> tuple[MLModel, bool]:
             code="blobs_missing",
             missing=[str(error)],
         ) from None
+    finally:
+        for content in contents.values():
+            content.close()
     _remove_parts(session.pk, needed)
     return model, created
 

@@ -12,7 +12,8 @@ from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.parsers import BaseParser, DataAndFiles
 
 from maisie_site.transport import BufferLease, body_chunks, body_left_unread
-from registry.uploads import NOT_AN_UPLOADER, HashingSpool, may_upload, refuse_oversized_body
+from registry import quotas
+from registry.uploads import FORM_OVERHEAD_BYTES, NOT_AN_UPLOADER, HashingSpool, may_upload, refuse_oversized_body
 
 
 class _Form:
@@ -118,6 +119,7 @@ class StreamingMultiPartParser(BaseParser):
             raise ParseError("Bad Content-Length.") from None
         try:
             refuse_oversized_body(length)
+            quotas.refuse_body_over_quota(request.user, length, FORM_OVERHEAD_BYTES)
         except Exception:
             body_left_unread(meta)
             raise
