@@ -313,7 +313,8 @@ def _order(term: OrderTerm) -> list:
         values = [JSONValue(field.column, term.target.path, kind) for kind in (NUMBER, STRING, BOOLEAN)]
         return [KeyOrderBy(value, descending=term.descending) for value in values]
     column = F(field.name_column or field.column)
-    if field.kind == fields.BOOLEAN:
-        # git.dirty: models whose client did not say come last both ways, as keys do.
+    if field.kind == fields.BOOLEAN or field.nullable:
+        # git.dirty: models whose client did not say come last both ways, as keys do (and
+        # format.params: models not introspected, or whose format does not say).
         return [column.desc(nulls_last=True) if term.descending else column.asc(nulls_last=True)]
     return [column.desc() if term.descending else column.asc()]

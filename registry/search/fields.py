@@ -30,6 +30,7 @@ class Field:
     name_column: str = ""  # a relation's name, matched by quoted strings
     optional: bool = False  # may be blank, so `exists` means "not blank"
     aliases: tuple[str, ...] = ()
+    nullable: bool = False  # NULL where a joined row is missing: ordered last both ways
 
 
 FIELDS = (
@@ -53,6 +54,9 @@ FIELDS = (
     Field("visibility", VISIBILITY, "private"),
     Field("created", DATETIME, "created"),
     Field("size", INTEGER, "file_size"),
+    # What the formats app read from the version's files (formats.models.VersionFacts).
+    Field("format", TEXT, "format_facts__format", nullable=True),
+    Field("format.params", INTEGER, "format_facts__params", nullable=True),
 )
 
 # The first words of the fields whose names hold a dot (`git.remote`): after one of these, the
@@ -71,3 +75,7 @@ def field_named(word: str, offset: int) -> Field:
     if field is None:
         raise query_error(offset, f"Unknown field '{word}'", hint=f"expected one of {_LISTED}")
     return field
+
+
+def is_field(word: str) -> bool:
+    return word.lower() in _BY_NAME

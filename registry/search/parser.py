@@ -16,7 +16,7 @@ ordering   := ("-"? field ("," "-"? field)*)? END
 from registry.keypaths import MAX_DEPTH as MAX_KEY_PARTS
 from registry.search import lexer
 from registry.search.errors import query_error
-from registry.search.fields import JSON, NAMESPACES, field_named
+from registry.search.fields import JSON, NAMESPACES, field_named, is_field
 from registry.search.lexer import Token
 from registry.search.syntax import And, Comparison, FieldRef, Literal, Not, Or, OrderTerm
 
@@ -165,7 +165,8 @@ class _Parser:
         if token.kind != lexer.WORD:
             raise query_error(token.offset, _EXPECTED_FIELD, found=token.describe())
         self.advance()
-        if token.value.lower() in NAMESPACES:
+        # `format` is a field and the namespace of `format.params`: the dot decides.
+        if token.value.lower() in NAMESPACES and (self.peek().kind == lexer.DOT or not is_field(token.value)):
             # `git.remote`: a field whose name holds a dot, never a key of a JSON field.
             self.expect(lexer.DOT, f"Expected '.' and a field after '{token.value}'")
             part = self.expect(lexer.KEY, f"Expected a field after '{token.value}.'")
