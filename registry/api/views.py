@@ -7,7 +7,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotAcceptable, PermissionDenied, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -40,6 +41,18 @@ from registry.filtersets import MLModelFilterSet, ProjectFilterSet, TagFilterSet
 from registry.listing import model_list
 from registry.models import MLModel, Project, Tag, Workspace
 from registry.querysets import visible_model, visible_tags
+
+
+class DownloadNegotiation(DefaultContentNegotiation):
+    """A download asked for with `Accept: application/octet-stream` (or `application/zip`) is
+    served, not refused with a 406: the bytes do not go through a renderer, and an error is JSON
+    as everywhere (RFC 9110 lets a server answer outside the Accept list)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type
 
 
 class RegistryViewSet(viewsets.ModelViewSet):
@@ -265,7 +278,7 @@ class MLModelViewSet(RegistryViewSet):
         return MLModelSerializer
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, (200, "application/zip"): bytes})
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, content_negotiation_class=DownloadNegotiation)
     def download(self, request, pk=None):
         """The file of a one-file version; a folder version's files as one zip (docs/storage.md)."""
         return model_file_response(request, self.get_object())
@@ -293,6 +306,8 @@ class ModelFileView(APIView):
     """`GET models/<id>/files/<path>`: one file of a version, as `download/` serves a one-file
     version's (Range, ETag, digests, a presigned redirect on S3). A path outside the manifest is
     a 404, whatever it holds (`..`, `%00`): only blobs the version references are ever served."""
+
+    content_negotiation_class = DownloadNegotiation
 
     @extend_schema(
         operation_id="models_files_path_retrieve",

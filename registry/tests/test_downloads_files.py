@@ -154,6 +154,20 @@ class TestOneFile:
         assert (other.status_code, body(other)) == (200, content)
 
 
+@pytest.mark.parametrize("accept", ["application/octet-stream", "application/zip", "*/*"])
+def test_a_download_is_served_whatever_accept_asks_for(api, folder, bob, accept):
+    client = api.as_user(bob)
+
+    one = client.get(file_url(folder, "config.json"), HTTP_ACCEPT=accept)
+    whole = client.get(f"/api/v1/models/{folder.pk}/download/", HTTP_ACCEPT=accept)
+    missing = client.get(file_url(folder, "nothing.bin"), HTTP_ACCEPT=accept)
+
+    assert (one.status_code, body(one)) == (200, b"{}")
+    assert whole.status_code == 200
+    verified_zip(body(whole), CHECKPOINT)
+    assert missing.status_code == 404 and "message" in missing.json()
+
+
 class TestPathsOutsideTheManifest:
     @pytest.mark.parametrize(
         "path",
