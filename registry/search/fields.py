@@ -57,6 +57,8 @@ FIELDS = (
     # What the formats app read from the version's files (formats.models.VersionFacts).
     Field("format", TEXT, "format_facts__format", nullable=True),
     Field("format.params", INTEGER, "format_facts__params", nullable=True),
+    # The worst verdict of its model files: alias rules ask for `format.verdict = "safe"`.
+    Field("format.verdict", TEXT, "format_facts__verdict", nullable=True),
 )
 
 # The first words of the fields whose names hold a dot (`git.remote`): after one of these, the

@@ -252,7 +252,7 @@ END = "found the end of the text"
 FIELDS = (
     "hyperparameters (hp), parameters (params), metrics (m), id, name, version, tag, alias, user, project, "
     "workspace, registered_model, dataset, branch (git.branch), commit (git.commit), git.remote, git.dirty, "
-    "visibility, created, size, format, format.params"
+    "visibility, created, size, format, format.params, format.verdict"
 )
 
 
