@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from registry import blobs, tasks
-from registry.models import Blob
+from registry.models import Blob, UploadSession, UploadSessionBlob
 from registry.tests.factories import upload
 
 
@@ -121,3 +121,30 @@ def test_the_daily_task_runs_gc_and_queues_the_next_run(project, bob):
     assert not stored(old.key)
     nxt = runs.get(status="READY")  # tomorrow's
     assert nxt.run_after > timezone.now() + timedelta(hours=23)
+
+
+def session_holding(project, user, blob: Blob, expires_in: timedelta) -> UploadSession:
+    """An upload session that skipped `blob` (its uploader can read a version holding it)."""
+    session = UploadSession.objects.create(
+        user=user, project=project, name="m", files=[], digest="0" * 64, expires=timezone.now() + expires_in
+    )
+    UploadSessionBlob.objects.create(session=session, sha256=blob.sha256, size=blob.size, needed=False, part_size=1)
+    return session
+
+
+def test_an_open_sessions_blob_stays_and_an_expired_one_is_deleted_first(project, bob):
+    held = unused_blob(b"an open upload will reference this")
+    dropped = unused_blob(b"an abandoned upload skipped this")
+    open_session = session_holding(project, bob, held, timedelta(hours=1))
+    expired = session_holding(project, bob, dropped, -timedelta(minutes=1))
+
+    dry = gc("--dry-run")
+    assert "0 blobs would be deleted" in dry and UploadSession.objects.filter(pk=expired.pk).exists()
+
+    report = gc()
+
+    assert report.startswith("1 expired upload sessions deleted.")
+    assert not UploadSession.objects.filter(pk=expired.pk).exists()
+    assert f"deleted: sha256:{dropped.sha256}" in report and not stored(dropped.key)
+    assert UploadSession.objects.filter(pk=open_session.pk).exists()
+    assert stored(held.key) and Blob.objects.filter(pk=held.pk).exists()
