@@ -138,6 +138,7 @@ class TestUpload:
             "user": f"http://testserver/api/v1/users/{bob.pk}/",
             "project": f"http://testserver/api/v1/projects/{project.pk}/",
             "download": f"http://testserver/api/v1/models/{model.pk}/download/",
+            "files": f"http://testserver/api/v1/models/{model.pk}/files/",
             "web": f"http://testserver/models/{model.pk}/",
         }
 
