@@ -117,6 +117,20 @@ class HiddenFileName(ValidationError):
         self.name = name
 
 
+class UnsafeModel(ValidationError):
+    """The server marks the version suspicious: a file of it holds pickle data that imports names
+    outside those that rebuild tensors and arrays, so loading it would run them. Refused unless
+    ``allow_unsafe`` (``--allow-unsafe``) was asked for; nothing was written."""
+
+    def __init__(self, model_id: int, verdict: str) -> None:
+        super().__init__(
+            f"Model {model_id} is marked {verdict}: a file of it holds pickle data that imports names outside "
+            "those that rebuild tensors and arrays, and loading it would run them (see its page). Pass "
+            "allow_unsafe=True (--allow-unsafe) to download it anyway."
+        )
+        self.model_id, self.verdict = model_id, verdict
+
+
 _BY_STATUS: dict[int, type[APIError]] = {
     400: ValidationError,
     401: AuthenticationError,

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from maisie.core import clean_params
-from maisie.errors import HiddenFileName, NotFound, ValidationError
+from maisie.errors import HiddenFileName, NotFound, UnsafeModel, ValidationError
 from maisie.references import IdOrRef, as_id, as_of_param
 from maisie.resources.base import Resource
 from maisie.utils import uploads
@@ -350,6 +350,15 @@ class Models(Resource):
             model_id = int(self.get(id)["id"])
         return self._call("GET", f"{self.path}/{model_id}/files/")
 
+    def _refuse_unsafe(self, model_id: int) -> None:
+        """Raise UnsafeModel when the server marks the version suspicious (docs/formats.md). Asked
+        with HEAD, not followed to S3: the answer's headers, no byte of the file."""
+        response = self._request("HEAD", f"{self.path}/{model_id}/download/", allow_redirects=False)
+        response.close()
+        verdict = response.headers.get("X-Maisie-Unsafe")
+        if verdict:
+            raise UnsafeModel(model_id, verdict)
+
     def download(
         self,
         id: IdOrRef | Mapping[str, Any],
@@ -359,6 +368,7 @@ class Models(Resource):
         overwrite: bool = False,
         allow_hidden: bool = False,
         parallel: int = PARALLEL_DOWNLOADS,
+        allow_unsafe: bool = False,
     ) -> Path:
         """Downloads requested model, verified against the SHA-256 recorded at upload.
 
@@ -386,10 +396,14 @@ class Models(Resource):
         :param allow_hidden: save under a stored file name that starts with a dot (otherwise
             :class:`maisie.errors.HiddenFileName`)
         :param parallel: for a folder, how many files are fetched at once
+        :param allow_unsafe: download a version the server marks suspicious (a pickle that imports
+            more than tensor and array rebuilders; otherwise :class:`maisie.errors.UnsafeModel`)
         :returns: the path of the downloaded file, or of the folder
         """
         model = id if isinstance(id, Mapping) else self.get(id)
         model_id = int(model["id"])
+        if not allow_unsafe:
+            self._refuse_unsafe(model_id)
         info = model.get("file") or {}
         if not is_one_file(model):
             return self._download_folder(model, path, progress, overwrite, allow_hidden, parallel)
