@@ -336,6 +336,12 @@ def show_model(state: State, model: dict) -> None:
 @click.option("-f", "--force", is_flag=True, help="Replace files that exist with other content.")
 @click.option("--allow-hidden", is_flag=True, help="Save under a stored file name that starts with a dot (`.bashrc`).")
 @click.option(
+    "--allow-unsafe",
+    is_flag=True,
+    help="Download a version the server marks suspicious: pickle data that imports more than tensor "
+    "and array rebuilders, which loading it would run (docs/formats.md).",
+)
+@click.option(
     "--parallel",
     type=click.IntRange(1, 32),
     default=PARALLEL_DOWNLOADS,
@@ -344,19 +350,34 @@ def show_model(state: State, model: dict) -> None:
 )
 @output_options
 @pass_state
-def download(state: State, id: int | str, output: Path | None, force: bool, allow_hidden: bool, parallel: int) -> None:
+def download(
+    state: State,
+    id: int | str,
+    output: Path | None,
+    force: bool,
+    allow_hidden: bool,
+    parallel: int,
+    allow_unsafe: bool,
+) -> None:
     """Download model ID (or a reference: vision/imagenet/resnet50@production), resuming an
     interrupted download and checking every file's SHA-256.
 
     A version of one file is written as that file; a folder version as a folder, where files
     already present with the right SHA-256 are not fetched again. An existing file is not
     replaced without --force, and a stored file name that starts with a dot is refused without
-    --allow-hidden (or -o with a name of your own)."""
+    --allow-hidden (or -o with a name of your own). A version the server marks suspicious (its
+    pickle data imports more than tensor rebuilders) is refused without --allow-unsafe."""
     resource = Models(state.config)
     model = resource.get(id)  # resolved once: the id printed is the one downloaded
     try:
         path = resource.download(
-            model, output, progress=state.progress, overwrite=force, allow_hidden=allow_hidden, parallel=parallel
+            model,
+            output,
+            progress=state.progress,
+            overwrite=force,
+            allow_hidden=allow_hidden,
+            parallel=parallel,
+            allow_unsafe=allow_unsafe,
         )
     except TargetExists as exc:
         raise CliError(
