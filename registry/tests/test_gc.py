@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from registry import blobs, tasks
 from registry.models import Blob, UploadSession, UploadSessionBlob
 from registry.tests.factories import upload
+from registry.tests.test_s3 import bucket, moto  # noqa: F401 (fixtures)
 
 
 def gc(*args) -> str:
@@ -148,3 +149,16 @@ def test_an_open_sessions_blob_stays_and_an_expired_one_is_deleted_first(project
     assert f"deleted: sha256:{dropped.sha256}" in report and not stored(dropped.key)
     assert UploadSession.objects.filter(pk=open_session.pk).exists()
     assert stored(held.key) and Blob.objects.filter(pk=held.pk).exists()
+
+
+def test_gc_on_s3_lists_the_bucket_and_deletes_through_the_same_locks(project, bob, bucket):  # noqa: F811
+    used = upload(bob, project, content=b"in use on S3")
+    old = unused_blob(b"unused on S3", hours_old=0)
+    rowless = blobs.put(ContentFile(b"rowless on S3"), sha(b"rowless on S3"))
+
+    assert "0 blobs would be deleted" in gc("--dry-run")  # all stored just now
+    report = gc("--grace-hours", "0")
+
+    assert "2 blobs deleted, 25 bytes freed." in report
+    assert bucket.keys() == [used.entries.get().blob.key]
+    assert not Blob.objects.filter(pk=old.pk).exists() and not stored(rowless)
