@@ -14,6 +14,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,6 +262,9 @@ class _Pipe(socketserver.BaseRequestHandler):
             back.start()
             try:
                 while chunk := self.request.recv(65536):
+                    relay.uploaded += len(chunk)
+                    if relay.rate:
+                        time.sleep(len(chunk) / relay.rate)
                     upstream.sendall(chunk)
             except OSError:
                 pass
@@ -274,15 +278,21 @@ class Relay:
 
     :param delay: seconds before it starts listening (a server that comes up late)
     :param cut_after: drop the connection once this many answer bytes have passed, once
+    :param rate: pass the client's bytes on at most this fast (bytes per second)
+
+    :attr:`uploaded` counts the bytes the client sent (requests and their bodies).
     """
 
-    def __init__(self, upstream_url: str, delay: float = 0.0, cut_after: int | None = None) -> None:
+    def __init__(
+        self, upstream_url: str, delay: float = 0.0, cut_after: int | None = None, rate: float | None = None
+    ) -> None:
         host, port = upstream_url.removeprefix("http://").split(":")
         self.upstream = (host, int(port))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cut_after, self.cut_done, self.sent = cut_after, False, 0
         self.connections = 0
+        self.rate, self.uploaded = rate, 0
         self._server = None
         self._timer = threading.Timer(delay, self._start)
 

@@ -88,6 +88,9 @@ def server_env(data_dir: Path) -> dict[str, str]:
             "DJANGO_DEBUG": "true",
             "MAISIE_LOGIN_RATE_PER_IP": "100000/min",
             "MAISIE_LOGIN_RATE_PER_LOGIN": "100000/min",
+            # Upload sessions cut blobs into parts of this size: the smallest allowed, so a test's
+            # blob of a few MiB has several parts (a kill between them, a resume).
+            "MAISIE_UPLOAD_PART_BYTES": str(5 * 1024 * 1024),
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "maisie_client_test_settings",
             **({"DATABASE_URL": DATABASE_URL} if DATABASE_URL else {}),

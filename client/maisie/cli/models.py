@@ -380,9 +380,7 @@ def download(
             allow_unsafe=allow_unsafe,
         )
     except TargetExists as exc:
-        raise CliError(
-            f"{exc.path} already exists with other content; use --force to replace it.", exc.exit_code
-        ) from None
+        raise CliError(f"{exc.path} already exists; use --force to replace it.", exc.exit_code) from None
     except HiddenFileName as exc:
         raise CliError(
             f"The model's stored file name {exc.name!r} starts with a dot (a hidden file); use "

@@ -174,7 +174,9 @@ class SessionUpload:
         self.stats.files, self.stats.total_bytes = len(entries), total
         state = {"server": self.url(""), "request": key, "digest": digest(entries), "files": hash_cache(self.files)}
         previous = load_state(self.state_path)
-        if previous.get("server") == state["server"] and previous.get("request") == key and previous.get("session"):
+        # The same request (metadata and files) resumes its session; on another server, or once it
+        # expired, the session is not found and a new one is opened.
+        if previous.get("request") == key and previous.get("session"):
             state["session"] = previous["session"]
         save_state(self.state_path, state)
 
@@ -288,7 +290,7 @@ class SessionUpload:
             except ValidationError:
                 part.rewind()
                 code = _code(response)
-                if code == "digest_mismatch" and damaged < PART_ATTEMPTS:
+                if code in ("digest_mismatch", "short_body") and damaged < PART_ATTEMPTS:
                     damaged += 1  # damaged on the way: send it again
                     continue
                 if code == "sha256_mismatch":
