@@ -218,6 +218,9 @@ MAISIE_WEBHOOK_TIMEOUT = env_int("MAISIE_WEBHOOK_TIMEOUT", 10, minimum=1)
 # Attempts in flight at once to one target (scheme, host and port), over every worker: below a
 # worker's threads (8), so a hanging target never holds them all.
 MAISIE_WEBHOOK_MAX_IN_FLIGHT = env_int("MAISIE_WEBHOOK_MAX_IN_FLIGHT", 4, minimum=1)
+# Pickle globals an operator trusts besides Maisie's own list (docs/formats.md): comma-separated
+# `module.name` prefixes, such as an in-house library's classes (`acme.models`).
+MAISIE_PICKLE_SAFE_GLOBALS = env_list("MAISIE_PICKLE_SAFE_GLOBALS", [])
 # Where the links in payloads point (e.g. https://maisie.example.com); paths alone when unset.
 MAISIE_PUBLIC_URL = env_str("MAISIE_PUBLIC_URL").rstrip("/")
 
