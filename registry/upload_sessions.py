@@ -128,10 +128,12 @@ def open_session(
         if sizes.setdefault(entry.sha256, entry.size) != entry.size:
             raise ValidationError({"files": [f"{entry.path!r}: one SHA-256 cannot have two sizes."]})
         if entry.size > settings.MAISIE_MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(
+            error = PayloadTooLarge(
                 f"{entry.path!r} is {entry.size} bytes; this server accepts files of at most"
                 f" {settings.MAISIE_MAX_UPLOAD_BYTES} bytes."
             )
+            error.error_fields = {"code": "too_large", "path": entry.path}
+            raise error
     digest = manifests.digest(manifest)
     if not new_version and (existing := services._same_digest(user, project, name, digest)) is not None:
         return None, existing

@@ -212,6 +212,8 @@ def test_a_file_over_the_upload_limit_is_413(api, project, bob, settings):
     settings.MAISIE_MAX_UPLOAD_BYTES = 1000
     response = api.as_user(bob).post(URL, opening(project, FILES), format="json")
     assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert response.json()["path"] == "weights/model-1.bin"
     assert_nothing_stored(settings)
 
 
