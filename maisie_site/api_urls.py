@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api.ssh import SshChallengeView, SshLoginView, SshPublicKeyViewSet
 from accounts.api.views import ApiTokenViewSet, LoginView, TokenRefreshView, UserViewSet
 from events.api.views import EventViewSet
+from formats.api import VersionFormatsView
 from promotions.api.views import AliasRuleViewSet, PromotionRequestViewSet
 from registry.api import uploads
 from registry.api.registered_models import RegisteredModelViewSet, ResolveView
@@ -38,6 +39,7 @@ urlpatterns = [
     *uploads.urlpatterns,
     # No trailing slash: the path is the file's own (models/<id>/files/ lists them).
     re_path(r"^models/(?P<pk>\d+)/files/(?P<path>.+)$", ModelFileView.as_view(), name="model-file"),
+    path("models/<int:pk>/formats/", VersionFormatsView.as_view(), name="model-formats"),  # docs/formats.md
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,
