@@ -248,12 +248,18 @@
   }
 
   async function api(method, url, body) {
-    var response = await fetch(url, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    var response;
+    // 503 is the server saying "try again shortly" (the database busy or restarting: Retry-After).
+    for (var attempt = 0; attempt <= RETRIES; attempt++) {
+      if (attempt) await pause(1000 * Math.pow(2, attempt - 1));
+      response = await fetch(url, {
+        method: method,
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (response.status !== 503) break;
+    }
     var json = null;
     try { json = await response.json(); } catch (e) { json = null; }
     if (!response.ok) throw new ApiError(response.status, json);

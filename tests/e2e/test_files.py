@@ -142,7 +142,9 @@ def test_a_folder_uploads_through_the_page(page, project, bob, tmp_path):
     page.wait_for_url("**/models/*/")
     again = MLModel.objects.get(name="bert-tiny-again")
     assert puts == [] and again.digest == model.digest
-    assert [e for e in page.console_errors if "status of 400" not in e] == []
+    # Parts go up in parallel; SQLite (one writer) may answer one of them 503 "database is locked",
+    # which the page retries: the files above arrived all the same.
+    assert [e for e in page.console_errors if "status of 503" not in e] == []
 
 
 def test_several_files_upload_and_a_lost_part_resumes(page, project, bob, tmp_path, settings):
@@ -172,7 +174,7 @@ def test_several_files_upload_and_a_lost_part_resumes(page, project, bob, tmp_pa
     assert model.file_size == len(big) + 8
     big_parts = sorted(url.rsplit("/", 1)[1] for url in puts if hashlib.sha256(big).hexdigest() in url)
     assert lost and big_parts == ["0", "1", "1", "2"]  # part 0 never again: resumed from what was acknowledged
-    assert [e for e in page.console_errors if "ERR_CONNECTION_RESET" not in e and "status of 400" not in e] == []
+    assert [e for e in page.console_errors if "ERR_CONNECTION_RESET" not in e and "status of 503" not in e] == []
 
 
 def test_one_file_still_uploads_without_javascript(browser, live_server, _no_media_url, project, bob, tmp_path):
@@ -192,3 +194,54 @@ def test_one_file_still_uploads_without_javascript(browser, live_server, _no_med
         context.close()
     model = MLModel.objects.get(name="no-script")
     assert model.file_sha256 == hashlib.sha256(weights.read_bytes()).hexdigest()
+
+
+def test_a_reloaded_page_resumes_the_same_upload(page, project, bob, tmp_path, settings):
+    """The browser's side of a client restart: the session id is kept (localStorage) under the
+    project, name and manifest, so choosing the same files again goes on from the server's bytes."""
+    settings.MAISIE_UPLOAD_PART_BYTES = 5 * 1024**2
+    big = hashlib.sha256(b"other seed").digest() * (11 * 1024**2 // 32)
+    (tmp_path / "weights.bin").write_bytes(big)
+    upload_page(page, project, "resumed")
+    puts, gets = record(page, "PUT"), record(page, "GET")
+    page.route("**/api/v1/uploads/**/parts/1", lambda route: route.abort("connectionreset"))
+    page.locator("#id_files").set_input_files(str(tmp_path / "weights.bin"))
+    with page.expect_event("requestfailed"):
+        page.get_by_role("button", name="Upload").click()
+
+    # The page goes away while it waits to retry; a new one gets the same file chosen again.
+    page.unroute("**/api/v1/uploads/**/parts/1")
+    upload_page(page, project, "resumed", signed_in=True)
+    page.locator("#id_files").set_input_files(str(tmp_path / "weights.bin"))
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url("**/models/*/", timeout=60_000)
+
+    assert MLModel.objects.get(name="resumed").digest == digest_of({"weights.bin": big})
+    assert [url.rsplit("/", 1)[1] for url in puts] == ["0", "1", "1", "2"]  # part 0 once
+    assert any("/api/v1/uploads/" in url for url in gets)  # it asked what the server had
+
+
+def test_a_refused_upload_says_why_before_sending_any_byte(page, project, bob, tmp_path):
+    workspace = project.workspace
+    workspace.quota_bytes = 1000
+    workspace.save()
+    folder = write_folder(tmp_path / "checkpoint", CHECKPOINT)  # 36 KB
+    upload_page(page, project, "too-big")
+    puts = record(page, "PUT")
+    page.locator("#id_folder").set_input_files(str(folder))
+    page.get_by_role("button", name="Upload").click()
+    status = page.locator("[data-upload-status]")
+    status.get_by_text("The server refused the upload").wait_for()
+    assert "quota" in status.text_content().lower()
+    assert puts == [] and not MLModel.objects.filter(name="too-big").exists()
+    assert page.get_by_role("button", name="Upload").is_enabled()
+
+    # A name no file system can hold everywhere is refused by the manifest's rules, naming it.
+    workspace.quota_bytes = None
+    workspace.save()
+    (tmp_path / "odd").mkdir()
+    (tmp_path / "odd" / "a:b.txt").write_bytes(b"x")
+    page.locator("#id_folder").set_input_files(str(tmp_path / "odd"))
+    page.get_by_role("button", name="Upload").click()
+    status.get_by_text("a:b.txt").wait_for()
+    assert puts == [] and not MLModel.objects.filter(name="too-big").exists()
