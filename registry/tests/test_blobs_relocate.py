@@ -122,7 +122,7 @@ def test_relocate_moves_every_old_file_to_its_blob_key_with_nothing_lost(old_app
     client.force_authenticate(user)
     assert {name: downloaded(client, pk) for name, pk in pks.items()} == contents  # 0011 moved nothing
 
-    with pytest.raises(CommandError, match="1 blobs left under their old names"):
+    with pytest.raises(CommandError, match="1 files left under their old names"):
         relocate()
 
     for name, pk in pks.items():
@@ -162,13 +162,21 @@ def test_a_run_stopped_after_the_copy_resumes_and_a_differing_duplicate_stays(ol
     key = blobs.blob_key(sha(b"the weights"))
     blobs.storage().save(key, ContentFile(b"the weights"))  # the earlier run got this far
 
-    report = relocate()
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 files left under their old names"):
+        call_command("maisie_blobs_relocate", stdout=out)
+    report = out.getvalue()
 
     assert f"left: a copy of sha256:{sha(b'the weights')}: {copy.file} holds SHA-256 {sha(b'THE weights')}" in report
-    assert "1 blobs relocated, 0 left where they are." in report
+    assert "1 blobs relocated, 0 left where they are; 1 copies differ from their blob." in report
     assert MLModel.objects.get(pk=first.pk).file.name == key
     assert MLModel.objects.get(pk=copy.pk).file.name == copy.file  # still its own (rotten) copy
     assert stored_names() == {key, copy.file}
     client = APIClient()
     client.force_authenticate(user)
     assert downloaded(client, first.pk) == b"the weights"
+    out = io.StringIO()
+    with pytest.raises(CommandError):  # again: the rotten copy is still reported, nothing moves
+        call_command("maisie_blobs_relocate", stdout=out)
+    assert "0 blobs relocated, 0 left where they are; 1 copies differ from their blob." in out.getvalue()
+    assert stored_names() == {key, copy.file}

@@ -47,7 +47,7 @@ class Command(BaseCommand):
             "sha256", flat=True
         )
         todo = sorted(set(under_old_names) | set(with_old_copies))
-        moved = left = 0
+        moved = left = self.differing = 0
         for sha256 in todo:
             try:
                 if self._relocate(sha256):
@@ -55,9 +55,12 @@ class Command(BaseCommand):
             except (Mismatch, FileNotFoundError) as exc:
                 left += 1
                 self.stdout.write(f"left: sha256:{sha256}: {exc}")
-        self.stdout.write(f"{moved} blobs relocated, {left} left where they are.")
-        if left:
-            raise CommandError(f"{left} blobs left under their old names; see above, and maisie_fsck --verify")
+        tail = f"; {self.differing} copies differ from their blob" if self.differing else ""
+        self.stdout.write(f"{moved} blobs relocated, {left} left where they are{tail}.")
+        if left or self.differing:
+            raise CommandError(
+                f"{left + self.differing} files left under their old names; see above, and maisie_fsck --verify"
+            )
 
     def _relocate(self, sha256: str) -> bool:
         blob = Blob.objects.filter(pk=sha256).first()
@@ -68,18 +71,20 @@ class Command(BaseCommand):
             self._check(old, sha256, blob.size)
             self._place(old, target, sha256, blob.size)
         # The other versions' own copies of these bytes, checked before anything is deleted.
-        copies, differing = [], []
+        copies = []
         files = MLModel.objects.filter(entries__blob_id=sha256, file__startswith=LEGACY_ROOT).exclude(file=old)
         for name in sorted(set(files.values_list("file", flat=True))):
             try:
                 self._check(name, sha256, blob.size)
             except Mismatch as exc:
-                differing.append(name)
+                self.differing += 1
                 self.stdout.write(f"left: a copy of sha256:{sha256}: {exc}; its version still points at it")
                 continue
             except FileNotFoundError:
                 pass  # gone already: its version reads the blob from now on
             copies.append(name)
+        if old == target and not copies:
+            return False  # nothing to move: only copies that differ, reported above
 
         with transaction.atomic():
             blobs._lock(sha256)
