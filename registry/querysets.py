@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from django.db import connections, models
 from django.db.models import Exists, OuterRef, Q
 
-from maisie_site.prepared import STAND_IN_INT, Prepared
+from maisie_site.prepared import STAND_IN_INT, Prepared, PreparedList
 
 
 def _is_staff(user) -> bool:
@@ -107,6 +107,29 @@ def visible_model(user, pk):
     if _is_staff(user):
         return _staff_model.first(pk)
     return _member_model.first(user.pk, pk)
+
+
+def _visible_tags(user_pk=None):
+    """`Tag.objects.visible_to` of a signed-in user who is not staff (whose id is `user_pk`), or of staff."""
+    from registry.models import Tag
+
+    return Tag.objects.visible_to(SimpleNamespace(pk=user_pk, is_authenticated=True, is_staff=user_pk is None))
+
+
+# The tag list without filters (bench/floor.py's no-op), its page and its total compiled once:
+# building and compiling the visibility rule's three subqueries for both was most of the request.
+_member_tags = PreparedList(_visible_tags, STAND_IN_INT)
+_staff_tags = PreparedList(_visible_tags)
+
+
+def visible_tags(user):
+    """The tags `user` may see, in their order, as rows a Paginator pages: what
+    `Tag.objects.visible_to(user)` holds, read by statements compiled once (maisie_site/prepared.py)."""
+    from registry.models import Tag
+
+    if not user.is_authenticated:
+        return Tag.objects.none()
+    return _staff_tags.pages() if _is_staff(user) else _member_tags.pages(user.pk)
 
 
 def tag_order() -> list[str]:
