@@ -93,7 +93,10 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, stop)
 
-        schedule_gc()  # the registry's daily maisie_gc run (registry/tasks.py), unless one is queued
+        try:
+            schedule_gc()  # the registry's daily maisie_gc run (registry/tasks.py), unless one is queued
+        except Exception:  # deliveries must not wait on it; the next worker to start queues it
+            logger.exception("could not queue the daily maisie_gc run")
         loops = [threading.Thread(target=worker.run, name=worker.worker_id, daemon=True) for worker in workers]
         for loop in loops:
             loop.start()
