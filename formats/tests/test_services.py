@@ -78,3 +78,16 @@ def test_the_model_page_says_when_nothing_was_read_yet(client, alice, checkpoint
     client.force_login(alice)
     page = client.get(f"/models/{checkpoint.pk}/").content.decode()
     assert "Not read yet" in page
+
+
+def test_facts_go_with_their_blob_and_their_version(alice, checkpoint):
+    from registry import blobs
+    from registry import services as registry_services
+
+    services.version_introspect(model=checkpoint)
+    shas = [entry.blob_id for entry in checkpoint.entries.all()]
+    assert BlobFacts.objects.filter(pk__in=shas).count() == 3
+    registry_services.model_delete(model=checkpoint, user=alice)
+    blobs.release(shas)  # what the delete's on_commit does
+    assert not BlobFacts.objects.filter(pk__in=shas).exists()
+    assert not VersionFacts.objects.exists()
