@@ -16,6 +16,7 @@ from tests.e2e.conftest import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHECKPOINT = {
     "config.json": b'{"layers": 12}',
     "tokenizer/vocab.txt": b"a\nb\nc\n",
@@ -84,6 +85,7 @@ def test_the_model_page_shows_a_folder_as_a_tree_and_downloads_each_file(page, p
         assert info.value.path().read_bytes() == CHECKPOINT[path]
 
     assert page.locator("#digest").text_content() == f"sha256:{digest_of(CHECKPOINT)}"
+    page.screenshot(path=str(SHOTS / "model-files.png"), full_page=False)
     widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1]
     assert page.console_errors == []
@@ -123,6 +125,8 @@ def test_a_folder_uploads_through_the_page(page, project, bob, tmp_path):
     page.get_by_text("4 files chosen").wait_for()
     page.locator("#id_hyperparameters").fill('{"lr": 0.001}')
     page.locator("#id_tags").fill("nlp, tiny")
+    page.locator("[data-upload-many]").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "upload-folder.png"), full_page=False)
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url("**/models/*/")
 
