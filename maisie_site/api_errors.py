@@ -54,7 +54,8 @@ def exception_handler(exc, context):
         exc = BodyTooSlow()
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         exc = exceptions.ParseError(str(exc))
-    elif isinstance(exc, DjangoValidationError):
+    elif isinstance(exc, DjangoValidationError) and not isinstance(exc, exceptions.APIException):
+        # (One that is both, registry.quotas.QuotaExceeded, answers as the APIException it is.)
         detail = as_serializer_error(exc)
         if NON_FIELD_ERRORS in detail:  # Django's "__all__" reads as DRF's name for it
             detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)

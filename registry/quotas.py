@@ -9,6 +9,7 @@ what is left and together overrun it.
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 from rest_framework import exceptions, status
@@ -16,17 +17,22 @@ from rest_framework import exceptions, status
 from registry.models import Blob, ManifestEntry, Role, UploadSession, Workspace
 
 
-class QuotaExceeded(exceptions.APIException):
-    """413 before a byte is stored, saying what is used, what the upload needs and what is allowed."""
+class QuotaExceeded(exceptions.APIException, ValidationError):
+    """413 before a byte is stored, saying what is used, what the upload needs and what is allowed.
+
+    Also a Django ValidationError, so the web upload form shows it above the form as it shows
+    the service's other refusals (maisie_site/api_errors.py answers it as the 413 it is)."""
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "quota_exceeded"
 
     def __init__(self, *, used: int, needed: int, allowed: int):
-        super().__init__(
+        message = (
             f"This upload needs {needed} bytes, and the workspace's quota is {allowed} bytes,"
             f" of which {used} are used (stored, or announced by open uploads)."
         )
+        exceptions.APIException.__init__(self, message)
+        ValidationError.__init__(self, message, code="quota_exceeded")
         self.error_fields = {"code": "quota_exceeded", "used": used, "needed": needed, "allowed": allowed}
 
 

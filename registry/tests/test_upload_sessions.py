@@ -602,3 +602,18 @@ def test_the_single_request_upload_checks_the_projects_quota_once_read(api, proj
 
     assert response.status_code == 413 and response.json()["code"] == "quota_exceeded"
     assert not MLModel.objects.exists() and not Blob.objects.exists()
+
+
+def test_the_web_upload_form_shows_the_quota_refusal(client, project, bob, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(bob)
+    project.workspace.quota_bytes = 100
+    project.workspace.save()
+    form = {"project": project.pk, "name": "resnet50", "file": SimpleUploadedFile("r.pt", b"r" * 500)}
+
+    response = client.post("/models/upload/", form)
+
+    assert response.status_code == 400
+    assert "quota is 100 bytes" in response.content.decode()
+    assert not MLModel.objects.exists() and not Blob.objects.exists()
