@@ -104,7 +104,8 @@ def zip_response(request, model: MLModel) -> HttpResponse:
         response = downloads.unsatisfiable(size)
     else:
         downloads.bound_sends(request)
-        chunks = iter(stream)
+        # HEAD: the headers alone; a WSGI server may iterate a body it does not send.
+        chunks = iter(stream) if request.method != "HEAD" else iter(())
         if wanted is None:
             response = StreamingHttpResponse(chunks, content_type="application/zip")
             response["Content-Length"] = str(size)

@@ -335,6 +335,19 @@ class TestFolderZip:
         assert b"PK\x06\x06" in data  # the Zip64 end of central directory record
         verified_zip(data, CHECKPOINT)
 
+    def test_head_answers_the_zip_s_headers(self, api, folder, bob):
+        from registry import blobs
+
+        length = api.as_user(bob).get(f"/api/v1/models/{folder.pk}/download/")["Content-Length"]
+        for entry in folder.entries.select_related("blob"):
+            blobs.storage().delete(entry.blob.key)
+
+        response = api.as_user(bob).head(f"/api/v1/models/{folder.pk}/download/")
+
+        assert response.status_code == 200
+        assert response["Content-Length"] == length and response["ETag"] == f'"{folder.digest}"'
+        assert body(response) == b""
+
     def test_a_one_file_version_still_downloads_as_its_file(self, api, project, bob):
         model = upload(bob, project, content=b"weights")
 
