@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,7 @@ from maisie_site.live_servers import ServerProcess as Server  # noqa: E402  (the
 from maisie_site.live_servers import free_port  # noqa: E402
 
 MiB = 1 << 20
+GiB = 1 << 30
 MB = 1_000_000
 CHUNK = MiB  # large socket writes/reads keep the client's own CPU cost negligible
 RSS_TARGET_MB = 200
@@ -619,6 +621,524 @@ def print_targets(cp_rates: dict[int, CpRates], rows: list[Row]) -> bool:
     return met
 
 
+# --- Folders (issue 16) ----------------------------------------------------------------------
+#
+# A model as a folder (a config and four shards) goes through each server with its own client,
+# run as a subprocess so that its memory is sampled like a server's: Maisie's `maisie` package
+# (upload sessions, parts, parallel files) and MLflow's `log_artifacts`/`download_artifacts`
+# from MLflow's venv. Each client times its own call, so neither pays for its imports.
+
+SHARDS = 4
+DEDUPE_TARGET_S = 1.0
+RESUME_AT = 0.5  # the upload is killed once the server acknowledged this share of the bytes
+
+MAISIE_CLIENT = """
+import dataclasses, json, sys, time
+from maisie import Models
+op, arg = sys.argv[1], json.loads(sys.argv[2])
+models = Models()
+start = time.perf_counter()
+if op == "upload":
+    model = models.upload(arg["name"], path=arg["path"], project_id=arg["project_id"], git=False, progress=False)
+    out = {"id": model["id"], "created": model.created, "stats": dataclasses.asdict(model.stats)}
+else:
+    models.download(arg["id"], arg["path"], progress=False)
+    out = {"stats": dataclasses.asdict(models.download_stats)}
+out["seconds"] = time.perf_counter() - start
+print(json.dumps(out))
+"""
+
+MLFLOW_CLIENT = """
+import json, sys, time
+import mlflow
+from mlflow import MlflowClient
+op, arg = sys.argv[1], json.loads(sys.argv[2])
+if op == "upload":
+    client = MlflowClient(arg["url"])
+    run_id = client.create_run("0").info.run_id
+    start = time.perf_counter()
+    client.log_artifacts(run_id, arg["path"], artifact_path="model")
+    out = {"id": run_id}
+else:
+    start = time.perf_counter()
+    mlflow.artifacts.download_artifacts(
+        run_id=arg["id"], artifact_path="model", dst_path=arg["path"], tracking_uri=arg["url"]
+    )
+    out = {}
+out["seconds"] = time.perf_counter() - start
+print(json.dumps(out))
+"""
+
+
+@dataclass
+class TestFolder:
+    path: Path
+    files: dict[str, TestFile]  # by relative path
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files.values())
+
+    @property
+    def label(self) -> str:
+        return f"{self.size / MiB:.0f} MiB"
+
+
+def make_folder(path: Path, size: int) -> TestFolder:
+    """config.json and four random shards (a Hugging Face checkpoint's shape), `size` bytes in all."""
+    path.mkdir()
+    config = path / "config.json"
+    config.write_text(json.dumps({"architectures": ["BenchForCausalLM"], "shards": SHARDS}, indent=2) + "\n")
+    files = {config.name: TestFile(config, config.stat().st_size, hashlib.sha256(config.read_bytes()).hexdigest())}
+    shard, extra = divmod(size - config.stat().st_size, SHARDS)
+    for n in range(1, SHARDS + 1):
+        name = f"model-{n:05d}-of-{SHARDS:05d}.safetensors"
+        files[name] = make_file(path / name, shard + (extra if n == SHARDS else 0))
+    return TestFolder(path, files)
+
+
+def time_cp_folder(source: TestFolder, target: Path) -> float:
+    """Seconds for `cp -r` and an fsync of every copied file and folder: durable, as the file
+    mode's cp+fsync reference."""
+    start = time.perf_counter()
+    subprocess.run(["cp", "-r", str(source.path), str(target)], check=True)
+    for name in source.files:
+        fsync_path(target / name)
+    fsync_path(target)
+    fsync_path(target.parent)
+    seconds = time.perf_counter() - start
+    shutil.rmtree(target)
+    return seconds
+
+
+def check_folder(name: str, source: TestFolder, copy: Path) -> None:
+    """Every file of the source is in the copy with the same bytes, and nothing else is."""
+    found = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
+    if found != sorted(source.files):
+        raise RuntimeError(f"{name} download holds {found}, expected {sorted(source.files)}")
+    for relative, original in source.files.items():
+        with (copy / relative).open("rb") as handle:
+            if hashlib.file_digest(handle, "sha256").hexdigest() != original.sha256:
+                raise RuntimeError(f"{name} download: {relative} differs from the uploaded file")
+
+
+class ProcessGroup:
+    """A client subprocess and its children (its own process group), for RssSampler."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def pids(self) -> list[int]:
+        found = []
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                stat = (read_proc(f"/proc/{entry.name}/stat") or ")").rsplit(")", 1)[1].split()
+                if len(stat) > 2 and stat[0] != "Z" and int(stat[2]) == self.pid:
+                    found.append(int(entry.name))
+        return found
+
+
+@dataclass
+class ClientRun:
+    answer: dict
+    peak_rss: int
+    peak_pss: int
+
+
+def run_client(command: list[str], env: dict[str, str], cwd: Path) -> ClientRun:
+    """Run one client call to its end, sampling its memory; its last line of output is JSON."""
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        with RssSampler(ProcessGroup(process.pid)) as sampler:  # type: ignore[arg-type]
+            out, err = process.communicate()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if process.returncode:
+        raise RuntimeError(f"client {command[-2]} failed ({process.returncode}):\n{err[-3000:]}")
+    return ClientRun(json.loads(out.strip().splitlines()[-1]), sampler.peak, sampler.peak_pss)
+
+
+class CountingRelay:
+    """A TCP relay in front of a server that counts the bytes the client sends through it (the
+    request lines, headers and bodies), and times the upload session from its `POST uploads/`
+    to the last byte either way: the client checks the project, then hashes the folder (seconds
+    for GiBs, no byte on the wire), then opens the session."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.reset()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.sent = 0
+            self.first: float | None = None
+            self.last: float | None = None
+
+    @property
+    def wire_seconds(self) -> float:
+        return (self.last - self.first) if self.first is not None and self.last is not None else 0.0
+
+    def _accept(self) -> None:
+        with suppress(OSError):
+            while True:
+                client, _ = self.listener.accept()
+                server = socket.create_connection(("127.0.0.1", self.target_port))
+                threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+                threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket, upstream: bool) -> None:
+        with suppress(OSError):
+            while data := source.recv(CHUNK):
+                now = time.perf_counter()
+                with self.lock:
+                    self.sent += len(data) if upstream else 0
+                    if self.first is None and upstream and data.startswith(b"POST ") and b"/uploads/ " in data[:300]:
+                        self.first = now
+                    self.last = now
+                target.sendall(data)
+        with suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@dataclass
+class FolderRow:
+    server: str
+    size: int
+    upload_s: list[float] = field(default_factory=list)
+    download_s: list[float] = field(default_factory=list)
+    server_rss: int = 0
+    server_pss: int = 0
+    client_rss: int = 0
+    client_pss: int = 0
+    handle: object = None  # the last version uploaded, kept for the dedupe step
+
+    def rate(self, times: list[float]) -> float | None:
+        return self.size / statistics.median(times) / MB if times else None
+
+    def client_ran(self, run: ClientRun) -> None:
+        self.client_rss = max(self.client_rss, run.peak_rss)
+        self.client_pss = max(self.client_pss, run.peak_pss)
+
+
+class FolderClient:
+    """One server's folder client: upload a folder, download a version into a new folder."""
+
+    name = ""
+
+    def __init__(self, python: Path, env: dict[str, str], workdir: Path, code: str) -> None:
+        self.python, self.env, self.workdir, self.code = python, env, workdir, code
+
+    def call(self, op: str, **arg: object) -> ClientRun:
+        return run_client([str(self.python), "-c", self.code, op, json.dumps(arg)], self.env, self.workdir)
+
+    def upload(self, folder: TestFolder, name: str) -> ClientRun:
+        raise NotImplementedError
+
+    def download(self, handle: object, target: Path) -> ClientRun:
+        raise NotImplementedError
+
+    def discard(self, handle: object) -> None:
+        """Best-effort delete, so that every timed upload sends every byte again."""
+
+
+def client_env(workdir: Path, settings: dict[str, str]) -> dict[str, str]:
+    """The caller's environment without MAISIE_/MLFLOW_ settings, a HOME without config files."""
+    home = workdir / "client-home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAISIE_", "MLFLOW_", "DJANGO_"))}
+    return {**env, "HOME": str(home), **settings}
+
+
+class MaisieFolderClient(FolderClient):
+    name = "maisie"
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, api: MaisieApi, port: int | None = None) -> None:
+        self.api = api
+        token = api.call("POST", "/api/v1/auth/tokens/", {"name": f"bench-{uuid.uuid4().hex[:8]}"})["token"]
+        self.settings = {"MAISIE_AUTH_APP_TOKEN": token}
+        super().__init__(args.client_python, self.env_for(workdir, port or api.port), workdir, MAISIE_CLIENT)
+
+    def env_for(self, workdir: Path, port: int) -> dict[str, str]:
+        return client_env(workdir, {**self.settings, "MAISIE_API_URL": f"http://127.0.0.1:{port}/api/v1"})
+
+    def upload(self, folder: TestFolder, name: str) -> ClientRun:
+        return self.call("upload", name=name, path=str(folder.path), project_id=self.api.project_id)
+
+    def download(self, handle: object, target: Path) -> ClientRun:
+        return self.call("download", id=handle, path=str(target))
+
+    def discard(self, handle: object) -> None:
+        with suppress(Exception):
+            self.api.call("DELETE", f"/api/v1/models/{handle}/")
+
+
+class MlflowFolderClient(FolderClient):
+    name = "mlflow"
+
+    def __init__(self, workdir: Path, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        python = mlflow_server.venv_bin(mlflow_server.DEFAULT_VENV, "python")
+        super().__init__(python, client_env(workdir, {}), workdir, MLFLOW_CLIENT)
+
+    def upload(self, folder: TestFolder, name: str) -> ClientRun:
+        return self.call("upload", url=self.url, path=str(folder.path))
+
+    def download(self, handle: object, target: Path) -> ClientRun:
+        return self.call("download", url=self.url, id=handle, path=str(target))
+
+    def discard(self, handle: object) -> None:
+        path = mlflow_server.artifact_path(f"0/{handle}/artifacts/model")
+        with suppress(Exception):
+            send_request(int(self.url.rsplit(":", 1)[1]), "DELETE", path, {}, [])
+
+
+def measure_folder(server: Server, client: FolderClient, folder: TestFolder, runs: int, workdir: Path) -> FolderRow:
+    """N timed upload+download rounds of the folder; the last download is checked byte for byte."""
+    row = FolderRow(server.name, folder.size)
+    server.wait_idle()
+    handle: object = None
+    with RssSampler(server) as sampler:
+        for run in range(1, runs + 1):
+            if handle is not None:
+                client.discard(handle)
+            up = client.upload(folder, f"bench-folder-{folder.size // MiB}mib-{run}")
+            handle = up.answer["id"]
+            stats = up.answer.get("stats")
+            if stats and stats["sent_bytes"] < folder.size:  # a timed upload must move every byte
+                raise RuntimeError(f"{client.name} upload sent {stats['sent_bytes']} of {folder.size} bytes")
+            target = workdir / f"download-{client.name}"
+            target.mkdir()
+            down = client.download(handle, target)
+            for done in (up, down):
+                row.client_ran(done)
+            row.upload_s.append(up.answer["seconds"])
+            row.download_s.append(down.answer["seconds"])
+            if run == runs:
+                check_folder(client.name, folder, target if client.name == "maisie" else target / "model")
+            shutil.rmtree(target)
+            print(
+                f"  {server.name} folder {folder.label} run {run}: "
+                f"up {folder.size / row.upload_s[-1] / MB:.0f} MB/s, "
+                f"down {folder.size / row.download_s[-1] / MB:.0f} MB/s, "
+                f"server peak RSS so far {sampler.peak / MB:.0f} MB, client {row.client_rss / MB:.0f} MB",
+                flush=True,
+            )
+    row.server_rss, row.server_pss = sampler.peak, sampler.peak_pss
+    row.handle = handle
+    return row
+
+
+def measure_dedupe(client: MaisieFolderClient, relay: CountingRelay, folder: TestFolder, workdir: Path) -> dict:
+    """The same folder under another name: the server holds every blob, so no file byte goes."""
+    counted = MaisieFolderClient.__new__(MaisieFolderClient)
+    counted.__dict__.update(client.__dict__)
+    counted.env = client.env_for(workdir, relay.port)
+    relay.reset()
+    up = counted.upload(folder, f"bench-folder-again-{uuid.uuid4().hex[:6]}")
+    stats = up.answer["stats"]
+    result = {
+        "file_bytes_sent": stats["sent_bytes"],
+        "skipped_bytes": stats["skipped_bytes"],
+        "wire_bytes_sent": relay.sent,
+        "wire_seconds": relay.wire_seconds,
+        "seconds": up.answer["seconds"],
+        "client_rss": up.peak_rss,
+    }
+    client.discard(up.answer["id"])
+    return result
+
+
+def upload_state(folder: TestFolder) -> dict:
+    text = read_proc(str(folder.path / ".maisie-upload")) or "{}"
+    with suppress(ValueError):
+        return json.loads(text)
+    return {}
+
+
+def measure_resume(client: MaisieFolderClient, relay: CountingRelay, folder: TestFolder, workdir: Path) -> dict:
+    """`mai models upload` killed (SIGKILL) once the server acknowledged half the bytes, then run
+    again: what the second run sends, and what both sent beyond the folder's size (re-sent)."""
+    mai = client.python.parent / "mai"
+    name = f"bench-resume-{uuid.uuid4().hex[:6]}"
+    command = [str(mai), "models", "upload", str(folder.path), "-n", name, "--project", str(client.api.project_id)]
+    env = client.env_for(workdir, relay.port)
+    relay.reset()
+    process = subprocess.Popen(
+        [*command, "--no-git"], env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    acknowledged = 0
+    try:
+        while process.poll() is None:
+            session = upload_state(folder).get("session")
+            if session:
+                with suppress(RuntimeError):
+                    blobs = client.api.call("GET", f"/api/v1/uploads/{session}/")["blobs"]
+                    acknowledged = sum(int(b.get("received") or 0) for b in blobs)
+                    if acknowledged >= RESUME_AT * folder.size:
+                        process.kill()
+                        break
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        first_out = process.communicate()[0]
+    killed = process.returncode == -signal.SIGKILL
+    before_kill = relay.sent
+    relay.reset()
+    second = subprocess.run([*command, "--no-git"], env=env, cwd=workdir, capture_output=True, text=True)
+    if second.returncode:
+        raise RuntimeError(f"resumed upload failed:\n{first_out[-2000:]}\n{second.stdout}{second.stderr}")
+    after = relay.sent
+    return {
+        "killed": killed,
+        "acknowledged_at_kill": acknowledged,
+        "sent_before_kill": before_kill,
+        "sent_after_restart": after,
+        "resent": before_kill + after - folder.size,
+        "message": (second.stderr or second.stdout).strip().splitlines()[-1:] or [""],
+    }
+
+
+def folder_server(
+    start: Callable[[], tuple[Server, FolderClient]],
+    folders: list[TestFolder],
+    runs: int,
+    workdir: Path,
+    extra: Callable[[FolderClient, TestFolder, FolderRow], None] | None = None,
+) -> list[FolderRow]:
+    server, client = start()
+    try:
+        rows = []
+        for folder in folders:
+            rows.append(measure_folder(server, client, folder, runs, workdir))
+            if extra and folder is folders[-1]:
+                extra(client, folder, rows[-1])
+            client.discard(rows[-1].handle)
+        return rows
+    finally:
+        server.stop()
+
+
+def print_folder_report(cp: dict[int, float], rows: list[FolderRow], runs: int, extras: dict) -> bool:
+    columns = ["size", "what", "up MB/s", "down MB/s", "server RSS", "server PSS", "client RSS", "client PSS"]
+    widths = [max(len(c), 9) for c in columns]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
+
+    print(f"\nFolders ({SHARDS + 1} files): median of {runs} run(s); MB = 10^6 bytes; peak memory in MB")
+    print(line(columns))
+    print("-" * len(line(columns)))
+    for size, rate in cp.items():
+        label = f"{size / MiB:.0f} MiB"
+        print(line([label, "cp -r+fsync", fmt(rate), "-", "-", "-", "-", "-"]))
+        for row in (r for r in rows if r.size == size):
+            memory = [fmt(value / MB) for value in (row.server_rss, row.server_pss, row.client_rss, row.client_pss)]
+            print(line([label, row.server, fmt(row.rate(row.upload_s)), fmt(row.rate(row.download_s)), *memory]))
+    met = True
+    for size, rate in cp.items():
+        by_server = {r.server: r for r in rows if r.size == size}
+        maisie, mlflow = by_server.get("maisie"), by_server.get("mlflow")
+        if maisie:
+            print(f"{size / MiB:.0f} MiB: Maisie upload / (cp -r+fsync) = {maisie.rate(maisie.upload_s) / rate:.2f}")
+        if maisie and mlflow:
+            up = maisie.rate(maisie.upload_s) / mlflow.rate(mlflow.upload_s)
+            down = maisie.rate(maisie.download_s) / mlflow.rate(mlflow.download_s)
+            print(f"{size / MiB:.0f} MiB: Maisie / MLflow = {up:.2f}x upload, {down:.2f}x download")
+    if dedupe := extras.get("dedupe"):
+        print(
+            f"same folder under another name: {dedupe['file_bytes_sent']} file bytes sent "
+            f"({dedupe['skipped_bytes'] / MB:.0f} MB already there), {dedupe['wire_bytes_sent']} bytes on the wire "
+            f"in {dedupe['wire_seconds']:.2f} s from POST uploads/ to the answer; {dedupe['seconds']:.1f} s in all, "
+            "the client hashing the folder first"
+        )
+        met &= verdict(
+            f"dedupe: {dedupe['file_bytes_sent']} file bytes, session {dedupe['wire_seconds']:.2f} s "
+            f"(target 0 bytes, < {DEDUPE_TARGET_S:.0f} s)",
+            dedupe["file_bytes_sent"] == 0 and dedupe["wire_seconds"] < DEDUPE_TARGET_S,
+        )
+    if resume := extras.get("resume"):
+        print(
+            f"resume: `mai models upload` {'killed' if resume['killed'] else 'ended before the kill'} with "
+            f"{resume['acknowledged_at_kill'] / MB:.0f} MB acknowledged "
+            f"({resume['sent_before_kill'] / MB:.0f} MB sent); "
+            f"run again: {resume['sent_after_restart'] / MB:.0f} MB sent; re-sent {resume['resent'] / MB:.1f} MB "
+            f"(bytes on the wire beyond the folder's size, headers included)"
+        )
+        print(f"  the second run said: {resume['message'][0]}")
+    maisie_rows = [r for r in rows if r.server == "maisie"]
+    if maisie_rows:
+        server = max(r.server_rss for r in maisie_rows) / MB
+        client = max(r.client_rss for r in maisie_rows) / MB
+        met &= verdict(
+            f"Maisie server peak RSS = {server:.0f} MB (target < {RSS_TARGET_MB} MB)", server < RSS_TARGET_MB
+        )
+        met &= verdict(
+            f"Maisie client peak RSS = {client:.0f} MB (target < {RSS_TARGET_MB} MB)", client < RSS_TARGET_MB
+        )
+    return met
+
+
+def run_folders(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> bool:
+    if not args.skip_mlflow:
+        mlflow_server.ensure_venv()
+    sizes = sorted({int(args.folder_gib * GiB), args.folder_small_mib * MiB} - {0})
+    folders = []
+    for size in sizes:
+        print(f"writing a {size / MiB:.0f} MiB folder of {SHARDS + 1} random files...", flush=True)
+        folders.append(make_folder(workdir / f"folder-{size // MiB}mib", size))
+    warn_if_busy("start")
+    cp = {}
+    for folder in folders:
+        cp[folder.size] = (
+            folder.size
+            / statistics.median([time_cp_folder(folder, workdir / "cp-target") for _ in range(args.runs)])
+            / MB
+        )
+        print(f"  cp -r {folder.label}: {cp[folder.size]:.0f} MB/s with fsync", flush=True)
+    rows: list[FolderRow] = []
+    extras: dict = {}
+    if not args.skip_maisie:
+
+        def start() -> tuple[Server, FolderClient]:
+            server, transport = start_maisie(args, workdir, 2 * max(sizes), servers)
+            return server, MaisieFolderClient(args, workdir, transport.api)
+
+        def dedupe_and_resume(client: FolderClient, folder: TestFolder, row: FolderRow) -> None:
+            assert isinstance(client, MaisieFolderClient)
+            relay = CountingRelay(client.api.port)
+            try:
+                extras["dedupe"] = measure_dedupe(client, relay, folder, workdir)
+                print(f"  dedupe: {extras['dedupe']}", flush=True)
+                client.discard(row.handle)  # else the server would skip every blob of the resumed upload
+                extras["resume"] = measure_resume(client, relay, folder, workdir)
+                print(f"  resume: {extras['resume']}", flush=True)
+            finally:
+                relay.close()
+
+        rows += folder_server(start, folders, args.runs, workdir, dedupe_and_resume)
+    if not args.skip_mlflow:
+
+        def start_ml() -> tuple[Server, FolderClient]:
+            server, transport = start_mlflow(args, workdir, servers)
+            return server, MlflowFolderClient(workdir, transport.port)
+
+        rows += folder_server(start_ml, folders, args.runs, workdir)
+    met = print_folder_report(cp, rows, args.runs, extras)
+    warn_if_busy("end, a 1-minute average that includes this benchmark's own work")
+    return met
+
+
 # --- Main ------------------------------------------------------------------------------------
 
 
@@ -638,6 +1158,17 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help="python to run the server with (default: a venv of requirements.txt alone, as in the image)",
     )
+    parser.add_argument("--folder", action="store_true", help="folder mode (issue 16): a config and 4 shards")
+    parser.add_argument("--folder-gib", type=float, default=4.0, help="folder mode: the folder's size (4)")
+    parser.add_argument(
+        "--folder-small-mib", type=int, default=512, help="folder mode: a second, smaller folder (512; 0 = none)"
+    )
+    parser.add_argument(
+        "--client-python",
+        type=Path,
+        default=REPO / ".venv" / "bin" / "python",
+        help="folder mode: python with the `maisie` client package (default: the checkout's .venv)",
+    )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when Maisie misses a target (RSS, upload vs cp+fsync)"
     )
@@ -645,6 +1176,10 @@ def parse_args() -> argparse.Namespace:
     # Bounded on purpose: every run moves the file twice through the loopback and the disk.
     if not 1 <= args.runs <= 50 or args.size_mib < 1 or args.small_mib < 0 or not 1 <= args.workers <= 16:
         parser.error("--runs must be 1..50, --workers 1..16, --size-mib > 0, --small-mib >= 0")
+    if args.folder and (not 1 / 1024 <= args.folder_gib <= 64 or args.folder_small_mib < 0):
+        parser.error("--folder-gib must be 1/1024..64, --folder-small-mib >= 0")
+    if args.folder and not args.skip_maisie and not args.client_python.exists():
+        parser.error(f"{args.client_python} not found (--client-python)")
     if not args.skip_maisie and args.maisie_python is None:
         args.maisie_python = production_python()
     if not args.skip_maisie and not args.maisie_python.exists():
@@ -730,6 +1265,8 @@ def measure_cp(files: list[TestFile], workdir: Path, runs: int) -> dict[int, CpR
 
 
 def run(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> bool:
+    if args.folder:
+        return run_folders(args, workdir, servers)
     if not args.skip_mlflow:
         mlflow_server.ensure_venv()  # first: it can take minutes, before any big file exists
     sizes = sorted({args.size_mib * MiB, args.small_mib * MiB} - {0})
