@@ -35,3 +35,36 @@ def test_compare_refuses_bad_arguments_with_a_usage_error(arguments, message):
     )
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_transfer_folder_mode_runs_end_to_end_on_a_tiny_folder():
+    """bench/transfer.py --folder against a real gunicorn with the maisie client, MLflow skipped:
+    the folder goes up and down, again under another name without a file byte, and resumes."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/transfer.py",
+            "--folder",
+            "--folder-gib",
+            "0.01",
+            "--folder-small-mib",
+            "0",
+            "--runs",
+            "1",
+            "--skip-mlflow",
+            "--maisie-python",
+            sys.executable,
+            "--client-python",
+            sys.executable,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Folders (5 files): median of 1 run(s)" in done.stdout
+    assert "cp -r+fsync" in done.stdout
+    assert "dedupe: 0 file bytes" in done.stdout
+    assert "resume: `mai models upload`" in done.stdout
+    assert "Maisie client peak RSS" in done.stdout
