@@ -81,9 +81,16 @@ class PartStateSerializer(serializers.Serializer):
     complete = serializers.BooleanField()
 
 
-class _ExistingVersionSerializer(serializers.Serializer):
-    data = MLModelSerializer()
-    created = serializers.BooleanField()
+# The version with `created` beside `data` (a raw schema: maisie_site/openapi.py leaves a body
+# that declares its own `data` unwrapped).
+_VERSION_ANSWER = {
+    "type": "object",
+    "properties": {
+        "data": {"$ref": "#/components/schemas/MLModel"},
+        "created": {"type": "boolean", "description": "false: a version with the same digest existed."},
+    },
+    "required": ["data", "created"],
+}
 
 
 def _session(request, session) -> dict:
@@ -118,7 +125,7 @@ class UploadsView(APIView):
         request=UploadOpenSerializer,
         responses={
             201: UploadSessionSerializer,
-            200: OpenApiResponse(_ExistingVersionSerializer, description="A version with the same digest exists."),
+            200: OpenApiResponse(_VERSION_ANSWER, description="A version with the same digest exists."),
         },
     )
     def post(self, request):
@@ -153,7 +160,10 @@ class UploadCompleteView(APIView):
     @extend_schema(
         operation_id="uploads_complete",
         request=None,
-        responses={201: _ExistingVersionSerializer, 200: _ExistingVersionSerializer},
+        responses={
+            201: OpenApiResponse(_VERSION_ANSWER, description="The version, created."),
+            200: OpenApiResponse(_VERSION_ANSWER, description="A version with the same digest appeared meanwhile."),
+        },
     )
     def post(self, request, pk):
         """Create the version once every needed blob is received and verified."""
