@@ -10,16 +10,17 @@ from maisie.errors import NotFound, PermissionDenied, ValidationError
 _names = itertools.count(1)
 
 
-def upload_versions(account, folder, count=3, name=None, metrics=None, project_id=None):
-    """Upload `count` versions of one model (each file says its number), to the account's project
-    unless another is given; (name, [models])."""
+def upload_versions(account, folder, count=3, name=None, metrics=None, project_id=None, start=1):
+    """Upload `count` versions of one model (each file says its number, from `start`: the same
+    bytes again would be the same version), to the account's project unless another is given;
+    (name, [models])."""
     name = name or f"lifecycle-{next(_names)}"
     models = Models(account.settings)
     uploaded = []
-    for number in range(1, count + 1):
+    for number in range(start, start + count):
         path = folder / f"v{number}.pt"
         path.write_bytes(f"{name} version {number}".encode() * 100)
-        values = metrics[number - 1] if metrics else {"accuracy": 0.8 + number / 100}
+        values = metrics[number - start] if metrics else {"accuracy": 0.8 + number / 100}
         uploaded.append(models.upload(name, path, metrics=values, project_id=project_id, git=False, progress=False))
     return name, uploaded
 
@@ -172,7 +173,7 @@ def test_as_of_answers_what_was_so_at_a_time(shared_account, isolated):
     registered.set_alias(ref, "production", 1)
     then = datetime.now(UTC)  # a datetime (sent in ISO 8601), after the first move and before the second
     registered.set_alias(ref, "production", 2)
-    _, third = upload_versions(shared_account, isolated, count=1, name=name)
+    _, third = upload_versions(shared_account, isolated, count=1, name=name, start=3)
 
     assert [(a["name"], a["version"]) for a in registered.aliases(ref)] == [("production", 2)]
     assert [(a["name"], a["version"], a["version_deleted"]) for a in registered.aliases(ref, as_of=then)] == [
