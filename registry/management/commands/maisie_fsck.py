@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from registry import blobs, keystats, manifests, services
-from registry.management.commands.maisie_gc import sha256_of_name
+from registry.management.commands.maisie_gc import sessions_blobs, sha256_of_name
 from registry.models import Blob, ManifestEntry, MLModel
 from registry.uploads import spool_stale_seconds, stale_spool_files
 
@@ -163,9 +163,10 @@ class Command(BaseCommand):
         """Every blob row's bytes are there at its size; unreferenced blobs are counted (GC's)."""
         problems = 0
         used = set(ManifestEntry.objects.values_list("blob_id", flat=True).distinct())
+        in_sessions = sessions_blobs()
         unused_bytes = unused = 0
         for key, (sha256, size) in sorted(blob_rows.items()):
-            if sha256 not in used and not blobs.referenced(sha256):
+            if sha256 not in used and sha256 not in in_sessions:
                 unused, unused_bytes = unused + 1, unused_bytes + size
             if key not in stored:
                 problems += 1

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from registry import blobs
-from registry.models import Blob
+from registry.models import Blob, UploadSessionBlob
 
 try:  # the upload sessions' module (registry/upload_sessions.py)
     from registry import upload_sessions
@@ -49,6 +49,12 @@ def sha256_of_name(name: str) -> str | None:
     """The SHA-256 a blob file's name says it holds; None for any other name."""
     match = _BLOB_NAME.match(name)
     return match.group(2) if match and match.group(2).startswith(match.group(1)) else None
+
+
+def sessions_blobs() -> set[str]:
+    """The SHA-256s upload sessions hold (needed or skipped), in one query: what
+    `blobs.referenced` asks of sessions, for listing many blobs at once."""
+    return set(UploadSessionBlob.objects.values_list("sha256", flat=True).distinct())
 
 
 def expire_sessions() -> str | None:
@@ -103,15 +109,16 @@ class Command(BaseCommand):
     def _candidates(self, cutoff: datetime) -> dict[str, tuple[str, int]]:
         """SHA-256 -> (key, size) of the blobs to delete, as seen now; `blobs.release` looks
         again under the locks before it deletes any."""
+        in_sessions = sessions_blobs()
         unused = Blob.objects.filter(entries__isnull=True, created__lt=cutoff).order_by("sha256")
         found = {
             sha256: (key, size)
             for sha256, key, size in unused.values_list("sha256", "key", "size").iterator()
-            if not blobs.referenced(sha256)  # also asks the open sessions
+            if sha256 not in in_sessions
         }
         known = set(Blob.objects.values_list("sha256", flat=True))
         for name, size, modified in stored_blob_files():
             sha256 = sha256_of_name(name)
-            if sha256 and sha256 not in known and modified < cutoff and not blobs.referenced(sha256):
+            if sha256 and sha256 not in known and sha256 not in in_sessions and modified < cutoff:
                 found[sha256] = (name, size)
         return found
