@@ -155,3 +155,17 @@ def test_a_one_file_version_keeps_its_file_card_and_shows_its_digest(client, pro
     assert model.digest == manifests.digest(manifests.for_one_file("resnet.pt", 6, hello))
     assert f"sha256:{model.digest}</code>" in html
     assert ">Download</a>" in html
+
+
+def test_the_upload_page_offers_a_folder_only_with_its_script(client, project, bob):
+    """The folder and several-files inputs are hidden and nameless: without JavaScript the form
+    posts its one `file` as before; upload.js shows them and sends them through the session API."""
+    client.force_login(bob)
+    html = client.get(reverse("registry:model_upload")).content.decode()
+    block = html[html.index("data-upload-many") : html.index("</div>", html.index("upload-many__choices") + 30)]
+    assert "hidden" in html[html.index("data-upload-many") - 40 : html.index("data-upload-many") + 30]
+    assert 'id="id_folder" webkitdirectory multiple' in block and 'id="id_files" multiple' in block
+    assert "name=" not in block
+    assert f'data-uploads-url="{reverse("api:upload-list")}"' in html
+    assert 'src="/static/vendor/js-sha256-1.0.0/sha256.min.js"' in html
+    assert 'name="file"' in html and "required" in html[html.index('name="file"') - 80 : html.index('name="file"') + 80]
