@@ -49,6 +49,8 @@ class RangedBlob(io.RawIOBase):
 
 def open_seekable(blob):
     """The blob's bytes as a seekable binary file object; the caller closes it."""
+    if blobs.is_s3(blobs.storage()):
+        return RangedBlob(blob)  # not a whole-object GET first
     f = blobs.open_blob(blob)
     if getattr(f, "seekable", lambda: False)():
         return f
