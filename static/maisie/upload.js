@@ -289,8 +289,10 @@
 
   function pause(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
+  // A session is resumed only for the very same request: the same files and the same metadata
+  // (a session keeps the metadata it was opened with, so a corrected field needs a new one).
   function resumeKey(body) {
-    return "maisie-upload:" + window.sha256(JSON.stringify([body.project_id, body.name, body.files]));
+    return "maisie-upload:" + window.sha256(JSON.stringify(body));
   }
 
   async function openSession(body, key) {

@@ -210,7 +210,7 @@ def test_one_file_still_uploads_without_javascript(browser, live_server, _no_med
 
 def test_a_reloaded_page_resumes_the_same_upload(page, project, bob, tmp_path, settings):
     """The browser's side of a client restart: the session id is kept (localStorage) under the
-    project, name and manifest, so choosing the same files again goes on from the server's bytes."""
+    request (metadata and manifest), so choosing the same files again goes on from the server's bytes."""
     settings.MAISIE_UPLOAD_PART_BYTES = 5 * 1024**2
     big = hashlib.sha256(b"other seed").digest() * (11 * 1024**2 // 32)
     (tmp_path / "weights.bin").write_bytes(big)
