@@ -62,3 +62,28 @@ def test_a_file_of_no_model_format_is_other():
     data = b'{"hidden_size": 4}'
     facts = read(io.BytesIO(data), len(data), "config.json")
     assert facts.format == "other" and facts.readable
+
+
+def test_onnx_initializer_data_is_skipped_not_read(tmp_path):
+    import tracemalloc
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("W", TensorProto.FLOAT, [2048, 4096], b"\0" * (2048 * 4096 * 4), raw=True)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "W"], ["Y"])],
+        "big",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 2048])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 4096])],
+        initializer=[weight],
+    )
+    path = tmp_path / "big.onnx"
+    onnx.save(helper.make_model(graph), path)
+    tracemalloc.start()
+    with open(path, "rb") as f:
+        facts = read(f, path.stat().st_size, "big.onnx")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert (facts.params, facts.bytes_by_dtype) == (2048 * 4096, {"float32": 2048 * 4096 * 4})
+    assert peak < 4 * 1024 * 1024 < path.stat().st_size  # 32 MiB of weights, a few reads of header
