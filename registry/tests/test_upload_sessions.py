@@ -617,3 +617,13 @@ def test_the_web_upload_form_shows_the_quota_refusal(client, project, bob, setti
     assert response.status_code == 400
     assert "quota is 100 bytes" in response.content.decode()
     assert not MLModel.objects.exists() and not Blob.objects.exists()
+
+
+def test_a_session_stops_when_its_uploader_may_no_longer_upload(session, project, alice, bob):
+    client, opened = session
+    services.membership_set(workspace=project.workspace, actor=alice, user=bob, role="viewer")
+
+    assert client.get(f"{URL}{opened['id']}/").status_code == 403
+    assert put_part(client, opened["id"], BIG, 0).status_code == 403
+    assert client.post(opened["_links"]["complete"]).status_code == 403
+    assert not MLModel.objects.exists()
