@@ -148,3 +148,15 @@ def test_unused_blobs_are_counted_for_gc_and_are_not_an_error(project, bob):
         sha256=hashlib.sha256(b"unused").hexdigest(), size=6, key=blobs.blob_key(hashlib.sha256(b"unused").hexdigest())
     )
     assert "1 blobs (6 bytes) used by nothing: maisie_gc deletes them." in fsck()
+
+
+def test_a_copy_under_the_content_key_of_a_blob_not_yet_relocated_is_not_an_orphan(project, bob):
+    model = upload(bob, project, content=b"old weights")
+    blob = model.entries.get().blob
+    legacy = blobs.storage().save("models/ab/0123456789abcdef", ContentFile(b"old weights"))
+    Blob.objects.filter(pk=blob.pk).update(key=legacy)  # as migration 0011 left it
+    MLModel.objects.filter(pk=model.pk).update(file=legacy)
+    past = time.time() - 7200
+    os.utime(path_of(blob.key), (past, past))  # the copy an upload of the same bytes stored
+
+    assert "0 orphan files and 0 rows with a missing file found." in fsck()

@@ -106,7 +106,10 @@ class Command(BaseCommand):
         blob_rows = {key: (sha256, size) for sha256, key, size in Blob.objects.values_list("sha256", "key", "size")}
         cutoff = timezone.now() - timedelta(minutes=grace_minutes)
 
-        known = rows.keys() | blob_rows.keys()
+        # A blob still under its pre-blob name may have a copy under its content key already (an
+        # upload of the same bytes stores there first): maisie_blobs_relocate uses it, not an orphan.
+        content_keys = {blobs.blob_key(sha256) for sha256, _ in blob_rows.values()}
+        known = rows.keys() | blob_rows.keys() | content_keys
         orphans = sorted(name for name in stored.names - known if storage.get_modified_time(name) < cutoff)
         missing = sorted(name for name in rows.keys() - stored.names)
 
