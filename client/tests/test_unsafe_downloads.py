@@ -80,3 +80,19 @@ def test_a_version_not_marked_suspicious_downloads_without_asking(server, accoun
     model = Models(account.settings).upload("plain", path, git=False, progress=False)
     introspect(server, model["id"])
     assert Models(account.settings).download(model["id"], isolated, progress=False).read_bytes() == b"\x00" * 64
+
+
+def test_the_client_and_cli_show_what_the_server_read(account, evil):
+    model, _, _ = evil
+    facts = Models(account.settings).formats(account.ref("evil"))
+    assert (facts["id"], facts["read"], facts["format"], facts["verdict"]) == (
+        model["id"],
+        True,
+        "pickle",
+        "suspicious",
+    )
+    assert "posix.system" in facts["files"][0]["globals"]
+    shown = run_cli("models", "formats", str(model["id"]), env=account.env)
+    assert shown.returncode == 0, shown.stderr
+    assert f"Model {model['id']}: pickle, ? parameters, suspicious" in shown.stdout
+    assert "model.pkl: pickle, suspicious (imports posix.system)" in shown.stdout

@@ -319,6 +319,34 @@ def get(state: State, id: int | str) -> None:
     show_model(state, Models(state.config).get(id))
 
 
+@models.command()
+@click.argument("id", type=ID_OR_REF)
+@output_options
+@pass_state
+def formats(state: State, id: int | str) -> None:
+    """Show what the server read from model ID's files: format, parameters, dtypes, and the
+    verdict of its pickle scan (safe format, pickle, unknown or suspicious; docs/formats.md)."""
+    facts = Models(state.config).formats(id)
+    if state.json:
+        echo_json(facts)
+        return
+    if not facts["read"]:
+        click.echo(f"Model {facts['id']}: not read yet (the server reads files in the background).")
+    else:
+        params = "?" if facts["params"] is None else f"{facts['params']:,}"
+        click.echo(f"Model {facts['id']}: {facts['format']}, {params} parameters, {facts['verdict']}")
+        click.echo(f"  {facts['verdict_sentence']}")
+    for row in facts["files"]:
+        if not row["read"]:
+            click.echo(f"{row['path']}: not read yet")
+            continue
+        params = "" if row["params"] is None else f", {row['params']:,} parameters"
+        line = f"{row['path']}: {row['format']}{params}, {row['verdict']}"
+        if row["globals"] and row["verdict"] != "pickle":
+            line += f" (imports {', '.join(row['globals'][:5])})"
+        click.echo(line)
+
+
 def show_model(state: State, model: dict) -> None:
     """Print a model version as `models get` does."""
     show_object(state, model, DETAIL_ORDER, _detail)

@@ -350,6 +350,18 @@ class Models(Resource):
             model_id = int(self.get(id)["id"])
         return self._call("GET", f"{self.path}/{model_id}/files/")
 
+    def formats(self, id: IdOrRef) -> dict:
+        """What the server read from a version's files (docs/formats.md): the version's
+        ``format``, ``params``, ``tensors``, ``verdict`` (``safe``, ``pickle``, ``unknown`` or
+        ``suspicious``) and what it means, and per file its facts (``"read": False`` until the
+        server has read it).
+
+        :param id: the model's id or a reference to it (see :meth:`get`)
+        """
+        number = as_id(id)
+        model_id = number if number is not None else int(self.resolve(id)["id"])
+        return self._call("GET", f"{self.path}/{model_id}/formats/")
+
     def _refuse_unsafe(self, model_id: int) -> None:
         """Raise UnsafeModel when the server marks the version suspicious (docs/formats.md). Asked
         with HEAD, not followed to S3: the answer's headers, no byte of the file."""
