@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from maisie.errors import TargetExists, ValidationError
-from maisie.utils.folders import sha256_file
+from maisie.utils.folders import run_parallel, sha256_file
 from maisie.utils.progress import Progress
 from maisie.utils.transfer import download_file
 
@@ -100,6 +100,7 @@ def download_folder(
             raise ValidationError(f"{target} would be written outside {folder} (through a symbolic link).")
 
     total = sum(int(entry["size"]) for entry, _ in todo)
+    stop = threading.Event()
     with Progress(total, label=label, enabled=progress) as bar:
 
         def one(item: tuple[Mapping, Path]) -> Path:
@@ -112,11 +113,10 @@ def download_folder(
                 size=int(entry["size"]),
                 overwrite=overwrite,
                 bar=bar,
+                stop=stop,
             )
 
-        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(todo) or 1))) as pool:
-            for future in [pool.submit(one, item) for item in todo]:
-                future.result()
+        run_parallel(one, todo, parallel, stop)
     return stats
 
 

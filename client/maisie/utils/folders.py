@@ -191,6 +191,22 @@ def hash_files(
         return list(pool.map(one, files))
 
 
+def run_parallel(func: Callable, items: list, workers: int, stop: threading.Event | None = None) -> None:
+    """Run `func` on every item, `workers` at a time. The first error (or Ctrl-C) stops the rest:
+    items not started are dropped, `stop` is set for those running (they check it between parts or
+    blocks, so an interrupted command ends at once, leaving what it did resumable), and it is raised."""
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(items))))
+    try:
+        for future in [pool.submit(func, item) for item in items]:
+            future.result()
+    except BaseException:
+        if stop is not None:
+            stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
 def _with_sha(file: LocalFile, sha: str) -> LocalFile:
     return LocalFile(file.path, file.source, file.size, file.mtime_ns, sha)
 

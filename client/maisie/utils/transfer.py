@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -189,6 +190,7 @@ def download_file(
     attempts: int | None = None,
     overwrite: bool = True,
     bar: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> Path:
     """Download `url` to `target`: through a partial file, resumed with ``Range``, verified, then
     renamed into place.
@@ -269,6 +271,8 @@ def download_file(
                         mode = "ab"
                     with temp.open(mode) as handle:
                         for chunk in response.iter_content(BLOCK):
+                            if stop is not None and stop.is_set():
+                                raise ConnectionFailed(f"Download of {target.name} stopped; run it again to resume.")
                             handle.write(chunk)
                             digest.update(chunk)
                             offset += len(chunk)

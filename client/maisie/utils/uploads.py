@@ -20,16 +20,15 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from maisie.errors import APIError, Conflict, NotFound, ValidationError
+from maisie.errors import APIError, Conflict, MaisieError, NotFound, ValidationError
 from maisie.utils import http
-from maisie.utils.folders import BLOCK, LocalFile, digest, hash_files, manifest
+from maisie.utils.folders import BLOCK, LocalFile, digest, hash_files, manifest, run_parallel
 from maisie.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -160,6 +159,7 @@ class SessionUpload:
     label: str = "Uploading"
     stats: UploadStats = field(default_factory=UploadStats)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> tuple[dict, bool]:
         """Upload; returns (the version, whether it was created) as the server answered."""
@@ -178,6 +178,8 @@ class SessionUpload:
         # expired, the session is not found and a new one is opened.
         if previous.get("request") == key and previous.get("session"):
             state["session"] = previous["session"]
+        elif previous.get("session"):
+            self._abandon(str(previous["session"]))
         save_state(self.state_path, state)
 
         session = self._resume(state.get("session")) if state.get("session") else None
@@ -223,6 +225,14 @@ class SessionUpload:
         self.stats.resumed = True
         return session
 
+    def _abandon(self, session_id: str) -> None:
+        """Delete the session of an earlier run whose metadata or files have changed since: the
+        bytes it announced would count against the workspace's quota until it expired."""
+        try:
+            self.request("DELETE", f"uploads/{session_id}/").close()
+        except MaisieError as exc:
+            logger.info("Could not delete the earlier upload session %s: %s", session_id, exc)
+
     def _forget(self) -> None:
         if self.state_path is not None:
             self.state_path.unlink(missing_ok=True)
@@ -255,16 +265,14 @@ class SessionUpload:
                     raise APIError(f"The server asks for a blob {blob['sha256']} that no file here holds.")
                 self._send_blob(session["id"], blob, source, moved)
 
-            with ThreadPoolExecutor(max_workers=max(1, min(self.parallel, len(blobs)))) as pool:
-                for future in [pool.submit(one, blob) for blob in blobs]:
-                    future.result()
+            run_parallel(one, blobs, self.parallel, self._stop)
 
     def _send_blob(self, session_id: str, blob: dict, source: LocalFile, moved: Callable[[int, bool], None]) -> None:
         """Send a blob's parts in order, from the server's `received` on."""
         size, part_size = int(blob["size"]), int(blob["part_size"])
         received = int(blob.get("received") or 0)
         damaged = 0
-        while True:
+        while not self._stop.is_set():
             number = received // part_size
             part = _Part(source.source, number * part_size, min((number + 1) * part_size, size), moved)
             response = self.request(
