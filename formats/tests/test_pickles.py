@@ -98,3 +98,23 @@ def test_operators_can_trust_their_own_names(settings):
     settings.MAISIE_PICKLE_SAFE_GLOBALS = ["somelib.models"]
     data = builders.Ops().glob("somelib.models", "Classifier").raw(b")R.").out
     assert pickles.scan(io.BytesIO(bytes(data))).verdict == "pickle"
+
+
+def legacy_torch(data_pkl: bytes) -> bytes:
+    """torch.save's format before zips: magic number, protocol, system info, the data, the
+    storage keys (five pickles in a row), then the raw storages."""
+    head = b"".join(pickle.dumps(x, protocol=2) for x in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}))
+    return head + data_pkl + pickle.dumps(["0", "1", "2"], protocol=2) + b"\x00" * 90
+
+
+def test_a_legacy_torch_file_is_scanned_pickle_by_pickle():
+    data = legacy_torch(builders.Ops().state_dict(builders.TORCH_TENSORS))
+    facts = read(io.BytesIO(data), len(data), "old.pt")
+    assert (facts.format, facts.verdict, facts.tensors, facts.params) == ("pytorch", "pickle", 3, builders.PARAMS)
+
+
+def test_a_payload_in_the_fourth_pickle_of_a_legacy_file_is_found(tmp_path):
+    data = legacy_torch(builders.malicious_pickle(tmp_path / "sentinel"))
+    facts = read(io.BytesIO(data), len(data), "old.pt")
+    assert facts.verdict == "suspicious" and "posix.system" in facts.globals
+    assert not (tmp_path / "sentinel").exists()
