@@ -18,13 +18,8 @@ from datetime import datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from registry import blobs
+from registry import blobs, upload_sessions
 from registry.models import Blob, UploadSessionBlob
-
-try:  # the upload sessions' module (registry/upload_sessions.py)
-    from registry import upload_sessions
-except ImportError:
-    upload_sessions = None
 
 GRACE_HOURS = 24
 _BLOB_NAME = re.compile(r"^blobs/sha256/([0-9a-f]{2})/([0-9a-f]{64})$")
@@ -57,11 +52,8 @@ def sessions_blobs() -> set[str]:
     return set(UploadSessionBlob.objects.values_list("sha256", flat=True).distinct())
 
 
-def expire_sessions() -> str | None:
-    """Expire the upload sessions past their time; a line saying what went, None when this
-    server has no sessions module."""
-    if not hasattr(upload_sessions, "expire"):
-        return None
+def expire_sessions() -> str:
+    """Expire the upload sessions past their time (rows, part files, part objects); a line saying how many."""
     gone = upload_sessions.expire()  # the ids of the sessions deleted
     return f"{len(gone)} expired upload sessions deleted."
 
@@ -86,9 +78,7 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write("dry run: expired upload sessions are kept; their blobs count as used.")
         else:
-            line = expire_sessions()
-            if line:
-                self.stdout.write(line)
+            self.stdout.write(expire_sessions())
 
         candidates = self._candidates(cutoff)
         if dry_run:
