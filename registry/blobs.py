@@ -82,8 +82,12 @@ def put(content, sha256: str) -> str:
     again under the lock."""
     key = blob_key(sha256)
     store = storage()
-    if store.exists(key):
-        return key
+    # A blob stored before blobs existed keeps its old name until maisie_blobs_relocate moves
+    # it: those bytes are the blob's too, and storing a second copy would only waste the room.
+    known = Blob.objects.filter(sha256=sha256).values_list("key", flat=True).first()
+    for stored in dict.fromkeys(k for k in (known, key) if k):
+        if store.exists(stored):
+            return stored
     name = store.save(key, content)
     if name != key:
         # Another upload stored the same bytes under the key a moment before: the file system
