@@ -2,6 +2,7 @@
 hash cache, the part bodies, and the paths a download will write. No server."""
 
 import base64
+import dataclasses
 import hashlib
 import os
 import unicodedata
@@ -9,7 +10,17 @@ import unicodedata
 import pytest
 from maisie.errors import ValidationError
 from maisie.utils.folder_download import local_path
-from maisie.utils.folders import STATE_NAME, digest, hash_files, manifest, matches, selected, walk
+from maisie.utils.folders import (
+    STATE_NAME,
+    digest,
+    hash_files,
+    load_hashes,
+    manifest,
+    matches,
+    save_hashes,
+    selected,
+    walk,
+)
 from maisie.utils.uploads import PartReader, part_digest
 
 
@@ -136,12 +147,17 @@ def test_a_missing_folder_is_refused(tmp_path):
 
 
 def test_remembered_hashes_are_reused_only_for_unchanged_files(tmp_path):
-    tree(tmp_path, {"a.bin": b"aaaa", "b.bin": b"bbbb"})
-    first = {file.path: file for file in hash_files(walk(tmp_path))}
-    known = {path: {"size": f.size, "mtime_ns": f.mtime_ns, "sha256": "0" * 64} for path, f in first.items()}
-    (tmp_path / "b.bin").write_bytes(b"bbbbb")  # changed: its size and time differ
-    again = {file.path: file.sha256 for file in hash_files(walk(tmp_path), known)}
-    assert again == {"a.bin": "0" * 64, "b.bin": hashlib.sha256(b"bbbbb").hexdigest()}
+    folder = tmp_path / "model"  # beside the test's HOME, where the cache goes
+    tree(folder, {"a.bin": b"aaaa", "b.bin": b"bbbb"})
+    first = {file.path: file for file in hash_files(walk(folder))}
+    save_hashes(folder, [dataclasses.replace(f, sha256="0" * 64) for f in first.values()])  # to see reuse
+    b = folder / "b.bin"
+    times = b.stat().st_atime_ns, b.stat().st_mtime_ns
+    b.write_bytes(b"cccc")  # the same size, and the same modification time set back below
+    os.utime(b, ns=times)
+    again = {file.path: file.sha256 for file in hash_files(walk(folder), load_hashes(folder))}
+    assert again == {"a.bin": "0" * 64, "b.bin": hashlib.sha256(b"cccc").hexdigest()}
+    assert load_hashes(tmp_path / "elsewhere") == {}
 
 
 def test_a_part_is_its_bytes_of_the_file_with_their_content_digest(tmp_path):

@@ -17,7 +17,7 @@ from maisie.resources.base import Resource
 from maisie.utils import uploads
 from maisie.utils.folder_download import PARALLEL as PARALLEL_DOWNLOADS
 from maisie.utils.folder_download import DownloadStats, download_folder
-from maisie.utils.folders import STATE_NAME, LocalFile, relative_path, walk
+from maisie.utils.folders import STATE_NAME, local_file, walk
 from maisie.utils.git import git_fields
 from maisie.utils.inputs import load_mapping, to_json
 from maisie.utils.progress import Progress
@@ -244,8 +244,7 @@ class Models(Resource):
             files = walk(source, include, exclude)
             state = source / STATE_NAME
         elif source.is_file():
-            stat = source.stat()
-            files = [LocalFile(relative_path((source.name,)), source, stat.st_size, stat.st_mtime_ns)]
+            files = [local_file(source)]
             state = source.with_name(f".{source.name}.maisie-upload")
         else:
             raise ValidationError(f"{source} is neither a file nor a folder.")
@@ -261,6 +260,7 @@ class Models(Resource):
             {**fields, **({"new_version": True} if new_version else {})},
             files,
             state_path=state,
+            hashes_key=source,
             parallel=parallel,
             progress=progress,
             label=f"Uploading {source.name}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import stat
 import threading
@@ -38,7 +39,7 @@ class LocalFile:
     path: str  # relative, "/" between folders, NFC
     source: Path
     size: int
-    mtime_ns: int
+    stamp: str  # see `file_stamp`
     sha256: str = ""
 
     def entry(self) -> dict:
@@ -132,7 +133,7 @@ def walk(folder: str | Path, include: Iterable[str] = (), exclude: Iterable[str]
                 continue
             if not stat.S_ISREG(info.st_mode):
                 raise ValidationError(f"{Path(entry.path)} is not a regular file; --exclude it.")
-            found.append(LocalFile(path, Path(entry.path), info.st_size, info.st_mtime_ns))
+            found.append(LocalFile(path, Path(entry.path), info.st_size, file_stamp(info)))
 
     visit(root, ())
     if not found:
@@ -154,6 +155,19 @@ def sha256_file(path: Path, on_read: Callable[[int], None] | None = None) -> str
     return digest.hexdigest()
 
 
+def file_stamp(info: os.stat_result) -> str:
+    """What says a file is unchanged since it was hashed, as git's index reads it: size,
+    modification and change times in nanoseconds, inode. The change time cannot be set back by
+    a program, so a file rewritten with its old size and modification time still differs."""
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+
+
+def local_file(source: Path, path: str | None = None) -> LocalFile:
+    """A single file to upload, its manifest path its own name (in NFC)."""
+    info = source.stat()
+    return LocalFile(path or relative_path((source.name,)), source, info.st_size, file_stamp(info))
+
+
 def hash_files(
     files: list[LocalFile],
     known: Mapping[str, Mapping] | None = None,
@@ -162,9 +176,9 @@ def hash_files(
 ) -> list[LocalFile]:
     """The files with their SHA-256, in the same order.
 
-    A hash remembered from an earlier run (`known`: path -> {"size", "mtime_ns", "sha256"}) is
-    reused when the file's size and modification time are unchanged, so a restarted upload of
-    20 GiB does not read it all again first.
+    A hash remembered from an earlier upload (`known`: path -> {"stamp", "sha256"}, see
+    :func:`load_hashes`) is reused when the file's stamp is unchanged, so uploading the same
+    20 GiB again, or resuming, does not read it all first.
     """
     known = known or {}
     lock = threading.Lock()
@@ -176,12 +190,11 @@ def hash_files(
 
     def one(file: LocalFile) -> LocalFile:
         before = known.get(file.path) or {}
-        if before.get("size") == file.size and before.get("mtime_ns") == file.mtime_ns and before.get("sha256"):
+        if before.get("stamp") == file.stamp and before.get("sha256"):
             counted(file.size)
             return _with_sha(file, str(before["sha256"]))
         sha = sha256_file(file.source, counted)
-        after = file.source.stat()
-        if after.st_size != file.size or after.st_mtime_ns != file.mtime_ns:
+        if file_stamp(file.source.stat()) != file.stamp:
             raise ValidationError(f"{file.source} changed while it was being read; try again when it is written.")
         return _with_sha(file, sha)
 
@@ -189,6 +202,39 @@ def hash_files(
         return [one(file) for file in files]
     with ThreadPoolExecutor(max_workers=min(workers, len(files))) as pool:
         return list(pool.map(one, files))
+
+
+def _hashes_path(source: Path) -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(os.fsencode(os.path.realpath(source))).hexdigest()[:32]
+    return cache / "maisie" / "hashes" / f"{key}.json"
+
+
+def load_hashes(source: Path) -> dict:
+    """The hashes remembered for the files of `source` (a folder, or one file), by path."""
+    try:
+        data = json.loads(_hashes_path(source).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return files if isinstance(files, dict) else {}
+
+
+def save_hashes(source: Path, files: Iterable[LocalFile]) -> None:
+    """Remember the files' hashes in the user's cache folder (``~/.cache/maisie/hashes/``), not in
+    the model's folder; a cache that cannot be written only costs hashing again."""
+    target = _hashes_path(source)
+    data = {
+        "source": os.fsdecode(os.path.realpath(source)),
+        "files": {f.path: {"stamp": f.stamp, "sha256": f.sha256} for f in files},
+    }
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(temp, target)
+    except OSError:
+        pass
 
 
 def run_parallel(func: Callable, items: list, workers: int, stop: threading.Event | None = None) -> None:
@@ -208,7 +254,7 @@ def run_parallel(func: Callable, items: list, workers: int, stop: threading.Even
 
 
 def _with_sha(file: LocalFile, sha: str) -> LocalFile:
-    return LocalFile(file.path, file.source, file.size, file.mtime_ns, sha)
+    return LocalFile(file.path, file.source, file.size, file.stamp, sha)
 
 
 def canonical_bytes(entries: Iterable[Mapping]) -> bytes:

@@ -6,8 +6,9 @@ the caller can already read versions holding them). Each needed blob is then sen
 parts, several blobs at once, one progress bar over the whole, and the version is created by
 ``complete``.
 
-A state file remembers the session and the files' hashes, so a restarted upload resumes each
-blob from the last byte the server acknowledged, without hashing the files again.
+A state file remembers the session, so a restarted upload resumes each blob from the last byte
+the server acknowledged; the files' hashes are remembered in the user's cache folder, so neither
+a resumed upload nor the same files uploaded again are read twice.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import requests
 
 from maisie.errors import APIError, Conflict, MaisieError, NotFound, ValidationError
 from maisie.utils import http
-from maisie.utils.folders import BLOCK, LocalFile, digest, hash_files, manifest, run_parallel
+from maisie.utils.folders import BLOCK, LocalFile, digest, hash_files, load_hashes, manifest, run_parallel, save_hashes
 from maisie.utils.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -131,10 +132,6 @@ def save_state(path: Path | None, state: dict) -> None:
         logger.warning("Cannot write the upload state %s (%s): a restarted upload will start over", path, exc)
 
 
-def hash_cache(files: list[LocalFile]) -> dict:
-    return {file.path: {"size": file.size, "mtime_ns": file.mtime_ns, "sha256": file.sha256} for file in files}
-
-
 # --- the session ------------------------------------------------------------------------------
 
 
@@ -147,6 +144,7 @@ class SessionUpload:
     :param fields: the version's metadata as `POST uploads/` takes it (without ``files``)
     :param files: the files, not necessarily hashed yet
     :param state_path: the state file (``None``: no resume across runs)
+    :param hashes_key: the file or folder whose hashes are remembered (``None``: not remembered)
     """
 
     request: Callable[..., requests.Response]
@@ -154,6 +152,7 @@ class SessionUpload:
     fields: dict[str, Any]
     files: list[LocalFile]
     state_path: Path | None = None
+    hashes_key: Path | None = None
     parallel: int = PARALLEL
     progress: bool | None = None
     label: str = "Uploading"
@@ -165,14 +164,16 @@ class SessionUpload:
         """Upload; returns (the version, whether it was created) as the server answered."""
         state = load_state(self.state_path)
         total = sum(file.size for file in self.files)
-        known = state.get("files") if isinstance(state.get("files"), dict) else {}
+        known = load_hashes(self.hashes_key) if self.hashes_key else {}
         with Progress(total, label="Hashing", enabled=self.progress and total > 0) as bar:
             self.files = hash_files(self.files, known, on_read=bar.update, workers=self.parallel)
+        if self.hashes_key:
+            save_hashes(self.hashes_key, self.files)
         entries = manifest(self.files)
         body = {**self.fields, "files": entries}
         key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         self.stats.files, self.stats.total_bytes = len(entries), total
-        state = {"server": self.url(""), "request": key, "digest": digest(entries), "files": hash_cache(self.files)}
+        state = {"server": self.url(""), "request": key, "digest": digest(entries)}
         previous = load_state(self.state_path)
         # The same request (metadata and files) resumes its session; on another server, or once it
         # expired, the session is not found and a new one is opened.
