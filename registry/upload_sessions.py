@@ -29,12 +29,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.http import UnreadablePostError
 from django.utils import timezone
 from rest_framework import exceptions, status
 
 from maisie_site.api_errors import ExplainedHttp404, PayloadTooLarge
 from registry import blobs, manifests, quotas, rules, services
 from registry.models import ManifestEntry, MLModel, UploadSession, UploadSessionBlob
+from registry.uploads import storage_error
 
 logger = logging.getLogger(__name__)
 
@@ -251,9 +253,13 @@ def receive_part(*, session: UploadSession, sha256: str, number: int, length: in
         return blob  # acknowledged already: a retry after a lost answer stores nothing
     if start > blob.received:
         raise _out_of_order(blob)
-    if blobs.is_s3(blobs.storage()):
-        return _receive_s3(session, blob, number, expected, wanted_digest, body)
-    return _receive_file(session, blob, number, expected, wanted_digest, body)
+    receive = _receive_s3 if blobs.is_s3(blobs.storage()) else _receive_file
+    try:
+        return receive(session, blob, number, expected, wanted_digest, body)
+    except UnreadablePostError:
+        raise  # the client's connection broke: api_errors answers it
+    except OSError as exc:  # a full disk, an unwritable folder: the server's fault, never a 400
+        raise storage_error(exc) from exc
 
 
 def _out_of_order(blob: UploadSessionBlob) -> SessionConflict:

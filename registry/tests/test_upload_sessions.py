@@ -627,3 +627,15 @@ def test_a_session_stops_when_its_uploader_may_no_longer_upload(session, project
     assert put_part(client, opened["id"], BIG, 0).status_code == 403
     assert client.post(opened["_links"]["complete"]).status_code == 403
     assert not MLModel.objects.exists()
+
+
+def test_a_part_folder_that_cannot_be_written_is_the_servers_503_not_a_500(session):
+    client, opened = session
+    root = upload_sessions.uploads_root()
+    root.mkdir(parents=True, exist_ok=True)
+    (root / opened["id"]).write_bytes(b"a file where the session's folder should be")
+
+    response = put_part(client, opened["id"], BIG, 0)
+
+    assert response.status_code == 503
+    assert blob_state(client, opened["id"], BIG)["received"] == 0
