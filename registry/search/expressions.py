@@ -173,7 +173,9 @@ class KeyOrderBy(OrderBy):
         super().__init__(expression, descending=descending, nulls_last=True)
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        if self.descending or not self.nulls_last:  # DESC puts NULLs last on SQLite already
+        # DESC puts NULLs last on SQLite already. A DISTINCT query selects its ORDER BY terms,
+        # where two terms in one would be two columns: it keeps Django's one-term form.
+        if self.descending or not self.nulls_last or compiler.query.distinct:
             return self.as_sql(compiler, connection, **extra_context)
         expression = self.expression
         if isinstance(expression, Ref):  # the value is also selected (a cursor's key): `3 IS NULL` would be a constant
