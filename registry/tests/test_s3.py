@@ -129,7 +129,8 @@ class TestUpload:
         model = MLModel.objects.get(pk=created["id"])
         assert isinstance(model.file.storage, S3Storage)
         assert bucket.keys() == [model.file.name]
-        assert model.file.name.startswith("models/") and "resnet" not in model.file.name
+        sha = hashlib.sha256(content).hexdigest()
+        assert model.file.name == f"blobs/sha256/{sha[:2]}/{sha}"
         assert bucket.body(model.file.name).read() == content
         assert model.file_sha256 == created["file"]["sha256"] == hashlib.sha256(content).hexdigest()
 
@@ -195,7 +196,7 @@ class TestDownload:
 
         assert response.status_code == 302
         location = response["Location"]
-        assert location.startswith(f"{bucket.endpoint}/{bucket.name}/models/")
+        assert location.startswith(f"{bucket.endpoint}/{bucket.name}/blobs/sha256/")
         assert presigned_seconds(location) == PRESIGNED_SECONDS
         fetched = requests.get(location, timeout=30)
         assert fetched.status_code == 200
