@@ -76,8 +76,9 @@ class _UploadedQuerySet(models.QuerySet):
 
 class MLModelQuerySet(_UploadedQuerySet):
     def with_related(self):
-        """Project and uploader come with each model; tags are loaded for a page by `attach_tags`."""
-        return self.select_related("uploader", "project")
+        """Project, uploader and format facts (a LEFT JOIN: null until read) come with each model;
+        tags are loaded for a page by `attach_tags`."""
+        return self.select_related("uploader", "project", "format_facts")
 
 
 def _visible_models(pk, *, user_pk=None):

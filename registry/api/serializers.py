@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from formats.models import VersionFacts
 from registry import services
 from registry.api import shape
 from registry.api.fields import JSONObjectField, TagListField
@@ -34,6 +35,24 @@ class TagBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
         fields = ["id", "name", "description"]
+
+
+class VersionFactsBriefSerializer(serializers.ModelSerializer):
+    """What Maisie read from a version's files, inside a model (shape.FORMAT; docs/formats.md)."""
+
+    name = serializers.CharField(
+        source="format", help_text="safetensors, gguf, onnx, pytorch, pickle, joblib, or other."
+    )
+    params = serializers.IntegerField(
+        allow_null=True, help_text="Parameters (elements of the weights); null when the format does not say."
+    )
+    verdict = serializers.CharField(
+        help_text="Advisory: safe (a format without code), pickle, unknown or suspicious (docs/formats.md)."
+    )
+
+    class Meta:
+        model = VersionFacts
+        fields = ["name", "params", "verdict"]
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -181,6 +200,12 @@ class MLModelSerializer(serializers.ModelSerializer):
     aliases = serializers.SerializerMethodField(help_text="The names of the aliases this version holds, sorted.")
     git = serializers.SerializerMethodField()
     file = serializers.SerializerMethodField()
+    format = VersionFactsBriefSerializer(
+        source="format_facts",
+        read_only=True,
+        allow_null=True,
+        help_text="What was read from the version's files; null until they have been read.",
+    )
     _links = serializers.SerializerMethodField()
 
     class Meta:
@@ -203,6 +228,7 @@ class MLModelSerializer(serializers.ModelSerializer):
             "git",
             "file",
             "digest",
+            "format",
             "created",
             "updated",
             "_links",

@@ -11,6 +11,7 @@ Python is the reference for every value: DRF's spelling of timestamps (ISO 8601,
 microseconds only when there are any) and the tags in `tag_order()`.
 """
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connections
 from django.utils import timezone
 from rest_framework import serializers
@@ -151,6 +152,31 @@ class Related:
         )
 
 
+class Reverse:
+    """The row of another table whose one-to-one field points at this row (`name`, its related
+    name), written as `shape`; null when there is none. In Python the object `with_related()`
+    selected beside the model (else one query), in SQL a subquery of the row by its primary key."""
+
+    def __init__(self, name: str, shape):
+        self.name, self.shape = name, shape
+
+    def python(self, obj, render: Render):
+        try:
+            related = getattr(obj, self.name)
+        except ObjectDoesNotExist:
+            return None
+        return self.shape.python(related, render)
+
+    def sql(self, model, row: str, sql: SQL) -> str:
+        relation = model._meta.get_field(self.name)
+        target, alias = relation.related_model, sql.alias()
+        value = self.shape.sql(target, alias, sql)
+        return (
+            f"(SELECT {value} FROM {sql.quote(target._meta.db_table)} {alias}"  # noqa: S608 (names from _meta)
+            f" WHERE {alias}.{sql.quote(relation.field.column)} = {row}.{sql.quote(model._meta.pk.column)})"
+        )
+
+
 class Tags:
     """The model's tags in tag_order(), each written as `shape`: in Python the tags attached for
     the page (`registry.querysets.attach_tags`, else one query), in SQL a subquery of the row."""
@@ -202,6 +228,11 @@ USER = Object(id=Column("id"), login=Column("login"), full_name=Column("full_nam
 # A tag inside a model: always of the model's own workspace.
 TAG = Object(id=Column("id"), name=Column("name"), description=Column("description"))
 
+# What Maisie read from a version's files (formats.models.VersionFacts, docs/formats.md): the
+# format holding the weights, their parameter count and the advisory verdict. The whole object is
+# null until the version has been read.
+FORMAT = Object(name=Column("format"), params=Column("params"), verdict=Column("verdict"))
+
 MODEL = Object(
     id=Column("id"),
     user=Related("uploader", USER),
@@ -225,6 +256,7 @@ MODEL = Object(
     ),
     file=Object(name=Column("file_name"), size=Column("file_size"), sha256=Column("file_sha256")),
     digest=Column("digest"),  # the SHA-256 of the version's canonical manifest (docs/storage.md)
+    format=Reverse("format_facts", FORMAT),
     created=Timestamp("created"),
     updated=Timestamp("updated"),
     _links=Object(

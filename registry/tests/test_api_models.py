@@ -108,10 +108,12 @@ class TestUpload:
             "git",
             "file",
             "digest",
+            "format",
             "created",
             "updated",
             "_links",
         }
+        assert data["format"] is None  # its file is read after the upload (docs/formats.md)
         assert data["id"] == model.pk
         assert data["user"] == {"id": bob.pk, "login": "bob", "full_name": "Bob"}
         assert data["project_id"] == project.pk

@@ -8,6 +8,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from formats import services as formats_services
+from formats.models import VersionFacts
+from formats.tests import builders
 from registry import services
 from registry.api import rendered
 from registry.models import MLModel, Tag
@@ -41,12 +44,19 @@ KINDS = {
     "clean tree": {"git_remote_url": "https://github.com/acme/r.git", "git_dirty": False},
     "tagged": {"tags": ["zeta", "alpha", "Beta", "x" * 50]},
     "private": {"private": True, "tags": ["secret"]},
+    # Read by the fixture (formats): an object with a parameter count, and one without.
+    "safetensors": {"content": builders.safetensors_bytes()},
+    "pickled": {"content": builders.torch_zip()},
 }
 
 
 @pytest.fixture
 def models(project, bob):
     made = {kind: upload(bob, project, **{"name": kind, **fields}) for kind, fields in KINDS.items()}
+    for kind in ("safetensors", "pickled"):
+        formats_services.version_introspect(model=made[kind])
+    # Past 32 bits, as a 7B model's count is.
+    VersionFacts.objects.filter(model=made["safetensors"]).update(params=7_241_732_096)
     # A timestamp with no microseconds is written without them, as DRF writes it.
     whole = datetime.datetime(2026, 12, 6, 1, 2, 3, tzinfo=datetime.UTC)
     MLModel.objects.filter(pk=made["plain"].pk).update(created=whole, updated=whole)
@@ -80,6 +90,10 @@ def test_every_kind_of_value_is_rendered_as_the_serializer_renders_it(api, model
     assert plain["registered_model_id"] == models["plain"].registered_model_id
     assert all(m["aliases"] == [] for m in database["data"] if m["name"] != "plain")
     assert plain["_links"]["download"] == f"http://testserver/api/v1/models/{plain['id']}/download/"
+    by_name = {m["name"]: m for m in database["data"]}
+    assert by_name["safetensors"]["format"] == {"name": "safetensors", "params": 7_241_732_096, "verdict": "safe"}
+    assert by_name["pickled"]["format"]["name"] == "pytorch" and by_name["pickled"]["format"]["verdict"] == "pickle"
+    assert plain["format"] is None  # not read yet
 
 
 def test_the_database_wrote_the_page(api, models, bob):
@@ -107,6 +121,8 @@ def test_the_database_wrote_the_page(api, models, bob):
         {"ordering": "hp.small,-id"},
         {"tag": "secret"},
         {"per_page": 2, "page": 4},
+        {"ordering": "-format.params,id", "per_page": 4},
+        {"q": 'format.verdict = "safe"'},
     ],
 )
 def test_filtered_ordered_and_paged_lists_are_the_serializer_s(api, models, bob, query, monkeypatch):
@@ -128,7 +144,7 @@ def test_a_model_made_private_leaves_the_next_page_at_once(api, models, alice, b
 
 
 def test_a_page_past_the_end_is_still_404(api, models, bob):
-    assert api.as_user(bob).get(URL, {"per_page": 5, "page": 3}).status_code == 404
+    assert api.as_user(bob).get(URL, {"per_page": 5, "page": 4}).status_code == 404
 
 
 def test_an_indented_answer_reads_the_rendered_rows_back(api, models, bob, monkeypatch):

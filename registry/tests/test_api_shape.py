@@ -5,8 +5,15 @@ import pytest
 from django.db import connection
 from rest_framework import serializers
 
+from formats import services as formats_services
+from formats.tests import builders
 from registry.api import shape
-from registry.api.serializers import MLModelSerializer, TagBriefSerializer, UserBriefSerializer
+from registry.api.serializers import (
+    MLModelSerializer,
+    TagBriefSerializer,
+    UserBriefSerializer,
+    VersionFactsBriefSerializer,
+)
 from registry.tests.factories import upload
 
 
@@ -16,7 +23,12 @@ def _declared(serializer) -> list[str]:
 
 @pytest.mark.parametrize(
     "serializer, table",
-    [(MLModelSerializer, shape.MODEL), (UserBriefSerializer, shape.USER), (TagBriefSerializer, shape.TAG)],
+    [
+        (MLModelSerializer, shape.MODEL),
+        (UserBriefSerializer, shape.USER),
+        (TagBriefSerializer, shape.TAG),
+        (VersionFactsBriefSerializer, shape.FORMAT),
+    ],
 )
 def test_the_serializer_declares_the_shape_s_fields_in_its_order(serializer, table):
     assert _declared(serializer) == table.keys()
@@ -27,6 +39,8 @@ def test_nested_fields_are_the_nested_shapes():
     assert isinstance(fields["user"], UserBriefSerializer)
     assert isinstance(fields["tags"].child, TagBriefSerializer)
     assert shape.MODEL.parts["user"].shape is shape.USER and shape.MODEL.parts["tags"].shape is shape.TAG
+    assert isinstance(fields["format"], VersionFactsBriefSerializer) and fields["format"].allow_null
+    assert shape.MODEL.parts["format"].shape is shape.FORMAT
 
 
 def test_a_field_missing_from_the_shape_is_caught(monkeypatch):
@@ -35,14 +49,27 @@ def test_a_field_missing_from_the_shape_is_caught(monkeypatch):
     assert _declared(MLModelSerializer) != shape.MODEL.keys()
 
 
+@pytest.mark.parametrize("read", [False, True], ids=["not read", "read"])
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
-def test_the_shape_writes_what_the_declared_fields_render(project, bob, rf, zone):
+def test_the_shape_writes_what_the_declared_fields_render(project, bob, rf, zone, read):
     """DRF's field-by-field rendering of the declared fields is the reference, in any time zone,
-    nested objects included: the values, their keys and the keys' order."""
+    nested objects included: the values, their keys and the keys' order; the format facts as
+    null before the files are read and as an object after."""
     from django.utils import timezone
     from rest_framework.request import Request
 
-    model = upload(bob, project, tags=["cnn", "best"], metrics={"acc": 0.9}, dataset_name="d", private=True)
+    model = upload(
+        bob,
+        project,
+        content=builders.safetensors_bytes(),
+        tags=["cnn", "best"],
+        metrics={"acc": 0.9},
+        dataset_name="d",
+        private=True,
+    )
+    if read:
+        formats_services.version_introspect(model=model)
+    model = type(model).objects.with_related().get(pk=model.pk)
     request = Request(rf.get("/api/v1/models/", HTTP_HOST="testserver:8443"))
     with timezone.override(zone):
         serializer = MLModelSerializer(model, context={"request": request})
@@ -57,6 +84,7 @@ def test_the_shape_writes_what_the_declared_fields_render(project, bob, rf, zone
         return None
 
     assert mine == reference and keys(mine) == keys(reference)
+    assert mine["format"] == ({"name": "safetensors", "params": 21, "verdict": "safe"} if read else None)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL is PostgreSQL's")

@@ -505,7 +505,7 @@ class TestColumnOrder:
     def test_col_orders_fixed_columns_and_keys_together_and_hides_the_fixed_ones_it_leaves_out(self, signed_in, models):
         response = signed_in.get(project_url(models["a"].project, "col=m.loss&col=created&col=hp.lr&col=version"))
         assert header_names(response) == ["metrics.loss", "created", "hyperparameters.lr", "version"]
-        assert response.context["state"].hidden == ["user", "tags"]
+        assert response.context["state"].hidden == ["user", "tags", "format", "format.params", "format.verdict"]
         row = next(r for r in response.context["rows"] if r.model.name == "c")
         html = str(row.cells_html)
         assert html.index(">0.3<") < html.index("<time") < html.index(">0.1<")
@@ -525,7 +525,8 @@ class TestColumnOrder:
 
     def test_a_hidden_fixed_column_comes_back_when_the_table_is_sorted_by_it(self, signed_in, models):
         response = signed_in.get(project_url(models["a"].project, "col=m.loss&col=version&ordering=user"))
-        assert "user" in header_names(response) and response.context["state"].hidden == ["created", "tags"]
+        assert "user" in header_names(response)
+        assert response.context["state"].hidden == ["created", "tags", "format", "format.params", "format.verdict"]
 
     def test_on_phones_the_keys_come_before_the_fixed_columns_placed_ahead_of_them(self, signed_in, models):
         response = signed_in.get(project_url(models["a"].project, "col=version&col=m.loss&col=created"))
@@ -544,6 +545,9 @@ class TestColumnOrder:
             ("version", False),
             ("user", False),
             ("tags", False),
+            ("format", False),
+            ("format.params", False),
+            ("format.verdict", False),
         ]
         # A shown key is offered once, in the ordered list, not again in its section.
         assert response.content.decode().count('name="col" value="metrics.loss"') == 1

@@ -9,9 +9,12 @@ is written twice, in place (`col-wide`, hidden on phones by app.css) and after t
 from dataclasses import replace
 from html import escape
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import QueryDict
 from django.utils.safestring import SafeString, mark_safe
 
+from formats import presentation
+from formats.templatetags.formats_tags import BADGE_CLASSES
 from registry.web.exports import Row, cell_html, cells_html, key_cells
 from registry.web.keys import SECTION_SHORT, key_catalog, split_key
 from registry.web.table_state import FIXED_COLUMNS, TableState
@@ -24,12 +27,35 @@ def moved_on_phones(state: TableState) -> list[str]:
     return [name for name in state.order[: keys[-1]] if name in FIXED_COLUMNS] if keys else []
 
 
-_FIXED_CLASSES = {"version": "num", "tags": "col-tags"}
+_FIXED_CLASSES = {"version": "num", "tags": "col-tags", "format.params": "num"}
+_NOT_READ = '<span class="muted" title="Its files have not been read yet">—</span>'
+
+
+def _format_content(name: str, model) -> str:
+    """The format columns (docs/formats.md): the facts `with_related()` selected with the model."""
+    try:
+        facts = model.format_facts
+    except ObjectDoesNotExist:
+        return _NOT_READ
+    if name == "format":
+        return escape(facts.format)
+    if name == "format.params":
+        if facts.params is None:
+            return '<span class="muted" title="The format does not say">—</span>'
+        return f'<span title="{facts.params:,} parameters">{escape(presentation.params(facts.params))}</span>'
+    verdict = facts.verdict
+    classes = " ".join(c for c in ("badge", BADGE_CLASSES.get(verdict, "")) if c)
+    return (
+        f'<span class="{classes}" data-verdict="{escape(verdict)}"'
+        f' title="{escape(presentation.sentence(verdict, facts.format))}">{escape(presentation.badge(verdict))}</span>'
+    )
 
 
 def _fixed_content(name: str, row: Row) -> str:
     """A fixed column's cell content, escaped (f-strings and html.escape, as exports.cell_html)."""
     model = row.model
+    if name.startswith("format"):
+        return _format_content(name, model)
     if name == "version":
         return str(model.version)
     if name == "project":

@@ -6,7 +6,8 @@ Everything the table shows is in the query string, so a link reproduces the view
                                        fixed columns (FIXED_COLUMNS) alike; a lone empty `col=`: no key.
                                        When `col` names a fixed column, those it does not name are hidden;
                                        when it names none (older links), all come first, in their order,
-    hide=user&hide=tags                but for those `hide` names
+    hide=user&hide=tags                but for those `hide` names and the format columns (OPTIONAL_COLUMNS),
+                                       shown only when `col` names them or the table is sorted by one
     ordering=-metrics.accuracy,name    the API's `ordering`
     min.metrics.accuracy=0.9           the filter panel: a number key's bounds,
     max.metrics.loss=0.5
@@ -38,11 +39,25 @@ from registry.search.lexer import spell_key
 from registry.web.keys import BOOLEAN, NUMBER, KeyCatalog, display, split_key
 
 # The plain columns the table sorts by, named as in the search language's `ordering`.
-FIXED_ORDERING = ("name", "version", "project", "user", "created", "size")
+FIXED_ORDERING = ("name", "version", "project", "user", "created", "size", "format", "format.params", "format.verdict")
 DEFAULT_ORDERING = "-created"
 DEFAULT_KEY_COLUMNS = 4  # key columns shown when the URL names none
 # The table's columns besides the name and the keys, in their default order, named as in `col=`/`hide=`.
-FIXED_COLUMNS = {"version": "Version", "project": "Project", "user": "Uploader", "created": "Created", "tags": "Tags"}
+FIXED_COLUMNS = {
+    "version": "Version",
+    "project": "Project",
+    "user": "Uploader",
+    "created": "Created",
+    "tags": "Tags",
+    # What was read from the files (docs/formats.md), named as the search language names them.
+    "format": "Format",
+    "format.params": "Parameters",
+    "format.verdict": "Verdict",
+}
+# Fixed columns hidden unless asked for: tables and saved views made before they existed keep their width.
+OPTIONAL_COLUMNS = ("format", "format.params", "format.verdict")
+# Fixed columns of numbers, right-aligned.
+NUMBER_COLUMNS = ("version", "format.params")
 # What narrows the rows (the rest of a view's query string is its shape: columns, sort, page size, charts).
 FILTER_PARAMS = ("q", "search", "project", "workspace", "user", "tag", "created_after", "created_before")
 PER_PAGE_CHOICES = (25, 50, 100, 200)
@@ -157,7 +172,7 @@ class TableState:
         if any(name in fixed for name in chosen):
             hidden = set(fixed) - set(chosen)
         else:
-            hidden = {name for name in params.getlist("hide") if name in fixed}
+            hidden = {name for name in (*params.getlist("hide"), *OPTIONAL_COLUMNS) if name in fixed}
         sorted_by = self.ordering[0][0]
         if sorted_by in fixed:
             hidden.discard(sorted_by)
@@ -245,7 +260,7 @@ class TableState:
         if current and current[0] == name:
             descending = not current[1]
         else:
-            descending = name == "created" or self.catalog.kind(name) == NUMBER
+            descending = name in ("created", "format.params") or self.catalog.kind(name) == NUMBER
         return self.url(ordering=("-" if descending else "") + name, page=None)
 
     def sort_direction(self, name: str) -> str | None:

@@ -20,7 +20,7 @@ from registry.web.charts import CHART_CAP, chart_data
 from registry.web.exports import csv_response, rows
 from registry.web.keys import NUMBER, SECTION_LABELS, SECTION_SHORT, key_catalog, split_key
 from registry.web.table_columns import column_chooser, moved_on_phones, row_lines
-from registry.web.table_state import FIXED_COLUMNS, FIXED_ORDERING, PER_PAGE_CHOICES, TableState
+from registry.web.table_state import FIXED_COLUMNS, FIXED_ORDERING, NUMBER_COLUMNS, PER_PAGE_CHOICES, TableState
 from saved_views import services as saved_view_services
 from saved_views.models import DEFAULT_SLUG, SavedView, remembered_query, view_query
 
@@ -138,7 +138,7 @@ class ModelTableView(LoginRequiredMixin, ListView):
         headers = []
         for name in state.order:
             if name in FIXED_COLUMNS:
-                header = {"name": name, "label": FIXED_COLUMNS[name], "numeric": name == "version"}
+                header = {"name": name, "label": FIXED_COLUMNS[name], "numeric": name in NUMBER_COLUMNS}
             else:
                 section, key = split_key(name)
                 header = {
