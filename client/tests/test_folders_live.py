@@ -156,6 +156,7 @@ def test_a_name_the_path_rules_refuse_still_uploads_as_one_file(shared_account, 
     model = Models(shared_account.settings).upload("odd-name", isolated / "model:v1.pt", git=False, progress=False)
 
     assert model["file"]["name"] in ("model_v1.pt", "model:v1.pt")  # mapped by the single request
+    assert sorted(path.name for path in isolated.iterdir()) == ["model:v1.pt"]  # no state file left
 
 
 def test_a_path_the_server_refuses_is_a_clear_error_and_stores_nothing(signed_in, isolated):
@@ -170,6 +171,7 @@ def test_a_path_the_server_refuses_is_a_clear_error_and_stores_nothing(signed_in
         "The path 'weights/aux.bin' uses the name 'aux.bin', reserved for a device on Windows."
     )
     assert Models(signed_in.settings).get_all(search="refused-path", project=signed_in.project_id) == []
+    assert not (isolated / "ckpt" / STATE_NAME).exists()
 
 
 def test_a_folder_download_skips_files_already_there_and_refuses_to_replace_others(shared_account, isolated):

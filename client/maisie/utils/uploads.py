@@ -162,7 +162,6 @@ class SessionUpload:
 
     def run(self) -> tuple[dict, bool]:
         """Upload; returns (the version, whether it was created) as the server answered."""
-        state = load_state(self.state_path)
         total = sum(file.size for file in self.files)
         known = load_hashes(self.hashes_key) if self.hashes_key else {}
         with Progress(total, label="Hashing", enabled=self.progress and total > 0) as bar:
@@ -181,7 +180,7 @@ class SessionUpload:
             state["session"] = previous["session"]
         elif previous.get("session"):
             self._abandon(str(previous["session"]))
-        save_state(self.state_path, state)
+            self._forget()
 
         session = self._resume(state.get("session")) if state.get("session") else None
         if session is None:
@@ -191,7 +190,7 @@ class SessionUpload:
                 return answer["data"], False
             session = answer["data"]
             state["session"] = session["id"]
-            save_state(self.state_path, state)
+            save_state(self.state_path, state)  # only now: a refused upload leaves nothing behind
         self.stats.session_id = str(session["id"])
         self._send_blobs(session, initial=True)
 
