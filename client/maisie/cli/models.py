@@ -10,7 +10,7 @@ import click
 
 from maisie.cli import AliasedGroup, CliError, State, output_options, pass_state
 from maisie.cli.common import ID_OR_REF, delete_many, fetch, paging_options, show_list, show_object, yes_option
-from maisie.cli.output import echo_json, file_label, user_label
+from maisie.cli.output import echo_json, file_label, format_label, human_count, user_label
 from maisie.errors import HiddenFileName, TargetExists
 from maisie.resources.models import Models
 from maisie.utils import uploads
@@ -35,6 +35,14 @@ SECTIONS = {
 }
 SEARCH_ORDER = ("hyperparameters", "metrics", "parameters")
 
+#: `--columns` names of what the server read from a version's files (its `format` object,
+#: docs/formats.md), named as its search language names them; blank until the files are read.
+FORMAT_COLUMNS: dict[str, tuple[str, Callable[[dict], Any]]] = {
+    "format": ("FORMAT", lambda m: (m.get("format") or {}).get("name")),
+    "format.params": ("PARAMS", lambda m: human_count((m.get("format") or {}).get("params"))),
+    "format.verdict": ("VERDICT", lambda m: (m.get("format") or {}).get("verdict")),
+}
+
 #: what `private` means, as the server's visibility rule decides (the web form says the same)
 PRIVATE_HELP = "Only you (and the site's staff) will see it: not the workspace's other members, owners included."
 
@@ -52,6 +60,7 @@ DETAIL_ORDER = (
     "file",
     "sha256",
     "digest",
+    "format",
     "dataset",
     "git",
     "hyperparameters",
@@ -98,10 +107,13 @@ def _key_parts(key: str) -> list[str]:
 
 def column_getter(spec: str) -> tuple[str, Callable[[dict], Any]]:
     """A table column for `lr`, `hp.lr`, `metrics.accuracy`, `params.layers` or a nested
-    `hp.optimizer.lr`.
+    `hp.optimizer.lr`, or one of FORMAT_COLUMNS.
 
-    A bare key is looked up in the hyperparameters, then the metrics, then the parameters.
+    A bare key is looked up in the hyperparameters, then the metrics, then the parameters
+    (`hp.format` for a hyperparameter named like a format column).
     """
+    if spec.lower() in FORMAT_COLUMNS:
+        return FORMAT_COLUMNS[spec.lower()]
     prefix, dot, key = spec.partition(".")
     if dot and prefix.lower() in SECTIONS:
         section = SECTIONS[prefix.lower()]
@@ -146,6 +158,8 @@ def _detail(model: dict) -> dict:
     shown["git"] = {key: value for key, value in git.items() if value not in (None, "")} or None
     dataset = model.get("dataset") or {}
     shown["dataset"] = {key: value for key, value in dataset.items() if value} or None
+    if "format" in model:  # servers before 2026-12 do not say
+        shown["format"] = format_label(model["format"])
     return shown
 
 
@@ -238,7 +252,8 @@ def upload(
         new_version=new_version,
         parallel=parallel,
     )
-    show_object(state, model, DETAIL_ORDER, _detail)
+    # --json says whether the upload made a version (the API's `created`), beside the version.
+    show_object(state, {**model, "created": model.created} if state.json else model, DETAIL_ORDER, _detail)
     label = f"{model.get('name')} v{model.get('version')}"
     if not model.created:
         state.info(f"Already uploaded: {label} has exactly these files: {model.web_url} (--new-version makes another).")
@@ -269,7 +284,8 @@ def _sent(stats: UploadStats | None) -> str:
 @click.option(
     "-c",
     "--columns",
-    help="Comma-separated hyperparameter/metric/parameter keys to show as columns (e.g. lr,hp.batch,metrics.acc).",
+    help="Comma-separated hyperparameter/metric/parameter keys to show as columns (e.g. lr,hp.batch,metrics.acc);"
+    " format, format.params and format.verdict show what the server read from the files.",
 )
 @click.option("-p", "--project", "projects", type=int, multiple=True, help="Only in this project (repeatable).")
 @click.option("-w", "--workspace", "workspaces", type=int, multiple=True, help="Only in this workspace (repeatable).")

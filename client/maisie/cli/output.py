@@ -124,6 +124,25 @@ def file_label(info: dict | None) -> str:
     return f"{info.get('name', '')}, {human_size(size)}" if size is not None else str(info.get("name", ""))
 
 
+def human_count(n: int | None) -> str:
+    """21, 3.4 K, 7.24 B: parameter counts as people say them (the server's web table says the same)."""
+    if n is None:
+        return ""
+    for size, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return str(n)
+
+
+def format_label(facts: dict | None) -> str:
+    """`safetensors, 7.24 B parameters, safe`: a version's `format` object (docs/formats.md)."""
+    if not facts:
+        return "not read yet"
+    params = facts.get("params")
+    counted = f", {human_count(params)} parameters" if params is not None else ""
+    return f"{facts.get('name', '')}{counted}, {facts.get('verdict', '')}"
+
+
 def echo_json(data: Any) -> None:
     """Print data as indented JSON on stdout."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
