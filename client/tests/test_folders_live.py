@@ -134,6 +134,8 @@ def test_the_cli_says_when_the_files_are_already_a_version(signed_in, isolated):
 
     assert again.returncode == 0, again.stderr
     assert "Already uploaded: cli-same v1 has exactly these files" in again.stderr
+    as_json = run_cli("--json", "models", "upload", str(isolated / "model.pt"), "-n", "cli-same", "--no-git")
+    assert json.loads(as_json.stdout)["created"] is False
     newer = run_cli("models", "upload", str(isolated / "model.pt"), "-n", "cli-same", "--no-git", "--new-version")
     assert "Uploaded cli-same v2" in newer.stderr
 
