@@ -16,7 +16,7 @@ from maisie.errors import ChecksumMismatch, TargetExists
 from maisie.utils.folders import STATE_NAME, digest, hash_files, manifest, walk
 from maisie.utils.transfer import partial_path
 
-from tests.conftest import Relay, maisie_script, run_cli
+from tests.conftest import Relay, maisie_script, make_account, run_cli
 
 MiB = 1024 * 1024
 
@@ -333,3 +333,26 @@ def test_a_session_the_server_no_longer_has_is_replaced_by_a_new_one(server, acc
     assert done.returncode == 0, done.stderr
     assert counting.uploaded >= len(big)  # all of it again, into a new session
     assert Models(account.settings).get(account.ref("aborted"))["digest"]
+
+
+def test_a_viewer_is_refused_before_any_byte_with_a_clear_error(server, account, isolated):
+    viewer = make_account(server, "viewer")
+    server.call(
+        "POST",
+        f"workspaces/{account.workspace_id}/members/",
+        session=account.session,
+        json={"user_id": viewer.id, "role": "viewer"},
+    )
+    make_folder(isolated / "ckpt", "viewer")
+
+    with Relay(server.url) as counting:
+        done = run_cli(
+            "models", "upload", str(isolated / "ckpt"), "-n", "not-mine", "--no-git",
+            "--project", str(account.project_id),
+            env={**viewer.env, "MAISIE_API_URL": f"{counting.url}/api/v1"},
+        )  # fmt: skip
+
+    assert done.returncode == 5, done.stderr
+    assert done.stderr.startswith("Error: ") and "Traceback" not in done.stderr
+    assert counting.uploaded < 64 * 1024  # the metadata and the manifest, no file's bytes
+    assert Models(account.settings).get_all(search="not-mine", project=account.project_id) == []
