@@ -1,6 +1,7 @@
 """Upload/download throughput and server memory of Maisie (gunicorn), beside cp and MLflow.
 
     python3 bench/transfer.py [--size-mib 1024] [--runs 3] [--skip-mlflow]
+    python3 bench/transfer.py --folder [--folder-gib 4] [--folder-small-mib 512] [--runs 3]
 
 Starts the Maisie server as in production (gunicorn, sync workers) from this checkout and,
 unless skipped, an MLflow 3.x server with proxied artifacts from its own venv; pushes a file
@@ -13,7 +14,12 @@ Maisie's stored file is when the upload is answered; the upload target is checke
 it), and plain `cp`, which returns while the copy may sit only in the page cache (not durable,
 printed for comparison with earlier figures).
 
-Only the standard library is used here, so any python3 (3.11+) runs it. MB means 10^6 bytes.
+`--folder` (issue 16) moves a folder (a config and four shards) with each server's own client
+instead, beside `cp -r`+fsync, then uploads it again under another name (bytes counted by a
+relay) and resumes an upload killed at 50 %; see "Folders (issue 16)" below and bench/README.md.
+
+Only the standard library is used here, so any python3 (3.11+) runs it; the folder mode's clients
+run in their own venvs (`maisie` from the checkout's .venv, MLflow's). MB means 10^6 bytes.
 """
 
 from __future__ import annotations
