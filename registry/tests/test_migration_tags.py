@@ -101,9 +101,9 @@ def test_unused_tags_of_a_shared_server_go_to_a_workspace_only_staff_see(old_app
     old.ml_model(resnets, old.tag("cnn"))
     unused = old.tag("project-nightingale", "whose?")
 
-    migrate(AFTER)
+    apps = migrate(AFTER).loader.project_state([AFTER]).apps
 
-    holding = Workspace.objects.get(name=HOLDING)
+    holding = apps.get_model("registry", "Workspace").objects.get(name=HOLDING)
     tag = Tag.objects.get(pk=unused.pk)
     assert (tag.workspace_id, tag.description) == (holding.pk, "whose?")
     assert not holding.memberships.exists()

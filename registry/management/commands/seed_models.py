@@ -23,8 +23,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import User
-from registry import keystats
-from registry.models import Membership, MLModel, Project, RegisteredModel, Role, Tag, Workspace, model_file_key
+from registry import blobs, keystats, manifests
+from registry.models import Blob, ManifestEntry, Membership, MLModel, Project, RegisteredModel, Role, Tag, Workspace
 
 WORKSPACE_PREFIX = "seed-"
 OPTIMIZERS = ["adam", "sgd", "adamw", "rmsprop"]
@@ -155,8 +155,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _insert(self, chunk: list[dict], users, projects, tags, versions: Counter) -> None:
-        storage = MLModel._meta.get_field("file").storage
-        models = []
+        models, stored = [], []
         for row in chunk:
             project = projects[row["project"]]
             versions[project.pk, row["name"]] += 1
@@ -165,6 +164,9 @@ class Command(BaseCommand):
                 registered = RegisteredModel.objects.create(project=project, name=row["name"])
                 self._registered[project.pk, row["name"]] = registered
             content = f"maisie seed model {row['index']}\n".encode()
+            sha256 = hashlib.sha256(content).hexdigest()
+            manifest = manifests.for_one_file(f"{row['name']}.pt", len(content), sha256)
+            stored.append(Blob(sha256=sha256, size=len(content), key=blobs.put(ContentFile(content), sha256)))
             models.append(
                 MLModel(
                     project=project,
@@ -179,15 +181,22 @@ class Command(BaseCommand):
                     git_branch=row["git_branch"],
                     git_commit=row["git_commit"],
                     private=row["private"],
-                    file=storage.save(model_file_key(None, "seed"), ContentFile(content)),
+                    file=stored[-1].key,
                     file_name=f"{row['name']}.pt",
                     file_size=len(content),
-                    file_sha256=hashlib.sha256(content).hexdigest(),
+                    file_sha256=sha256,
+                    digest=manifests.digest(manifest),
                     created=row["created"],
                     updated=row["created"],
                 )
             )
         MLModel.objects.bulk_create(models)
+        # What model_register writes for a one-file version: its blob and its one-entry manifest.
+        Blob.objects.bulk_create(stored, ignore_conflicts=True)
+        ManifestEntry.objects.bulk_create(
+            ManifestEntry(model_id=model.pk, path=manifests.one_file_path(model.file_name), blob_id=blob.sha256)
+            for model, blob in zip(models, stored, strict=True)
+        )
         # The counters services.py would have moved: the last number handed out per name.
         for (project_id, name), registered in self._registered.items():
             registered.last_version = versions[project_id, name]
