@@ -21,6 +21,7 @@ import struct
 import sys
 import threading
 import time
+import weakref
 
 from django.conf import settings
 from rest_framework import status
@@ -51,7 +52,9 @@ class BufferLease:
 
     def __init__(self, pool: "ReceiveBuffers", size: int):
         self.buffer = bytearray(size)
-        self._pool = pool
+        # Weak: a strong one made a cycle (lease -> pool -> its free queue -> lease) that kept
+        # each request's buffers until a full garbage collection, a MiB or more per upload part.
+        self._pool = weakref.ref(pool)
         self._holders = 0
         self._lock = threading.Lock()
 
@@ -63,8 +66,9 @@ class BufferLease:
         with self._lock:
             self._holders -= 1
             free = self._holders == 0
-        if free:
-            self._pool.give_back(self)
+        pool = self._pool()
+        if free and pool is not None:
+            pool.give_back(self)
 
 
 class ReceiveBuffers:
