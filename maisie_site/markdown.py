@@ -8,9 +8,9 @@ sanitiser) keeps only the tags and attributes listed here from whatever markdown
 or `id` a card could use to dress up as the page around it.
 """
 
-import nh3
+import functools
+
 from django.utils.safestring import SafeString, mark_safe
-from markdown_it import MarkdownIt
 
 TAGS = frozenset(
     {
@@ -46,9 +46,16 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 # The card sits below the page's <h1> and its own <h2>: its `#` is an <h3>.
 HEADING_SHIFT = 2
 
-_parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
-    ["table", "strikethrough"]
-)
+
+@functools.cache
+def _parser():
+    # markdown-it and nh3 are imported on the first card rendered, not at start: some 2 MB of RSS
+    # in every worker otherwise, most of which (the API's) never render one (issue 16).
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+        ["table", "strikethrough"]
+    )
 
 
 def _shift_headings(tokens) -> None:
@@ -59,6 +66,8 @@ def _shift_headings(tokens) -> None:
 
 def sanitise(html: str) -> str:
     """Only TAGS with ATTRIBUTES, links to URL_SCHEMES (or relative), marked as leaving the site."""
+    import nh3
+
     return nh3.clean(
         html,
         tags=set(TAGS),
@@ -74,7 +83,8 @@ def render(text: str) -> SafeString:
     """`text` (Markdown) as sanitised HTML, ready for a template."""
     if not text or not text.strip():
         return mark_safe("")
-    tokens = _parser.parse(text)
+    parser = _parser()
+    tokens = parser.parse(text)
     _shift_headings(tokens)
-    html = _parser.renderer.render(tokens, _parser.options, {})
+    html = parser.renderer.render(tokens, parser.options, {})
     return mark_safe(sanitise(html))  # noqa: S308 (sanitised by nh3 just above)
