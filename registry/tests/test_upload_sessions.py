@@ -2,13 +2,16 @@
 file-system storage of the test's own folder, which the tests list to prove what was stored."""
 
 import base64
+import gc
 import hashlib
+import weakref
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+from maisie_site.transport import ReceiveBuffers
 from registry import blobs, quotas, services, upload_sessions
 from registry.models import Blob, MLModel, UploadSession, UploadSessionBlob
 from registry.tests.factories import upload, upload_form
@@ -639,3 +642,18 @@ def test_a_part_folder_that_cannot_be_written_is_the_servers_503_not_a_500(sessi
 
     assert response.status_code == 503
     assert blob_state(client, opened["id"], BIG)["received"] == 0
+
+
+def test_a_requests_receive_buffers_are_freed_when_it_lets_go_of_them_without_a_garbage_collection():
+    # Issue 16: a lease that held its pool strongly made a cycle, and every part's 1 MiB buffer
+    # stayed in the worker until the next full collection.
+    gc.disable()
+    try:
+        pool = ReceiveBuffers(size=1024, count=2)
+        lease = pool.take()
+        lease.release()
+        freed = weakref.ref(lease)
+        del lease, pool
+        assert freed() is None
+    finally:
+        gc.enable()
