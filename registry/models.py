@@ -358,7 +358,7 @@ class ManifestEntry(models.Model):
 class UploadSession(models.Model):
     """A version being uploaded in parts (docs/storage.md, "Upload sessions"): its metadata and
     manifest, checked when it was opened, and the blobs it still needs. Deleted when the version
-    is created, when its uploader aborts it, or when it expires (registry/upload_sessions.py)."""
+    is created, when its uploader aborts it, or when it expires (registry/upload_sessions/)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -393,7 +393,7 @@ class UploadSessionBlob(models.Model):
     part_size = models.BigIntegerField()
     received = models.BigIntegerField(default=0)
     verified = models.BooleanField(default=False)  # every byte received and its SHA-256 checked
-    # S3 only: the objects holding its acknowledged parts, in order (registry/upload_sessions.py).
+    # S3 only: the objects holding its acknowledged parts, in order (registry/upload_sessions/).
     parts = models.JSONField(default=list, blank=True)
 
     class Meta:

@@ -547,7 +547,7 @@ def model_register(
     """Create a version of `manifest`'s files in one transaction, or nothing: (version, True); or
     (the existing version, False) when `new_version` is false and the caller can read a version
     of (project, name) with the same digest. The one write path of new versions: the single
-    request upload and upload sessions (registry/upload_sessions.py) both end here.
+    request upload and upload sessions (registry/upload_sessions/) both end here.
 
     Every blob must be stored already (blobs.put), or given in `contents` ({sha256: File}) to be
     stored again if a release removed it meanwhile; blobs.BlobMissing otherwise. The workspace's

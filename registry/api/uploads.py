@@ -1,5 +1,5 @@
 """The upload session endpoints (docs/storage.md, "Upload sessions"): thin views over
-registry/upload_sessions.py. Their routes accept the paths with or without a trailing slash,
+registry/upload_sessions/. Their routes accept the paths with or without a trailing slash,
 as the protocol writes `…/complete` and `…/parts/<n>` without one."""
 
 from django.urls import re_path, reverse
