@@ -17,7 +17,7 @@ from formats import presentation
 from formats.templatetags.formats_tags import BADGE_CLASSES
 from registry.web.exports import Row, cell_html, cells_html, key_cells
 from registry.web.keys import SECTION_SHORT, key_catalog, split_key
-from registry.web.table_state import FIXED_COLUMNS, TableState
+from registry.web.table_state import FIXED_COLUMNS, OPTIONAL_COLUMNS, TableState
 from saved_views.models import remembered_query
 
 
@@ -98,7 +98,10 @@ def column_chooser(state: TableState) -> list[dict]:
     entries = []
     for name in [*state.order, *state.hidden]:
         if name in FIXED_COLUMNS:
-            entries.append({"name": name, "label": FIXED_COLUMNS[name], "fixed": True, "shown": name in state.order})
+            shown, optional = name in state.order, name in OPTIONAL_COLUMNS
+            entries.append(
+                {"name": name, "label": FIXED_COLUMNS[name], "fixed": True, "shown": shown, "optional": optional}
+            )
         else:
             section, key = split_key(name)
             entries.append(

@@ -32,9 +32,10 @@
     params.delete("col");
     if (cols.length) cols.forEach(function (c) { params.append("col", c); }); else params.append("col", "");
     // A fixed column left unticked is hidden (table_state.py): said as `hide=`, so that it stays
-    // hidden even when every fixed column is.
+    // hidden even when every fixed column is. The optional ones (the format columns) are hidden
+    // unless ticked, so they need no `hide=`.
     params.delete("hide");
-    form.querySelectorAll("input[name=col][data-fixed]").forEach(function (box) {
+    form.querySelectorAll("input[name=col][data-fixed]:not([data-optional])").forEach(function (box) {
       if (!box.checked) params.append("hide", box.value);
     });
     var action = form.getAttribute("action") || window.location.pathname;
@@ -89,7 +90,8 @@
     if (el && !window.confirm(el.dataset.confirmClick)) event.preventDefault();
   });
 
-  // A key ticked in the catalogue joins the ordered list of shown columns, at its end.
+  // A key ticked in the catalogue joins the ordered list of shown columns, at its end: ahead of
+  // the hidden fixed columns (the format columns, say), which the list keeps after the shown ones.
   document.addEventListener("change", function (event) {
     var box = event.target;
     var order = document.getElementById("column-order");
@@ -104,7 +106,11 @@
     item.querySelectorAll("[data-move]").forEach(function (b) {
       b.setAttribute("aria-label", "Move " + box.value + (Number(b.dataset.move) < 0 ? " left" : " right"));
     });
-    order.appendChild(item);
+    var firstHidden = Array.prototype.find.call(order.children, function (li) {
+      var input = li.querySelector("input[name=col]");
+      return input && input.hasAttribute("data-fixed") && !input.checked;
+    });
+    order.insertBefore(item, firstHidden || null);
   });
 
   // Type to narrow a list (the column chooser).
