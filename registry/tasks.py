@@ -31,19 +31,24 @@ def reconcile_search_indexes() -> str:
     return f"{len(steps.keys)} keys; created {len(steps.create)}, dropped {len(steps.drop)}"
 
 
-def schedule_reconcile(delay: float = 0) -> bool:
-    """Queue a reconcile to run after `delay` seconds, unless one is queued to run by then
-    already (so a burst of writes queues one). True when it queued one."""
+def _schedule_once(task, delay: float) -> bool:
+    """Queue `task` to run after `delay` seconds, unless a run of it is queued to run by then
+    already (so a burst of writes, or several workers starting, queue one). True when it queued one."""
     from django_tasks_db.models import DBTaskResult, get_date_max
 
     run_after = timezone.now() + timedelta(seconds=delay)
     # A task queued to run now is stored with the latest date as its run_after.
     soon = Q(run_after__lte=run_after) | Q(run_after=get_date_max())
-    queued = DBTaskResult.objects.filter(soon, status="READY", task_path=reconcile_search_indexes.module_path)
+    queued = DBTaskResult.objects.filter(soon, status="READY", task_path=task.module_path)
     if queued.exists():
         return False
-    (reconcile_search_indexes.using(run_after=run_after) if delay else reconcile_search_indexes).enqueue()
+    (task.using(run_after=run_after) if delay else task).enqueue()
     return True
+
+
+def schedule_reconcile(delay: float = 0) -> bool:
+    """Queue a reconcile to run after `delay` seconds (see _schedule_once)."""
+    return _schedule_once(reconcile_search_indexes, delay)
 
 
 GC_EVERY = 24 * 3600
@@ -63,14 +68,5 @@ def collect_garbage() -> str:
 
 
 def schedule_gc(delay: float = GC_EVERY) -> bool:
-    """Queue a GC run after `delay` seconds, unless one is queued to run by then already. True
-    when it queued one."""
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    run_after = timezone.now() + timedelta(seconds=delay)
-    soon = Q(run_after__lte=run_after) | Q(run_after=get_date_max())
-    queued = DBTaskResult.objects.filter(soon, status="READY", task_path=collect_garbage.module_path)
-    if queued.exists():
-        return False
-    (collect_garbage.using(run_after=run_after) if delay else collect_garbage).enqueue()
-    return True
+    """Queue a GC run after `delay` seconds (see _schedule_once)."""
+    return _schedule_once(collect_garbage, delay)
