@@ -306,6 +306,21 @@ def test_a_bad_time_is_a_400_saying_so(api, alice, workspace, param):
     assert "ISO 8601" in body["errors"][param][0]
 
 
+def test_an_offset_postgresql_refuses_is_read_in_utc(api, alice, workspace):
+    # -19:09 is a valid offset to Python, not to PostgreSQL: it was a 500 (found by ci/fuzz_api.py).
+    client = api.as_user(alice)
+
+    assert "workspace.created" in _kinds(client, since="0307-12-07T12:44:23.180-19:09")
+    assert _kinds(client, since="9000-01-01T00:00:00-19:09") == []
+
+
+@pytest.mark.parametrize("param", ["since", "until"])
+def test_a_time_utc_cannot_hold_is_a_400(api, alice, workspace, param):
+    body = assert_error(api.as_user(alice).get(URL, {param: "0001-01-01T00:00:00+01:00"}), 400)
+
+    assert "ISO 8601" in body["errors"][param][0]
+
+
 def test_a_bad_id_is_a_400(api, alice, workspace):
     body = assert_error(api.as_user(alice).get(URL, {"workspace": "vision"}), 400)
 
