@@ -9,6 +9,8 @@ commits first (the row is gone, so the upload stores its own bytes again). On SQ
 transaction holds the whole database, which gives the same order.
 """
 
+import contextlib
+import hashlib
 import logging
 import sys
 
@@ -68,6 +70,17 @@ def open_key(key: str, wanted: tuple[int, int] | None = None):
     if wanted:
         fileobj.seek(wanted[0])
     return fileobj
+
+
+def sha256_of_key(key: str) -> tuple[str, int]:
+    """SHA-256 and size of the bytes stored under `key`, read as downloads read them, a MiB at a
+    time (maisie_fsck --verify, maisie_blobs_relocate)."""
+    digest, size = hashlib.sha256(), 0
+    with contextlib.closing(open_key(key)) as fileobj:
+        while chunk := fileobj.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def open_blob(blob: Blob, wanted: tuple[int, int] | None = None):

@@ -7,7 +7,6 @@ its blob (registry/blobs.py); a folder version's `download/` is a zip of its blo
 
 import base64
 import contextlib
-import hashlib
 import logging
 import os
 import re
@@ -166,19 +165,6 @@ def open_checked(stored: Stored, wanted: tuple[int, int] | None = None):
     ranged_get = wanted is not None and blobs.is_s3(blobs.storage())
     check_size(stored.key, fileobj, wanted[1] - wanted[0] + 1 if ranged_get else stored.size)
     return fileobj
-
-
-def stored_sha256(model) -> tuple[str, int]:
-    """SHA-256 and size of the bytes the storage holds for a model, read as a download reads them."""
-    digest, size = hashlib.sha256(), 0
-    fileobj = blobs.open_key(model.file.name)
-    try:
-        while chunk := fileobj.read(BLOCK):
-            digest.update(chunk)
-            size += len(chunk)
-    finally:
-        fileobj.close()
-    return digest.hexdigest(), size
 
 
 def bound_sends(request) -> None:

@@ -27,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from registry import blobs
-from registry.management.commands.maisie_fsck import LEGACY_ROOT, sha256_of_stored
+from registry.management.commands.maisie_fsck import LEGACY_ROOT
 from registry.models import Blob, MLModel
 
 GiB = 1024**3
@@ -103,7 +103,7 @@ class Command(BaseCommand):
         return True
 
     def _check(self, name: str, sha256: str, size: int) -> None:
-        digest, read = sha256_of_stored(name)
+        digest, read = blobs.sha256_of_key(name)
         if (digest, read) != (sha256, size):
             raise Mismatch(f"{name} holds SHA-256 {digest} ({read} bytes), the row says {sha256} ({size} bytes)")
 

@@ -11,7 +11,6 @@ version with a blob missing, a version without a manifest.
 """
 
 import contextlib
-import hashlib
 import os
 from collections import defaultdict
 from datetime import timedelta
@@ -68,16 +67,6 @@ class Stored:
         if name not in self.sizes:
             self.sizes[name] = self.storage.size(name)
         return self.sizes[name]
-
-
-def sha256_of_stored(name: str) -> tuple[str, int]:
-    """SHA-256 and size of the bytes stored under `name`, read as downloads read them."""
-    digest, size = hashlib.sha256(), 0
-    with contextlib.closing(blobs.open_key(name)) as fileobj:
-        while chunk := fileobj.read(_BLOCK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 class Command(BaseCommand):
@@ -254,7 +243,7 @@ class Command(BaseCommand):
 
         def hashed(name):
             if name not in results:
-                results[name] = sha256_of_stored(name)
+                results[name] = blobs.sha256_of_key(name)
             return results[name]
 
         corrupt = set()
